@@ -1,0 +1,43 @@
+package io.sparksync.jobs;
+
+/**
+ * A failure the driver can act on. The message starts with {@code SPARK_SYNC[CODE]} so the
+ * TypeScript side maps it to the same error code and exit code (codes are shared with
+ * {@code src/errors}).
+ *
+ * <p>It never chains a cause: java-bridge reports only the innermost exception of a chain, which
+ * would hide the code. The cause's class and message go into this message instead.
+ */
+public class JobException extends RuntimeException {
+  private static final long serialVersionUID = 1L;
+
+  /** Codes shared with the TypeScript driver. */
+  public enum Code {
+    /** The source path does not exist or is not a readable data file. */
+    SOURCE_UNREADABLE,
+    /** The format is not one this build can read. */
+    UNSUPPORTED_FORMAT,
+    /** Kafka offsets are not what the checkpoint says they must be. */
+    OFFSET_MISMATCH,
+    /** Kafka could not be reached or did not answer in time. */
+    KAFKA_UNAVAILABLE,
+    /** Kafka refused a write. */
+    KAFKA_WRITE_FAILED
+  }
+
+  private final Code code;
+
+  public JobException(Code code, String message, Throwable cause) {
+    super("SPARK_SYNC[" + code + "]: " + message
+        + (cause == null ? "" : " (caused by " + cause.getClass().getName() + ")"));
+    this.code = code;
+  }
+
+  public JobException(Code code, String message) {
+    this(code, message, null);
+  }
+
+  public Code code() {
+    return code;
+  }
+}

@@ -1,0 +1,84 @@
+package io.sparksync.jobs.internal;
+
+import static org.apache.spark.sql.functions.base64;
+import static org.apache.spark.sql.functions.coalesce;
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.concat_ws;
+import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.regexp_replace;
+import static org.apache.spark.sql.functions.sha2;
+import static org.apache.spark.sql.functions.struct;
+import static org.apache.spark.sql.functions.to_json;
+
+import io.sparksync.jobs.HashKeys;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.types.ArrayType;
+import org.apache.spark.sql.types.BinaryType;
+import org.apache.spark.sql.types.DataType;
+import org.apache.spark.sql.types.MapType;
+import org.apache.spark.sql.types.StructField;
+import org.apache.spark.sql.types.StructType;
+
+/**
+ * The hash key of DESIGN.md §3 as Spark SQL expressions, so it is computed by generated code
+ * next to the data, never row by row in the driver. {@link HashKeys} is the same rule in plain
+ * Java; tests hold both to the shared vectors.
+ */
+public final class KeyColumns {
+  private KeyColumns() {}
+
+  /** A column reference that survives dots, spaces and backticks in the name. */
+  public static Column column(String name) {
+    return col("`" + name.replace("`", "``") + "`");
+  }
+
+  /** {@code CAST(col AS STRING)}, with complex types as JSON and binary as base64. */
+  static Column rendered(StructField field) {
+    Column c = column(field.name());
+    DataType t = field.dataType();
+    if (t instanceof BinaryType) {
+      return base64(c);
+    }
+    if (t instanceof StructType || t instanceof ArrayType || t instanceof MapType) {
+      return to_json(c);
+    }
+    return c.cast("string");
+  }
+
+  /** escape(text), or {@code \N} for NULL. Java regex: "\\\\" matches one backslash. */
+  static Column escaped(Column text) {
+    Column noBackslash = regexp_replace(text, "\\\\", "\\\\\\\\");
+    return coalesce(regexp_replace(noBackslash, "\\|", "\\\\|"), lit(HashKeys.NULL_TEXT));
+  }
+
+  /**
+   * The key column.
+   *
+   * @param fields the row's top-level fields in schema order (or the natural-key fields)
+   * @param fileIdentity the file identity, or null in natural-key mode
+   * @param position the 0-based row position column, or null in natural-key mode
+   */
+  public static Column key(List<StructField> fields, String fileIdentity, Column position) {
+    List<Column> parts = new ArrayList<>();
+    for (StructField f : fields) {
+      parts.add(escaped(rendered(f)));
+    }
+    if (fileIdentity != null) {
+      parts.add(lit(HashKeys.escape(fileIdentity)));
+      parts.add(position.cast("string"));
+    }
+    return sha2(concat_ws("|", parts.toArray(new Column[0])), 256);
+  }
+
+  /** The Kafka value: the row as JSON, with nulls kept so every message shows the whole schema. */
+  public static Column value(StructType schema) {
+    Column[] cols = new Column[schema.fields().length];
+    for (int i = 0; i < cols.length; i++) {
+      cols[i] = column(schema.fields()[i].name());
+    }
+    return to_json(struct(cols), Map.of("ignoreNullFields", "false"));
+  }
+}

@@ -1,0 +1,120 @@
+package io.sparksync.jobs.internal;
+
+import io.sparksync.jobs.JobException;
+import io.sparksync.jobs.JobException.Code;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Collections;
+import java.util.Iterator;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.atomic.AtomicReference;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import scala.Tuple2;
+
+/**
+ * Runs inside one Spark task and writes one batch's records of one Kafka partition, in position
+ * order. Before writing it asks Kafka how far the partition already is: a retried task skips the
+ * records its earlier attempt wrote (end offset − the batch's start offset), so a retry never
+ * duplicates.
+ */
+final class PartitionWriter {
+  static final String HEADER_FILE = "spark-sync.file";
+  static final String HEADER_POSITION = "spark-sync.position";
+
+  private PartitionWriter() {}
+
+  /** What one task did: its partition, the batch's records there, how many it sent and skipped. */
+  static long[] result(int partition, long records, long sent, long skipped) {
+    return new long[] {partition, records, sent, skipped};
+  }
+
+  static long[] write(
+      int partition,
+      Iterator<Tuple2<Slot, Tuple2<String, String>>> records,
+      String topic,
+      Map<String, String> kafkaProps,
+      long batchStartOffset,
+      String fileIdentity) {
+    if (!records.hasNext()) {
+      return result(partition, 0, 0, 0);
+    }
+    long alreadyWritten = endOffset(kafkaProps, topic, partition) - batchStartOffset;
+    if (alreadyWritten < 0) {
+      throw new JobException(Code.OFFSET_MISMATCH, String.format(
+          "partition %d of topic %s ends below the batch's start offset %d: the topic was truncated "
+              + "or recreated while the batch ran", partition, topic, batchStartOffset));
+    }
+    byte[] file = fileIdentity.getBytes(StandardCharsets.UTF_8);
+    AtomicReference<Exception> failure = new AtomicReference<>();
+    long seen = 0;
+    long sent = 0;
+    try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(
+        producerProps(kafkaProps), new ByteArraySerializer(), new ByteArraySerializer())) {
+      while (records.hasNext() && failure.get() == null) {
+        Tuple2<Slot, Tuple2<String, String>> r = records.next();
+        if (seen++ < alreadyWritten) {
+          continue;
+        }
+        RecordHeaders headers = new RecordHeaders();
+        headers.add(HEADER_FILE, file);
+        headers.add(HEADER_POSITION,
+            Long.toString(r._1().position).getBytes(StandardCharsets.UTF_8));
+        producer.send(new ProducerRecord<>(topic, partition, null,
+            r._2()._1().getBytes(StandardCharsets.UTF_8),
+            r._2()._2().getBytes(StandardCharsets.UTF_8), headers), (meta, e) -> {
+              if (e != null) {
+                failure.compareAndSet(null, e);
+              }
+            });
+        sent++;
+      }
+      producer.flush();
+    }
+    if (failure.get() != null) {
+      throw new JobException(Code.KAFKA_WRITE_FAILED, String.format(
+          "writing partition %d of topic %s failed: %s", partition, topic, failure.get()),
+          failure.get());
+    }
+    if (alreadyWritten > seen) {
+      throw new JobException(Code.OFFSET_MISMATCH, String.format(
+          "partition %d of topic %s holds %d records past the batch's start offset %d, but the "
+              + "batch has only %d for it: another producer is writing to the topic",
+          partition, topic, alreadyWritten, batchStartOffset, seen));
+    }
+    return result(partition, seen, sent, alreadyWritten);
+  }
+
+  /** acks=all and idempotence keep each partition's records in order and free of retry copies. */
+  static Properties producerProps(Map<String, String> kafkaProps) {
+    Properties p = new Properties();
+    p.putAll(kafkaProps);
+    p.put("acks", "all");
+    p.put("enable.idempotence", "true");
+    p.putIfAbsent("max.in.flight.requests.per.connection", "5");
+    p.putIfAbsent("linger.ms", "20");
+    p.putIfAbsent("batch.size", "262144");
+    p.putIfAbsent("compression.type", "lz4");
+    return p;
+  }
+
+  static long endOffset(Map<String, String> kafkaProps, String topic, int partition) {
+    Properties p = new Properties();
+    p.putAll(kafkaProps);
+    p.put("enable.auto.commit", "false");
+    TopicPartition tp = new TopicPartition(topic, partition);
+    try (KafkaConsumer<byte[], byte[]> consumer =
+        new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+      return consumer.endOffsets(Collections.singletonList(tp), Duration.ofSeconds(30)).get(tp);
+    } catch (org.apache.kafka.common.errors.TimeoutException e) {
+      throw new JobException(Code.KAFKA_UNAVAILABLE, String.format(
+          "could not read the end offset of partition %d of topic %s within 30 s", partition, topic), e);
+    }
+  }
+}

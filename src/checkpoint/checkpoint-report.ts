@@ -1,0 +1,47 @@
+import { FileCheckpoint } from './checkpoint-store';
+
+/** A file's checkpoint in the patent's structure (snake_case, offsets keyed by partition), plus what recovery keeps. */
+export interface CheckpointRecord {
+  file_name: string;
+  status: string;
+  start_timestamp: string | null;
+  completion_timestamp: string | null;
+  kafka_topic: string;
+  partition_offsets: Record<string, number>;
+  total_records: number | null;
+  records_processed: number;
+  hash_algorithm: string;
+  start_offsets: Record<string, number>;
+  partition_count: number | null;
+  batch_size: number;
+  source_path: string;
+  source_format: string;
+  source_fingerprint: { size_bytes: number | null; modification_time: string | null; rows: number | null };
+  key_fields: string[] | null;
+}
+
+export function toCheckpointRecord(cp: FileCheckpoint): CheckpointRecord {
+  const byPartition = (offsets: number[] | null) => Object.fromEntries((offsets ?? []).map((o, p) => [String(p), o]));
+  return {
+    file_name: cp.fileName,
+    status: cp.status,
+    start_timestamp: cp.startTimestamp,
+    completion_timestamp: cp.completionTimestamp,
+    kafka_topic: cp.topic,
+    partition_offsets: byPartition(cp.partitionOffsets),
+    total_records: cp.totalRecords,
+    records_processed: cp.recordsProcessed,
+    hash_algorithm: cp.hashAlgorithm,
+    start_offsets: byPartition(cp.startOffsets),
+    partition_count: cp.partitionCount,
+    batch_size: cp.batchSize,
+    source_path: cp.sourcePath,
+    source_format: cp.sourceFormat,
+    source_fingerprint: {
+      size_bytes: cp.sourceSizeBytes,
+      modification_time: cp.sourceMtimeMs === null ? null : new Date(cp.sourceMtimeMs).toISOString(),
+      rows: cp.totalRecords,
+    },
+    key_fields: cp.keyFields,
+  };
+}

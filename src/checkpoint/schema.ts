@@ -1,0 +1,71 @@
+import { SqliteDb } from './sqlite-db';
+
+/** `PRAGMA application_id` of a spark-sync checkpoint ("SSYC"), to tell it from a foreign SQLite file. */
+export const APPLICATION_ID = 0x53535943;
+
+/**
+ * Schema migrations; entry i takes `user_version` i to i + 1. Append, never edit: a checkpoint
+ * written by an older spark-sync is migrated forward on open.
+ */
+const MIGRATIONS: string[] = [
+  `
+  CREATE TABLE files (
+    kafka_topic          TEXT    NOT NULL,
+    file_name            TEXT    NOT NULL,  -- identity: path relative to the source root
+    source_path          TEXT    NOT NULL,
+    source_format        TEXT    NOT NULL,
+    status               TEXT    NOT NULL CHECK (status IN ('NOT_STARTED', 'IN_PROGRESS', 'COMPLETED')),
+    start_timestamp      TEXT,
+    completion_timestamp TEXT,
+    partition_count      INTEGER,
+    batch_size           INTEGER NOT NULL,
+    start_offsets        TEXT,              -- JSON array: each partition's end offset when the file started
+    partition_offsets    TEXT,              -- JSON array: each partition's end offset after the last committed batch
+    records_processed    INTEGER NOT NULL DEFAULT 0,
+    total_records        INTEGER,
+    hash_algorithm       TEXT    NOT NULL,
+    key_fields           TEXT,              -- JSON array in natural-key mode, else NULL
+    source_size          INTEGER,
+    source_mtime_ms      INTEGER,
+    updated_at           TEXT    NOT NULL,
+    PRIMARY KEY (kafka_topic, file_name)
+  );
+  CREATE TABLE batches (
+    kafka_topic      TEXT    NOT NULL,
+    file_name        TEXT    NOT NULL,
+    batch_index      INTEGER NOT NULL,
+    first_position   INTEGER NOT NULL,
+    end_position     INTEGER NOT NULL,      -- exclusive
+    partition_counts TEXT    NOT NULL,      -- JSON array: records of this batch per partition
+    end_offsets      TEXT    NOT NULL,      -- JSON array: end offsets after this batch
+    committed_at     TEXT    NOT NULL,
+    PRIMARY KEY (kafka_topic, file_name, batch_index),
+    FOREIGN KEY (kafka_topic, file_name) REFERENCES files (kafka_topic, file_name) ON DELETE CASCADE
+  );
+  CREATE TABLE leases (
+    kafka_topic  TEXT PRIMARY KEY,
+    owner        TEXT    NOT NULL,
+    host         TEXT    NOT NULL,
+    pid          INTEGER NOT NULL,
+    acquired_at  TEXT    NOT NULL,
+    heartbeat_at TEXT    NOT NULL
+  );
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** Brings a fresh or older checkpoint to the current schema, each step in one transaction. */
+export async function migrate(db: SqliteDb): Promise<void> {
+  const row = await db.get<{ user_version: number }>('PRAGMA user_version');
+  const version = row?.user_version ?? 0;
+  for (let v = version; v < MIGRATIONS.length; v++) {
+    await db.transaction(async (tx) => {
+      for (const statement of MIGRATIONS[v].split(';').map((s) => s.trim()).filter(Boolean)) {
+        await tx.run(statement);
+      }
+      await tx.run(`PRAGMA user_version = ${v + 1}`);
+      if (v === 0) await tx.run(`PRAGMA application_id = ${APPLICATION_ID}`);
+    });
+  }
+}

@@ -1,0 +1,91 @@
+import sqlite3 from 'sqlite3';
+
+export type SqlValue = string | number | bigint | null;
+
+/**
+ * A promise face on one sqlite3 connection. Every statement runs through one queue, so a
+ * transaction's statements never interleave with another caller's (the lease heartbeat runs on a
+ * timer while a batch commits).
+ */
+export class SqliteDb {
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(private readonly db: sqlite3.Database) {}
+
+  static open(file: string, mode: 'readwrite' | 'readonly'): Promise<SqliteDb> {
+    const flags = mode === 'readonly' ? sqlite3.OPEN_READONLY : sqlite3.OPEN_READWRITE;
+    return new Promise((resolve, reject) => {
+      const db = new sqlite3.Database(file, flags, (err) => (err ? reject(err) : resolve(new SqliteDb(db))));
+    });
+  }
+
+  run(sql: string, params: SqlValue[] = []): Promise<number> {
+    return this.enqueue(() => this.rawRun(sql, params));
+  }
+
+  get<T>(sql: string, params: SqlValue[] = []): Promise<T | undefined> {
+    return this.enqueue(() => this.rawGet<T>(sql, params));
+  }
+
+  all<T>(sql: string, params: SqlValue[] = []): Promise<T[]> {
+    return this.enqueue(() => this.rawAll<T>(sql, params));
+  }
+
+  exec(sql: string): Promise<void> {
+    return this.enqueue(() => new Promise<void>((resolve, reject) => this.db.exec(sql, (err) => (err ? reject(err) : resolve()))));
+  }
+
+  /**
+   * Runs `work` in one IMMEDIATE transaction: all of it commits or none of it does. `work` gets a
+   * handle whose statements bypass the queue (the queue is held for the whole transaction).
+   */
+  transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    return this.enqueue(async () => {
+      await this.rawRun('BEGIN IMMEDIATE', []);
+      try {
+        const result = await work({
+          run: (sql, params = []) => this.rawRun(sql, params),
+          get: <R>(sql: string, params: SqlValue[] = []) => this.rawGet<R>(sql, params),
+        });
+        await this.rawRun('COMMIT', []);
+        return result;
+      } catch (err) {
+        await this.rawRun('ROLLBACK', []).catch(() => undefined);
+        throw err;
+      }
+    });
+  }
+
+  close(): Promise<void> {
+    return this.enqueue(() => new Promise<void>((resolve, reject) => this.db.close((err) => (err ? reject(err) : resolve()))));
+  }
+
+  private enqueue<T>(op: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(op, op);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private rawRun(sql: string, params: SqlValue[]): Promise<number> {
+    return new Promise((resolve, reject) =>
+      this.db.run(sql, params, function (err) {
+        if (err) reject(err);
+        else resolve(this.changes);
+      }),
+    );
+  }
+
+  private rawGet<T>(sql: string, params: SqlValue[]): Promise<T | undefined> {
+    return new Promise((resolve, reject) => this.db.get(sql, params, (err, row) => (err ? reject(err) : resolve(row as T | undefined))));
+  }
+
+  private rawAll<T>(sql: string, params: SqlValue[]): Promise<T[]> {
+    return new Promise((resolve, reject) => this.db.all(sql, params, (err, rows) => (err ? reject(err) : resolve(rows as T[]))));
+  }
+}
+
+/** Statements inside a transaction. */
+export interface Tx {
+  run(sql: string, params?: SqlValue[]): Promise<number>;
+  get<R>(sql: string, params?: SqlValue[]): Promise<R | undefined>;
+}

@@ -1,0 +1,47 @@
+import { Command, CommanderError } from 'commander';
+import { ExitCode, asSparkSyncError } from '../errors/spark-sync-error';
+import { brokerCommand } from './commands/broker';
+import { demoCommand } from './commands/demo';
+import { statusCommand } from './commands/status';
+import { submitCommand } from './commands/submit';
+import { printSummary } from './output';
+
+function program(): Command {
+  const root = new Command('spark-sync')
+    .description('exactly-once sync of files into Kafka topics, executed by Apache Spark')
+    .version(require('../../../package.json').version as string)
+    .option('--log-format <format>', 'text or json (default: json when stderr is not a terminal)')
+    .option('--verbose', 'debug logs, and the Java cause of an error')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  for (const cmd of [submitCommand(), statusCommand(), brokerCommand(), demoCommand()]) {
+    root.addCommand(cmd.exitOverride());
+  }
+  root.commands.find((c) => c.name() === 'broker')?.commands.forEach((c) => c.exitOverride());
+  return root;
+}
+
+/**
+ * Runs the CLI and exits with the documented code. Errors print one line on stderr (what, why,
+ * what to do), never a stack trace unless --verbose.
+ */
+export async function main(argv: string[] = process.argv): Promise<void> {
+  try {
+    await program().parseAsync(argv);
+    process.exit(process.exitCode ?? ExitCode.OK);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and --version exit 0; any other parse error is bad usage. Commander printed it.
+      process.exit(err.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE);
+    }
+    const e = asSparkSyncError(err);
+    process.stderr.write(`spark-sync: error [${e.code}]: ${e.oneLine()}\n`);
+    // Schedulers read stdout's last line; a failure is a summary too.
+    printSummary({ ok: false, error: { code: e.code, exit_code: e.exitCode, retriable: e.retriable, message: e.oneLine() } });
+    if (argv.includes('--verbose')) {
+      const cause = (e.cause ?? e) as Error;
+      process.stderr.write(`${e.javaClass ? `java: ${e.javaClass}\n` : ''}${cause.stack ?? String(cause)}\n`);
+    }
+    process.exit(e.exitCode);
+  }
+}

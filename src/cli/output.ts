@@ -1,0 +1,28 @@
+import { CheckpointRecord } from '../checkpoint/checkpoint-report';
+
+/** The last line of stdout: one JSON object a scheduler can parse (Airflow pushes it to XCom). */
+export function printSummary(summary: object): void {
+  process.stdout.write(`${JSON.stringify(summary)}\n`);
+}
+
+/** `status` for people: one row a file. */
+export function statusTable(records: CheckpointRecord[]): string {
+  if (records.length === 0) return 'no files in this checkpoint yet\n';
+  const header = ['TOPIC', 'FILE', 'STATUS', 'RECORDS', 'PARTITIONS', 'STARTED', 'COMPLETED'];
+  const rows = records.map((r) => [
+    r.kafka_topic,
+    r.file_name,
+    r.status,
+    `${r.records_processed}/${r.total_records ?? '?'}`,
+    String(r.partition_count ?? '-'),
+    shortTime(r.start_timestamp),
+    shortTime(r.completion_timestamp),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+  return [line(header), ...rows.map(line)].join('\n') + '\n';
+}
+
+function shortTime(iso: string | null): string {
+  return iso ? iso.replace('T', ' ').slice(0, 19) : '-';
+}

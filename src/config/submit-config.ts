@@ -1,0 +1,90 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { SparkSyncError } from '../errors/spark-sync-error';
+import { parseBootstrapServers } from '../kafka/kafka-admin';
+import { defaultCheckpointPath } from './paths';
+
+export const FORMATS = ['parquet'] as const;
+export type SourceFormat = (typeof FORMATS)[number];
+
+/** A validated `submit`: everything checked before any file, broker or JVM is touched. */
+export interface SubmitConfig {
+  source: string;
+  topic: string;
+  bootstrapServers: string[];
+  format?: SourceFormat;
+  checkpoint: string;
+  batchSize: number;
+  createTopic: boolean;
+  partitions?: number;
+  master: string;
+  conf: string[];
+  driverMemory?: string;
+  /** `key=value` Kafka client settings for Spark's producer and consumer. */
+  kafkaConf: string[];
+}
+
+/** What a caller may pass; strings are accepted where a CLI would give them. */
+export type SubmitInput = {
+  source?: unknown;
+  topic?: unknown;
+  bootstrapServer?: unknown;
+  format?: unknown;
+  checkpoint?: unknown;
+  batchSize?: unknown;
+  createTopic?: unknown;
+  partitions?: unknown;
+  master?: unknown;
+  conf?: unknown;
+  driverMemory?: unknown;
+};
+
+const positiveInt = (option: string, max: number) =>
+  z.coerce
+    .number({ invalid_type_error: `${option} must be a whole number` })
+    .int(`${option} must be a whole number`)
+    .min(1, `${option} must be at least 1`)
+    .max(max, `${option} must be at most ${max}`);
+
+const schema = z.object({
+  source: z.string({ required_error: '--source is required' }).min(1, '--source is required'),
+  topic: z
+    .string({ required_error: '--topic is required' })
+    .regex(/^[a-zA-Z0-9._-]{1,249}$/, '--topic must be 1–249 characters of a-z, A-Z, 0-9, ".", "_" and "-"'),
+  bootstrapServer: z.string({ required_error: '--bootstrap-server is required' }),
+  format: z.enum(FORMATS, { errorMap: () => ({ message: `--format must be one of: ${FORMATS.join(', ')}` }) }).optional(),
+  checkpoint: z.string().min(1).optional(),
+  batchSize: positiveInt('--batch-size', 1_000_000_000).default(1_000_000),
+  createTopic: z.boolean().default(false),
+  partitions: positiveInt('--partitions', 10_000).optional(),
+  master: z.string().regex(/^(local(\[(\*|\d+)(,\d+)?\])?|spark:\/\/.+|yarn|k8s:\/\/.+)$/, '--master must be local[*], local[N], spark://…, yarn or k8s://…').default('local[*]'),
+  conf: z.array(z.string().regex(/^[^=\s]+=.*$/, '--conf takes key=value')).default([]),
+  driverMemory: z.string().regex(/^\d+[kmgt]?$/i, '--driver-memory takes a JVM size like 2g or 512m').optional(),
+});
+
+/** Parses and validates a submit request, naming the offending option in the error. */
+export function parseSubmitConfig(input: SubmitInput, env: NodeJS.ProcessEnv = process.env): SubmitConfig {
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new SparkSyncError('USAGE', issue.message, { hint: 'see `spark-sync submit --help`' });
+  }
+  const c = parsed.data;
+  if (c.partitions !== undefined && !c.createTopic) {
+    throw new SparkSyncError('USAGE', '--partitions only applies with --create-topic', { hint: 'add --create-topic, or drop --partitions' });
+  }
+  return {
+    source: c.source,
+    topic: c.topic,
+    bootstrapServers: parseBootstrapServers(c.bootstrapServer),
+    format: c.format,
+    checkpoint: path.resolve(c.checkpoint ?? defaultCheckpointPath(env)),
+    batchSize: c.batchSize,
+    createTopic: c.createTopic,
+    partitions: c.partitions,
+    master: c.master,
+    conf: c.conf,
+    driverMemory: c.driverMemory,
+    kafkaConf: [`bootstrap.servers=${parseBootstrapServers(c.bootstrapServer).join(',')}`],
+  };
+}

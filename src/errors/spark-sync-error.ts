@@ -1,0 +1,97 @@
+/** Exit codes for shells and schedulers (DESIGN.md §4). */
+export const ExitCode = {
+  OK: 0,
+  INTERNAL: 1,
+  USAGE: 2,
+  UNAVAILABLE: 3,
+  CONSISTENCY: 4,
+  VERIFY_FAILED: 5,
+} as const;
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+
+/**
+ * What went wrong, as a stable code. The codes that also arise in the Spark job are shared with
+ * `io.sparksync.jobs.JobException.Code`.
+ */
+export type ErrorCode =
+  | 'USAGE'
+  | 'SOURCE_UNREADABLE'
+  | 'UNSUPPORTED_FORMAT'
+  | 'TOPIC_NOT_FOUND'
+  | 'CHECKPOINT_INVALID'
+  | 'INSTALL_INCOMPLETE'
+  | 'KAFKA_UNAVAILABLE'
+  | 'LEASE_HELD'
+  | 'KAFKA_WRITE_FAILED'
+  | 'INTERRUPTED'
+  | 'OFFSET_MISMATCH'
+  | 'SOURCE_CHANGED'
+  | 'INTERNAL';
+
+const EXIT_CODE_OF: Record<ErrorCode, ExitCodeValue> = {
+  USAGE: ExitCode.USAGE,
+  SOURCE_UNREADABLE: ExitCode.USAGE,
+  UNSUPPORTED_FORMAT: ExitCode.USAGE,
+  TOPIC_NOT_FOUND: ExitCode.USAGE,
+  CHECKPOINT_INVALID: ExitCode.USAGE,
+  INSTALL_INCOMPLETE: ExitCode.USAGE,
+  KAFKA_UNAVAILABLE: ExitCode.UNAVAILABLE,
+  LEASE_HELD: ExitCode.UNAVAILABLE,
+  KAFKA_WRITE_FAILED: ExitCode.UNAVAILABLE,
+  INTERRUPTED: ExitCode.UNAVAILABLE,
+  OFFSET_MISMATCH: ExitCode.CONSISTENCY,
+  SOURCE_CHANGED: ExitCode.CONSISTENCY,
+  INTERNAL: ExitCode.INTERNAL,
+};
+
+export interface SparkSyncErrorOptions {
+  /** What the operator can do about it; printed after the message. */
+  hint?: string;
+  cause?: unknown;
+  /** The Java exception class, when the error came across the bridge. */
+  javaClass?: string;
+}
+
+/**
+ * The one error type spark-sync throws on purpose. `exitCode` is what the CLI exits with;
+ * `retriable` says whether running the same command again may succeed without a person acting
+ * (exit code 3). Messages say what happened and why; `hint` says what to do.
+ */
+export class SparkSyncError extends Error {
+  readonly code: ErrorCode;
+  readonly exitCode: ExitCodeValue;
+  readonly retriable: boolean;
+  readonly hint?: string;
+  readonly javaClass?: string;
+
+  constructor(code: ErrorCode, message: string, options: SparkSyncErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'SparkSyncError';
+    this.code = code;
+    this.exitCode = EXIT_CODE_OF[code];
+    this.retriable = this.exitCode === ExitCode.UNAVAILABLE;
+    this.hint = options.hint;
+    this.javaClass = options.javaClass;
+  }
+
+  /** The one line printed for this error: what, why, and what to do. */
+  oneLine(): string {
+    const text = this.hint ? `${this.message}; ${this.hint}` : this.message;
+    return text.replace(/\s+/g, ' ').trim();
+  }
+}
+
+/** Wraps anything thrown into a SparkSyncError, keeping one that already is. */
+export function asSparkSyncError(err: unknown): SparkSyncError {
+  if (err instanceof SparkSyncError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new SparkSyncError('INTERNAL', `internal error: ${firstLine(message)}`, {
+    cause: err,
+    hint: 'this is a bug in spark-sync; rerun with --verbose and report the output',
+  });
+}
+
+export function firstLine(text: string): string {
+  const line = text.split('\n').find((l) => l.trim().length > 0) ?? text;
+  return line.trim();
+}

@@ -1,0 +1,31 @@
+import { createHash } from 'node:crypto';
+
+/** How SQL NULL renders in the canonical text. */
+export const NULL_TEXT = '\\N';
+/** The checkpoint's `hash_algorithm`. */
+export const HASH_ALGORITHM = 'SHA-256';
+
+/** Escapes one field text: `\` becomes `\\` and `|` becomes `\|`; null renders as `\N`. */
+export function escapeField(text: string | null): string {
+  if (text === null) return NULL_TEXT;
+  return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|');
+}
+
+/**
+ * The canonical text of a row (DESIGN.md §3): escaped field texts, the escaped file identity and
+ * the row's 0-based position, joined by `|`. Field texts are what Spark's `CAST(col AS STRING)`
+ * gives in UTC.
+ */
+export function canonicalText(fields: ReadonlyArray<string | null>, file: string, position: number | bigint): string {
+  return [...fields.map(escapeField), escapeField(file), String(position)].join('|');
+}
+
+/** The message key of a row: lower-case hex SHA-256 of its canonical text. Same as the Spark job's. */
+export function hashKey(fields: ReadonlyArray<string | null>, file: string, position: number | bigint): string {
+  return createHash('sha256').update(canonicalText(fields, file, position), 'utf8').digest('hex');
+}
+
+/** The Kafka partition of a key: the digest as an unsigned big-endian integer, modulo `partitions`. */
+export function partitionOfKey(hexKey: string, partitions: number): number {
+  return Number(BigInt(`0x${hexKey}`) % BigInt(partitions));
+}

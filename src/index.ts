@@ -1,0 +1,18 @@
+/**
+ * spark-sync's public API. Everything a library user may rely on is exported here, and only
+ * here; other modules are internal.
+ */
+export { SparkSync } from './spark-sync';
+export type { SparkSyncOptions } from './spark-sync';
+export type { SubmitInput } from './config/submit-config';
+export type { SubmitSummary } from './sync/submit-run';
+export type { FileResult } from './sync/file-sync';
+export type { SyncEvent } from './sync/sync-events';
+export type { CheckpointRecord } from './checkpoint/checkpoint-report';
+export { SparkSyncError, ExitCode } from './errors/spark-sync-error';
+export type { ErrorCode } from './errors/spark-sync-error';
+export { hashKey, canonicalText, escapeField, partitionOfKey, HASH_ALGORITHM } from './hash/hash-key';
+export { startDevBroker, stopDevBroker } from './kafka/dev-broker';
+export type { DevBroker, DevBrokerOptions } from './kafka/dev-broker';
+export { createLogger } from './log/logger';
+export type { Logger, LogFormat } from './log/logger';

@@ -1,0 +1,213 @@
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { KAFKA_JARS_DIR } from '../config/paths';
+import { SparkSyncError } from '../errors/spark-sync-error';
+import { isAlive, sleep } from '../util/processes';
+import { KafkaAdmin } from './kafka-admin';
+
+export interface DevBrokerOptions {
+  /** Client port on 127.0.0.1; a free one when omitted. */
+  port?: number;
+  /** Holds the broker's config, logs and data; reused across starts. */
+  dataDir: string;
+  /** Keep running after this process exits (`spark-sync broker start`). */
+  detached?: boolean;
+  heapMb?: number;
+  /** Extra broker settings (server.properties lines), e.g. for SASL in tests. */
+  extraConfig?: Record<string, string>;
+}
+
+/** A running single-node Apache Kafka broker (KRaft, combined broker + controller). */
+export interface DevBroker {
+  bootstrap: string;
+  port: number;
+  pid: number;
+  dataDir: string;
+  /** Stops the broker and waits until its process is gone. */
+  stop(): Promise<void>;
+}
+
+const PID_FILE = 'broker.pid';
+const READY_TIMEOUT_MS = 90_000;
+
+/**
+ * Starts a real Apache Kafka broker from jars/kafka in a child JVM on 127.0.0.1 and returns once
+ * it answers metadata requests. For development, tests, the demo and the benchmark; production
+ * brokers are the user's own.
+ */
+export async function startDevBroker(options: DevBrokerOptions): Promise<DevBroker> {
+  const classpath = kafkaClasspath();
+  const dataDir = path.resolve(options.dataDir);
+  fs.mkdirSync(dataDir, { recursive: true });
+  const running = readPid(dataDir);
+  if (running !== undefined && isAlive(running)) {
+    throw new SparkSyncError('USAGE', `a broker from ${dataDir} is already running (pid ${running})`, {
+      hint: `stop it with: spark-sync broker stop --data-dir ${dataDir}`,
+    });
+  }
+  const port = options.port ?? (await freePort());
+  const controllerPort = await freePort();
+  const config = writeConfig(dataDir, port, controllerPort, options.extraConfig ?? {});
+  formatStorage(classpath, dataDir, config);
+
+  const out = fs.openSync(path.join(dataDir, 'broker.out'), 'a');
+  const heap = options.heapMb ?? 512;
+  const child = spawn(
+    'java',
+    [`-Xmx${heap}m`, `-Xms${Math.min(heap, 256)}m`, '-XX:+UseG1GC', '-Djava.awt.headless=true',
+      `-Dlog4j.configuration=file:${path.join(dataDir, 'log4j.properties')}`,
+      '-cp', classpath, 'kafka.Kafka', config],
+    // Its own process group, so stop() and crash tests can signal the whole JVM.
+    { detached: true, stdio: ['ignore', out, out] },
+  );
+  fs.closeSync(out);
+  if (options.detached) child.unref();
+  const pid = child.pid!;
+  fs.writeFileSync(path.join(dataDir, PID_FILE), `${pid}\n`);
+  const bootstrap = `127.0.0.1:${port}`;
+  await waitUntilReady(child, bootstrap, dataDir);
+  return { bootstrap, port, pid, dataDir, stop: () => stopBrokerProcess(pid, dataDir) };
+}
+
+/** Stops the broker started from `dataDir`; false when none was running. */
+export async function stopDevBroker(dataDir: string): Promise<boolean> {
+  const pid = readPid(path.resolve(dataDir));
+  if (pid === undefined || !isAlive(pid)) {
+    fs.rmSync(path.join(dataDir, PID_FILE), { force: true });
+    return false;
+  }
+  await stopBrokerProcess(pid, path.resolve(dataDir));
+  return true;
+}
+
+async function stopBrokerProcess(pid: number, dataDir: string): Promise<void> {
+  signalGroup(pid, 'SIGTERM');
+  const deadline = Date.now() + 20_000;
+  while (isAlive(pid) && Date.now() < deadline) await sleep(100);
+  if (isAlive(pid)) signalGroup(pid, 'SIGKILL');
+  while (isAlive(pid)) await sleep(50);
+  fs.rmSync(path.join(dataDir, PID_FILE), { force: true });
+}
+
+function kafkaClasspath(): string {
+  const jars = fs.existsSync(KAFKA_JARS_DIR) ? fs.readdirSync(KAFKA_JARS_DIR).filter((f) => f.endsWith('.jar')) : [];
+  if (!jars.some((j) => j.startsWith('kafka_'))) {
+    throw new SparkSyncError('INSTALL_INCOMPLETE', `the Kafka broker jars are missing from ${KAFKA_JARS_DIR}`, {
+      hint: 'run `npm run build:jars` in the spark-sync folder',
+    });
+  }
+  return jars.map((j) => path.join(KAFKA_JARS_DIR, j)).join(path.delimiter);
+}
+
+function writeConfig(dataDir: string, port: number, controllerPort: number, extra: Record<string, string>): string {
+  const settings: Record<string, string> = {
+    'process.roles': 'broker,controller',
+    'node.id': '1',
+    'controller.quorum.voters': `1@127.0.0.1:${controllerPort}`,
+    listeners: `PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
+    'advertised.listeners': `PLAINTEXT://127.0.0.1:${port}`,
+    'controller.listener.names': 'CONTROLLER',
+    'inter.broker.listener.name': 'PLAINTEXT',
+    'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    'log.dirs': path.join(dataDir, 'data'),
+    'num.partitions': '1',
+    'num.network.threads': '2',
+    'num.io.threads': '4',
+    'offsets.topic.replication.factor': '1',
+    'offsets.topic.num.partitions': '1',
+    'transaction.state.log.replication.factor': '1',
+    'transaction.state.log.min.isr': '1',
+    'group.initial.rebalance.delay.ms': '0',
+    'auto.create.topics.enable': 'false',
+    'delete.topic.enable': 'true',
+    ...extra,
+  };
+  const file = path.join(dataDir, 'server.properties');
+  fs.writeFileSync(file, Object.entries(settings).map(([k, v]) => `${k}=${v}`).join('\n') + '\n');
+  fs.writeFileSync(
+    path.join(dataDir, 'log4j.properties'),
+    [
+      'log4j.rootLogger=WARN, file',
+      'log4j.appender.file=org.apache.log4j.RollingFileAppender',
+      `log4j.appender.file.File=${path.join(dataDir, 'broker.log')}`,
+      'log4j.appender.file.MaxFileSize=20MB',
+      'log4j.appender.file.MaxBackupIndex=2',
+      'log4j.appender.file.layout=org.apache.log4j.PatternLayout',
+      'log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n',
+      '',
+    ].join('\n'),
+  );
+  return file;
+}
+
+/** KRaft needs its log directory formatted once with a cluster id; later starts reuse it. */
+function formatStorage(classpath: string, dataDir: string, config: string): void {
+  if (fs.existsSync(path.join(dataDir, 'data', 'meta.properties'))) return;
+  const clusterId = randomBytes(16).toString('base64url');
+  const r = spawnSync('java', ['-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', config, '--ignore-formatted'], {
+    encoding: 'utf8',
+  });
+  if (r.status !== 0) {
+    throw new SparkSyncError('INTERNAL', `formatting the broker's storage in ${dataDir} failed: ${(r.stderr || r.stdout || String(r.error)).trim().split('\n').pop()}`);
+  }
+}
+
+async function waitUntilReady(child: ChildProcess, bootstrap: string, dataDir: string): Promise<void> {
+  let exited: number | null = null;
+  child.once('exit', (code) => {
+    exited = code ?? -1;
+  });
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (exited !== null) break;
+    try {
+      const admin = await KafkaAdmin.connect({ bootstrapServers: [bootstrap], connectTimeoutMs: 2_000 });
+      await admin.close();
+      return;
+    } catch {
+      await sleep(300);
+    }
+  }
+  if (exited === null) signalGroup(child.pid!, 'SIGKILL');
+  const tail = fs.readFileSync(path.join(dataDir, 'broker.out'), 'utf8').trim().split('\n').slice(-3).join(' | ');
+  throw new SparkSyncError('KAFKA_UNAVAILABLE', `the development broker did not come up on ${bootstrap}${exited !== null ? ` (exited with ${exited})` : ''}: ${tail || 'no output'}`, {
+    hint: `see ${path.join(dataDir, 'broker.log')}`,
+  });
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function readPid(dataDir: string): number | undefined {
+  try {
+    const pid = Number.parseInt(fs.readFileSync(path.join(dataDir, PID_FILE), 'utf8'), 10);
+    return Number.isFinite(pid) ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      /* already gone */
+    }
+  }
+}
+

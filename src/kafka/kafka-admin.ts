@@ -1,0 +1,107 @@
+import { Admin, Kafka, logLevel } from 'kafkajs';
+import { SparkSyncError, firstLine } from '../errors/spark-sync-error';
+
+export interface KafkaAdminOptions {
+  bootstrapServers: string[];
+  /** How long to try to reach the cluster before giving up with exit code 3. */
+  connectTimeoutMs?: number;
+}
+
+/**
+ * Everything the driver asks Kafka directly: topic metadata and end offsets. The one place
+ * spark-sync reads offsets from TypeScript; writes and key reads happen in Spark.
+ */
+export class KafkaAdmin {
+  private constructor(
+    private readonly admin: Admin,
+    private readonly where: string,
+  ) {}
+
+  static async connect(options: KafkaAdminOptions): Promise<KafkaAdmin> {
+    const where = options.bootstrapServers.join(',');
+    const timeout = options.connectTimeoutMs ?? 10_000;
+    const kafka = new Kafka({
+      clientId: 'spark-sync',
+      brokers: options.bootstrapServers,
+      logLevel: logLevel.NOTHING,
+      connectionTimeout: Math.min(timeout, 5_000),
+      requestTimeout: 30_000,
+      retry: { retries: 3, initialRetryTime: 300, maxRetryTime: timeout / 2 },
+    });
+    const admin = kafka.admin();
+    try {
+      await withDeadline(admin.connect(), timeout, `connecting to ${where}`);
+      // connect() only opens a socket lazily; a metadata request proves the cluster answers.
+      await withDeadline(admin.describeCluster(), timeout, `asking ${where} for its cluster`);
+    } catch (err) {
+      await admin.disconnect().catch(() => undefined);
+      throw unreachable(where, err);
+    }
+    return new KafkaAdmin(admin, where);
+  }
+
+  /** The topic's partition count, or undefined when it does not exist. */
+  async partitionCount(topic: string): Promise<number | undefined> {
+    const topics = await this.call(() => this.admin.listTopics(), 'listing topics');
+    if (!topics.includes(topic)) return undefined;
+    const meta = await this.call(() => this.admin.fetchTopicMetadata({ topics: [topic] }), `reading metadata of ${topic}`);
+    return meta.topics[0].partitions.length;
+  }
+
+  async createTopic(topic: string, partitions: number, replicationFactor = 1): Promise<void> {
+    await this.call(
+      () => this.admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor }], waitForLeaders: true }),
+      `creating topic ${topic}`,
+    );
+  }
+
+  async deleteTopic(topic: string): Promise<void> {
+    await this.call(() => this.admin.deleteTopics({ topics: [topic] }), `deleting topic ${topic}`);
+  }
+
+  /** Each partition's end offset (high watermark), indexed by partition. */
+  async endOffsets(topic: string): Promise<number[]> {
+    const offsets = await this.call(() => this.admin.fetchTopicOffsets(topic), `reading end offsets of ${topic}`);
+    const ends = new Array<number>(offsets.length);
+    for (const o of offsets) ends[o.partition] = Number(o.high);
+    return ends;
+  }
+
+  async close(): Promise<void> {
+    await this.admin.disconnect();
+  }
+
+  private async call<T>(op: () => Promise<T>, what: string): Promise<T> {
+    try {
+      return await op();
+    } catch (err) {
+      const name = (err as Error).name ?? '';
+      if (/Connection|Timeout|NumberOfRetriesExceeded|BrokerNotFound/.test(name)) throw unreachable(this.where, err);
+      throw new SparkSyncError('INTERNAL', `Kafka failed ${what}: ${firstLine((err as Error).message)}`, { cause: err });
+    }
+  }
+}
+
+function unreachable(where: string, cause: unknown): SparkSyncError {
+  return new SparkSyncError('KAFKA_UNAVAILABLE', `Kafka at ${where} did not answer: ${firstLine((cause as Error).message ?? String(cause))}`, {
+    cause,
+    hint: 'check --bootstrap-server and that the broker is up, then rerun (safe to retry)',
+  });
+}
+
+function withDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms ${what}`)), ms);
+  });
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+}
+
+/** Parses `host:port[,host:port…]`, naming the option in the error. */
+export function parseBootstrapServers(value: string, option = '--bootstrap-server'): string[] {
+  const servers = value.split(',').map((s) => s.trim()).filter(Boolean);
+  if (servers.length === 0 || servers.some((s) => !/^[^\s:]+:\d{1,5}$/.test(s))) {
+    throw new SparkSyncError('USAGE', `${option} '${value}' is not a list of host:port`, { hint: 'e.g. --bootstrap-server 127.0.0.1:9092' });
+  }
+  return servers;
+}

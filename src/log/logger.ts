@@ -1,0 +1,50 @@
+import pino from 'pino';
+
+export type LogFormat = 'text' | 'json';
+
+export interface LoggerOptions {
+  /** `json` gives JSON lines without control characters (default when stderr is not a TTY). */
+  format?: LogFormat;
+  verbose?: boolean;
+}
+
+/** The narrow slice of a logger spark-sync uses; pino underneath. */
+export interface Logger {
+  debug(fields: object, msg: string): void;
+  info(fields: object, msg: string): void;
+  warn(fields: object, msg: string): void;
+  error(fields: object, msg: string): void;
+}
+
+export function defaultLogFormat(): LogFormat {
+  return process.stderr.isTTY ? 'text' : 'json';
+}
+
+/**
+ * Logs go to stderr, always: stdout belongs to the caller, and its last line is the run's JSON
+ * summary. Writes are synchronous so nothing is lost when the process exits right after.
+ */
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const format = options.format ?? defaultLogFormat();
+  const level = options.verbose ? 'debug' : 'info';
+  const base = { level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime };
+  if (format === 'json') {
+    return pino(base, pino.destination({ dest: 2, sync: true }));
+  }
+  return pino(base, { write: (line: string) => process.stderr.write(toText(line)) });
+}
+
+/** A logger that drops everything, for library users who pass none. */
+export const silentLogger: Logger = pino({ level: 'silent' });
+
+const LEVEL_NAMES: Record<number, string> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
+
+function toText(line: string): string {
+  const { level, time, msg, ...fields } = JSON.parse(line) as Record<string, unknown>;
+  const clock = typeof time === 'string' ? time.slice(11, 19) : '';
+  const extras = Object.entries(fields)
+    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .join(' ');
+  const name = LEVEL_NAMES[level as number] ?? String(level);
+  return `${clock} ${name.padEnd(5)} ${String(msg)}${extras ? `  ${extras}` : ''}\n`;
+}

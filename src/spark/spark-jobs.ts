@@ -1,0 +1,118 @@
+import { fromJavaError } from '../errors/java-errors';
+import { JvmOptions, ensureJvm } from './jvm';
+
+/** Size, modification time and rows of a source file, and how Spark splits it now. */
+export interface FileDescription {
+  sizeBytes: number;
+  mtimeMs: number;
+  rows: number;
+  inputSplits: number;
+}
+
+/** What one batch did in one Kafka partition. */
+export interface PartitionWrite {
+  partition: number;
+  /** Records of this batch that belong to the partition. */
+  records: number;
+  /** Records sent by the final task attempt. */
+  sent: number;
+  /** Records an earlier attempt had already written, skipped by the final attempt. */
+  skipped: number;
+}
+
+export interface SparkSessionOptions extends JvmOptions {
+  master: string;
+  /** `key=value` Spark settings. */
+  conf: string[];
+}
+
+/**
+ * The narrow slice of the Java job API (`io.sparksync.jobs.SparkSyncJobs`) the driver calls.
+ * Arguments go across as numbers (the bridge converts them to the Java `long`/`long[]` of the
+ * signature; it refuses BigInt arrays); Java `long`s come back as BigInt.
+ */
+interface JavaJobs {
+  describeFile(path: string, format: string): Promise<bigint[]>;
+  writeBatch(path: string, format: string, file: string, from: number, to: number, topic: string, kafkaConf: string[], startOffsets: number[]): Promise<bigint[][]>;
+  writeSampleParquet(path: string, rows: number, rowGroupBytes: number): Promise<void>;
+  keysOf(path: string, format: string, file: string): Promise<string[]>;
+  sparkVersion(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+interface JavaJobsClass {
+  start(master: string, conf: string[]): Promise<JavaJobs>;
+}
+
+/**
+ * The Spark side of spark-sync, in the driver's own JVM. Every call is async, so the event loop
+ * keeps running heartbeats, progress and signal handlers while Spark works, and every Java
+ * failure arrives as a SparkSyncError.
+ */
+export class SparkJobs {
+  private constructor(private readonly jobs: JavaJobs) {}
+
+  static async start(options: SparkSessionOptions): Promise<SparkJobs> {
+    await ensureJvm(options);
+    const { importClassAsync } = await import('java-bridge');
+    try {
+      const cls = (await importClassAsync('io.sparksync.jobs.SparkSyncJobs')) as unknown as JavaJobsClass;
+      return new SparkJobs(await cls.start(options.master, options.conf));
+    } catch (err) {
+      throw fromJavaError(err, 'starting Spark');
+    }
+  }
+
+  async describeFile(path: string, format: string): Promise<FileDescription> {
+    const [sizeBytes, mtimeMs, rows, inputSplits] = (await this.call(() => this.jobs.describeFile(path, format), `reading ${path}`)).map(Number);
+    return { sizeBytes, mtimeMs, rows, inputSplits };
+  }
+
+  /** Writes rows `[from, to)` of a file; returns what each Kafka partition got. */
+  async writeBatch(args: {
+    path: string;
+    format: string;
+    fileIdentity: string;
+    from: number;
+    to: number;
+    topic: string;
+    kafkaConf: string[];
+    startOffsets: number[];
+  }): Promise<PartitionWrite[]> {
+    const rows = await this.call(
+      () => this.jobs.writeBatch(args.path, args.format, args.fileIdentity, args.from, args.to, args.topic, args.kafkaConf, args.startOffsets),
+      `writing rows ${args.from}–${args.to} of ${args.path}`,
+    );
+    return rows.map(([partition, records, sent, skipped]) => ({
+      partition: Number(partition),
+      records: Number(records),
+      sent: Number(sent),
+      skipped: Number(skipped),
+    }));
+  }
+
+  async writeSampleParquet(path: string, rows: number, rowGroupBytes = 8 * 1024 * 1024): Promise<void> {
+    await this.call(() => this.jobs.writeSampleParquet(path, rows, rowGroupBytes), `writing sample data to ${path}`);
+  }
+
+  /** Every row's key, in position order (small files only: it collects to the driver). */
+  async keysOf(path: string, format: string, fileIdentity: string): Promise<string[]> {
+    return this.call(() => this.jobs.keysOf(path, format, fileIdentity), `hashing ${path}`);
+  }
+
+  async sparkVersion(): Promise<string> {
+    return this.call(() => this.jobs.sparkVersion(), 'asking Spark its version');
+  }
+
+  async stop(): Promise<void> {
+    await this.call(() => this.jobs.stop(), 'stopping Spark');
+  }
+
+  private async call<T>(op: () => Promise<T>, what: string): Promise<T> {
+    try {
+      return await op();
+    } catch (err) {
+      throw fromJavaError(err, what);
+    }
+  }
+}

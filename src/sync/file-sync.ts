@@ -1,0 +1,168 @@
+import { CheckpointStore, FileCheckpoint, SourceFingerprint } from '../checkpoint/checkpoint-store';
+import { SparkSyncError } from '../errors/spark-sync-error';
+import { KafkaAdmin } from '../kafka/kafka-admin';
+import { Logger } from '../log/logger';
+import { SparkJobs } from '../spark/spark-jobs';
+import { SourceFile } from './source';
+import { SyncEventListener } from './sync-events';
+
+export interface FileSyncContext {
+  store: CheckpointStore;
+  admin: KafkaAdmin;
+  jobs: SparkJobs;
+  topic: string;
+  partitions: number;
+  batchSize: number;
+  kafkaConf: string[];
+  log: Logger;
+  emit: SyncEventListener;
+  /** Checked between batches: a stop request ends the run at a batch boundary. */
+  signal?: AbortSignal;
+}
+
+export interface FileResult {
+  file: string;
+  status: 'COMPLETED' | 'SKIPPED' | 'CHANGED_AFTER_COMPLETION';
+  totalRecords: number;
+  /** Records this run put into Kafka. */
+  recordsSent: number;
+  batches: number;
+  seconds: number;
+}
+
+/**
+ * Syncs one file (DESIGN.md §2): start it under the lease, then batch after batch — Kafka
+ * acknowledges first, the checkpoint commits second — then mark it COMPLETED.
+ */
+export async function syncFile(ctx: FileSyncContext, file: SourceFile): Promise<FileResult> {
+  const started = Date.now();
+  const { store, admin, jobs, topic } = ctx;
+  let cp = await store.getFile(topic, file.identity);
+  const description = await jobs.describeFile(file.uri, file.format);
+  const fingerprint: SourceFingerprint = { sizeBytes: description.sizeBytes, mtimeMs: description.mtimeMs, rows: description.rows };
+
+  if (cp?.status === 'COMPLETED') {
+    const changed = fingerprintChanged(cp, fingerprint);
+    if (changed) {
+      ctx.log.warn({ file: file.identity, topic, change: changed }, 'file changed after it was synced; not re-sent (use `spark-sync reset --file` to resync it deliberately)');
+    }
+    ctx.emit({ type: 'file-skipped', topic, file: file.identity, reason: changed ? 'changed-after-completion' : 'completed' });
+    return result(file, changed ? 'CHANGED_AFTER_COMPLETION' : 'SKIPPED', cp.totalRecords ?? 0, 0, 0, started);
+  }
+
+  const endOffsets = await admin.endOffsets(topic);
+  const resumed = cp?.status === 'IN_PROGRESS';
+  if (cp && resumed) {
+    checkResumable(cp, fingerprint, endOffsets, ctx.partitions);
+  } else {
+    cp = await store.startFile(topic, file.identity, {
+      sourcePath: file.uri,
+      sourceFormat: file.format,
+      batchSize: ctx.batchSize,
+      startOffsets: endOffsets,
+      fingerprint,
+      keyFields: null,
+    });
+  }
+  ctx.emit({ type: 'file-started', topic, file: file.identity, totalRecords: fingerprint.rows, recordsProcessed: cp.recordsProcessed, resumed });
+
+  let offsets = cp.partitionOffsets!;
+  let position = cp.recordsProcessed;
+  let batchIndex = (await store.listBatches(topic, file.identity)).length;
+  let sentTotal = 0;
+  let batches = 0;
+  while (position < fingerprint.rows) {
+    if (ctx.signal?.aborted) throw interrupted(file.identity, position);
+    const batchStarted = Date.now();
+    const to = Math.min(position + ctx.batchSize, fingerprint.rows);
+    const writes = await jobs.writeBatch({
+      path: file.uri, format: file.format, fileIdentity: file.identity, from: position, to, topic,
+      kafkaConf: ctx.kafkaConf, startOffsets: offsets,
+    });
+    const counts = offsets.map((_, p) => writes.find((w) => w.partition === p)?.records ?? 0);
+    const after = await admin.endOffsets(topic);
+    assertOffsetsAdvancedBy(topic, offsets, counts, after);
+    await store.commitBatch(topic, file.identity, { batchIndex, firstPosition: position, endPosition: to, partitionCounts: counts, endOffsets: after });
+    const skipped = writes.reduce((n, w) => n + w.skipped, 0);
+    ctx.emit({
+      type: 'batch-committed', topic, file: file.identity, batchIndex, firstPosition: position, endPosition: to,
+      records: to - position, skipped, recordsProcessed: to, totalRecords: fingerprint.rows, endOffsets: after,
+      seconds: (Date.now() - batchStarted) / 1000,
+    });
+    sentTotal += to - position;
+    offsets = after;
+    position = to;
+    batchIndex++;
+    batches++;
+  }
+  await store.completeFile(topic, file.identity);
+  const done = result(file, 'COMPLETED', fingerprint.rows, sentTotal, batches, started);
+  ctx.emit({ type: 'file-completed', topic, file: file.identity, records: fingerprint.rows, batches, seconds: done.seconds });
+  return done;
+}
+
+/**
+ * After a batch, each partition must have grown by exactly the batch's records there. Anything
+ * else means another producer wrote to the topic, and the checkpoint would no longer describe it.
+ */
+function assertOffsetsAdvancedBy(topic: string, before: number[], counts: number[], after: number[]): void {
+  if (after.length !== before.length) {
+    throw new SparkSyncError('OFFSET_MISMATCH', `topic ${topic} has ${after.length} partitions, the checkpoint ${before.length}`, {
+      hint: 'partitions were added while the sync ran; the checkpoint was not advanced',
+    });
+  }
+  for (let p = 0; p < before.length; p++) {
+    const expected = before[p] + counts[p];
+    if (after[p] !== expected) {
+      throw new SparkSyncError('OFFSET_MISMATCH', `partition ${p} of ${topic} ends at offset ${after[p]}, expected ${expected} (checkpoint ${before[p]} + ${counts[p]} records of this batch)`, {
+        hint: 'another producer is writing to the topic; stop it and check the topic before rerunning (the checkpoint was not advanced)',
+      });
+    }
+  }
+}
+
+/** Preconditions for continuing an IN_PROGRESS file (DESIGN.md §2, recovery steps 1–2). */
+function checkResumable(cp: FileCheckpoint, fingerprint: SourceFingerprint, endOffsets: number[], partitions: number): void {
+  const changed = fingerprintChanged(cp, fingerprint);
+  if (changed) {
+    throw new SparkSyncError('SOURCE_CHANGED', `source file ${cp.fileName} changed since its sync started (${changed})`, {
+      hint: `restore the original file, or run \`spark-sync reset --file ${cp.fileName}\` to resync it from the start (its messages so far stay in the topic)`,
+    });
+  }
+  if (partitions !== cp.partitionCount) {
+    throw new SparkSyncError('OFFSET_MISMATCH', `topic ${cp.topic} has ${partitions} partitions but ${cp.fileName} started with ${cp.partitionCount}`, {
+      hint: `keys map to partitions by count, so the file cannot continue; run \`spark-sync reset --file ${cp.fileName}\` to resync it`,
+    });
+  }
+  const offsets = cp.partitionOffsets!;
+  for (let p = 0; p < offsets.length; p++) {
+    if (endOffsets[p] < offsets[p]) {
+      throw new SparkSyncError('OFFSET_MISMATCH', `partition ${p} of ${cp.topic} ends at offset ${endOffsets[p]}, below the checkpoint's ${offsets[p]}: the topic was truncated or recreated`, {
+        hint: `check the topic; run \`spark-sync reset --file ${cp.fileName}\` to resync the file`,
+      });
+    }
+  }
+  const ahead = offsets.findIndex((o, p) => endOffsets[p] > o);
+  if (ahead >= 0) {
+    throw new SparkSyncError('OFFSET_MISMATCH', `partition ${ahead} of ${cp.topic} holds ${endOffsets[ahead] - offsets[ahead]} records past the checkpoint of ${cp.fileName}: a batch was cut off after writing`, {
+      hint: 'delta recovery of a cut-off batch is not in this build; run `spark-sync reset --file` and resync, or upgrade',
+    });
+  }
+}
+
+function fingerprintChanged(cp: FileCheckpoint, now: SourceFingerprint): string | undefined {
+  if (cp.sourceSizeBytes !== null && cp.sourceSizeBytes !== now.sizeBytes) return `size ${cp.sourceSizeBytes} → ${now.sizeBytes} bytes`;
+  if (cp.sourceMtimeMs !== null && cp.sourceMtimeMs !== now.mtimeMs) return `modified ${new Date(cp.sourceMtimeMs).toISOString()} → ${new Date(now.mtimeMs).toISOString()}`;
+  if (cp.totalRecords !== null && cp.totalRecords !== now.rows) return `rows ${cp.totalRecords} → ${now.rows}`;
+  return undefined;
+}
+
+function interrupted(file: string, position: number): SparkSyncError {
+  return new SparkSyncError('INTERRUPTED', `stopped on request at record ${position} of ${file}, at a batch boundary`, {
+    hint: 'the checkpoint is consistent; rerun the same command to continue',
+  });
+}
+
+function result(file: SourceFile, status: FileResult['status'], totalRecords: number, recordsSent: number, batches: number, started: number): FileResult {
+  return { file: file.identity, status, totalRecords, recordsSent, batches, seconds: (Date.now() - started) / 1000 };
+}

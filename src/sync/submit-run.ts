@@ -1,0 +1,99 @@
+import os from 'node:os';
+import { randomUUID } from 'node:crypto';
+import { CheckpointStore } from '../checkpoint/checkpoint-store';
+import { SubmitConfig } from '../config/submit-config';
+import { SparkSyncError } from '../errors/spark-sync-error';
+import { KafkaAdmin } from '../kafka/kafka-admin';
+import { Logger } from '../log/logger';
+import { SparkJobs } from '../spark/spark-jobs';
+import { FileResult, syncFile } from './file-sync';
+import { planSource } from './source';
+import { SyncEventListener } from './sync-events';
+
+/** The outcome of a submit; the CLI prints it as the last line of stdout. */
+export interface SubmitSummary {
+  command: 'submit';
+  ok: true;
+  topic: string;
+  checkpoint: string;
+  files: FileResult[];
+  recordsSent: number;
+  seconds: number;
+  recordsPerSecond: number;
+}
+
+export interface SubmitDeps {
+  log: Logger;
+  emit: SyncEventListener;
+  /** Starts Spark when the first file needs it (so bad input fails before the JVM starts). */
+  spark: () => Promise<SparkJobs>;
+  signal?: AbortSignal;
+}
+
+const LEASE_STALE_MS = 60_000;
+const HEARTBEAT_MS = 10_000;
+
+/**
+ * One submit: plan the source, check Kafka and the topic, take the topic's writer lease, then
+ * sync the files one after another. Cheap checks come first, so a typo fails in a second and
+ * leaves the checkpoint as it was.
+ */
+export async function runSubmit(config: SubmitConfig, deps: SubmitDeps): Promise<SubmitSummary> {
+  const started = Date.now();
+  const files = planSource(config.source, config.format);
+  const admin = await KafkaAdmin.connect({ bootstrapServers: config.bootstrapServers });
+  try {
+    const partitions = await ensureTopic(admin, config, deps.log);
+    const store = await CheckpointStore.open(config.checkpoint, { create: true });
+    try {
+      return await underLease(store, config.topic, deps.log, async () => {
+        const jobs = await deps.spark();
+        const results: FileResult[] = [];
+        for (const file of files) {
+          results.push(
+            await syncFile(
+              { store, admin, jobs, topic: config.topic, partitions, batchSize: config.batchSize, kafkaConf: config.kafkaConf, log: deps.log, emit: deps.emit, signal: deps.signal },
+              file,
+            ),
+          );
+        }
+        const seconds = (Date.now() - started) / 1000;
+        const recordsSent = results.reduce((n, r) => n + r.recordsSent, 0);
+        return { command: 'submit', ok: true, topic: config.topic, checkpoint: store.file, files: results, recordsSent, seconds, recordsPerSecond: Math.round(recordsSent / Math.max(seconds, 0.001)) };
+      });
+    } finally {
+      await store.close();
+    }
+  } finally {
+    await admin.close();
+  }
+}
+
+async function ensureTopic(admin: KafkaAdmin, config: SubmitConfig, log: Logger): Promise<number> {
+  const existing = await admin.partitionCount(config.topic);
+  if (existing !== undefined) return existing;
+  if (!config.createTopic) {
+    throw new SparkSyncError('TOPIC_NOT_FOUND', `topic ${config.topic} does not exist on ${config.bootstrapServers.join(',')}`, {
+      hint: 'create it, or pass --create-topic [--partitions N]',
+    });
+  }
+  const partitions = config.partitions ?? 1;
+  await admin.createTopic(config.topic, partitions);
+  log.info({ topic: config.topic, partitions }, 'created topic');
+  return partitions;
+}
+
+/** Holds the topic's writer lease (with a heartbeat) while `work` runs, and releases it after. */
+async function underLease<T>(store: CheckpointStore, topic: string, log: Logger, work: () => Promise<T>): Promise<T> {
+  const owner = { id: randomUUID(), host: os.hostname(), pid: process.pid };
+  await store.acquireLease(topic, owner, LEASE_STALE_MS);
+  const beat = setInterval(() => {
+    store.heartbeat(topic, owner.id).catch((err: Error) => log.warn({ err: err.message }, 'lease heartbeat failed'));
+  }, HEARTBEAT_MS);
+  try {
+    return await work();
+  } finally {
+    clearInterval(beat);
+    await store.releaseLease(topic, owner.id);
+  }
+}

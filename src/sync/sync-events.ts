@@ -1,0 +1,23 @@
+/** Progress of a sync, as events (the library re-emits them; the CLI logs them). */
+export type SyncEvent =
+  | { type: 'file-started'; topic: string; file: string; totalRecords: number; recordsProcessed: number; resumed: boolean }
+  | {
+      type: 'batch-committed';
+      topic: string;
+      file: string;
+      batchIndex: number;
+      firstPosition: number;
+      endPosition: number;
+      /** Records of the batch now in Kafka. */
+      records: number;
+      /** Records an earlier attempt of a task had already written (skipped, not re-sent). */
+      skipped: number;
+      recordsProcessed: number;
+      totalRecords: number;
+      endOffsets: number[];
+      seconds: number;
+    }
+  | { type: 'file-completed'; topic: string; file: string; records: number; batches: number; seconds: number }
+  | { type: 'file-skipped'; topic: string; file: string; reason: 'completed' | 'changed-after-completion' };
+
+export type SyncEventListener = (event: SyncEvent) => void;
