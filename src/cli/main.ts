@@ -3,6 +3,7 @@ import { ExitCode, asSparkSyncError } from '../errors/spark-sync-error';
 import { brokerCommand } from './commands/broker';
 import { demoCommand } from './commands/demo';
 import { statusCommand } from './commands/status';
+import { sampleCommand } from './commands/sample';
 import { submitCommand } from './commands/submit';
 import { printSummary } from './output';
 
@@ -14,7 +15,7 @@ function program(): Command {
     .option('--verbose', 'debug logs, and the Java cause of an error')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const cmd of [submitCommand(), statusCommand(), brokerCommand(), demoCommand()]) {
+  for (const cmd of [submitCommand(), statusCommand(), brokerCommand(), demoCommand(), sampleCommand()]) {
     root.addCommand(cmd.exitOverride());
   }
   root.commands.find((c) => c.name() === 'broker')?.commands.forEach((c) => c.exitOverride());

@@ -64,7 +64,7 @@ export async function syncFile(ctx: FileSyncContext, file: SourceFile): Promise<
       keyFields: null,
     });
   }
-  ctx.emit({ type: 'file-started', topic, file: file.identity, totalRecords: fingerprint.rows, recordsProcessed: cp.recordsProcessed, resumed });
+  ctx.emit({ type: 'file-started', topic, file: file.identity, totalRecords: fingerprint.rows, recordsProcessed: cp.recordsProcessed, resumed, inputSplits: description.inputSplits });
 
   let offsets = cp.partitionOffsets!;
   let position = cp.recordsProcessed;

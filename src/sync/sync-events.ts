@@ -1,6 +1,15 @@
 /** Progress of a sync, as events (the library re-emits them; the CLI logs them). */
 export type SyncEvent =
-  | { type: 'file-started'; topic: string; file: string; totalRecords: number; recordsProcessed: number; resumed: boolean }
+  | {
+      type: 'file-started';
+      topic: string;
+      file: string;
+      totalRecords: number;
+      recordsProcessed: number;
+      resumed: boolean;
+      /** How many input splits Spark reads the file in (positions do not depend on it). */
+      inputSplits: number;
+    }
   | {
       type: 'batch-committed';
       topic: string;

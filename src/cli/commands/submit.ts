@@ -51,7 +51,7 @@ after success sends nothing. Exit codes: 0 done, 2 bad input, 3 unreachable (saf
 function logEvent(log: Logger, e: SyncEvent): void {
   switch (e.type) {
     case 'file-started':
-      log.info({ file: e.file, topic: e.topic, total_records: e.totalRecords, records_processed: e.recordsProcessed, resumed: e.resumed }, e.resumed ? 'resuming file' : 'starting file');
+      log.info({ file: e.file, topic: e.topic, total_records: e.totalRecords, records_processed: e.recordsProcessed, resumed: e.resumed, input_splits: e.inputSplits }, e.resumed ? 'resuming file' : 'starting file');
       break;
     case 'batch-committed':
       log.info({ file: e.file, batch: e.batchIndex, records: e.records, skipped: e.skipped, records_processed: e.recordsProcessed, total_records: e.totalRecords, seconds: e.seconds }, 'batch committed');

@@ -100,7 +100,6 @@ final class PartitionWriter {
     p.putIfAbsent("max.in.flight.requests.per.connection", "5");
     p.putIfAbsent("linger.ms", "20");
     p.putIfAbsent("batch.size", "262144");
-    p.putIfAbsent("compression.type", "lz4");
     return p;
   }
 

@@ -1,0 +1,27 @@
+import path from 'node:path';
+import { Command } from 'commander';
+import { SparkSyncError } from '../../errors/spark-sync-error';
+import { SparkJobs } from '../../spark/spark-jobs';
+import { globalOptions } from '../global-options';
+import { printSummary } from '../output';
+
+export function sampleCommand(): Command {
+  return new Command('sample')
+    .description('write a deterministic sample Parquet file (row i is a pure function of i), for trials and benchmarks')
+    .requiredOption('--output <file>', 'the Parquet file to write (replaced if it exists)')
+    .option('--rows <n>', 'number of rows', '100000')
+    .option('--row-group-bytes <n>', 'Parquet row-group size; small values give many splits', String(8 * 1024 * 1024))
+    .addHelpText('after', '\nExample:\n  spark-sync sample --rows 1000000 --output /tmp/txn.parquet')
+    .action(async (opts: { output: string; rows: string; rowGroupBytes: string }, cmd: Command) => {
+      const { log } = globalOptions(cmd);
+      const rows = Number(opts.rows);
+      const rowGroupBytes = Number(opts.rowGroupBytes);
+      if (!Number.isSafeInteger(rows) || rows < 0) throw new SparkSyncError('USAGE', `--rows must be a whole number ≥ 0, not '${opts.rows}'`);
+      if (!Number.isSafeInteger(rowGroupBytes) || rowGroupBytes < 1024) throw new SparkSyncError('USAGE', `--row-group-bytes must be a whole number ≥ 1024, not '${opts.rowGroupBytes}'`);
+      const output = path.resolve(opts.output);
+      const jobs = await SparkJobs.start({ master: 'local[*]', conf: [] });
+      await jobs.writeSampleParquet(output, rows, rowGroupBytes);
+      log.info({ output, rows }, 'sample written');
+      printSummary({ command: 'sample', output, rows });
+    });
+}

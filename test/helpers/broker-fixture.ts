@@ -1,0 +1,33 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { DevBroker, startDevBroker } from '../../src/index';
+import { isAlive } from '../../src/util/processes';
+
+/**
+ * A real Apache Kafka broker (KRaft) on a free loopback port, in a temp folder, for one test
+ * file. `stop` fails the test if the broker's JVM outlives it (no leaked processes).
+ */
+export async function startBroker(): Promise<DevBroker & { stop(): Promise<void> }> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'spark-sync-broker-'));
+  const broker = await startDevBroker({ dataDir });
+  return {
+    ...broker,
+    async stop() {
+      await broker.stop();
+      assert.equal(isAlive(broker.pid), false, `broker pid ${broker.pid} still running after stop`);
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+let topicCounter = 0;
+/** A topic name no other test uses. */
+export function uniqueTopic(prefix = 'test'): string {
+  return `${prefix}-${process.pid}-${Date.now().toString(36)}-${topicCounter++}`;
+}
+
+export function tempDir(prefix = 'spark-sync-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}

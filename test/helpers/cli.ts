@@ -1,0 +1,45 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+
+const BIN = path.resolve(__dirname, '..', '..', '..', 'bin', 'spark-sync.js');
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  /** stdout's last line, parsed: the run's JSON summary. */
+  summary: Record<string, unknown>;
+  /** stderr's JSON log lines, parsed. */
+  logs: Array<Record<string, unknown>>;
+  seconds: number;
+}
+
+/** Runs the real CLI in a child process, as a scheduler would (stdout and stderr not a TTY). */
+export function runCli(args: string[], env: Record<string, string> = {}, timeoutMs = 300_000): Promise<CliResult> {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const lastLine = stdout.trim().split('\n').pop() ?? '';
+      let summary: Record<string, unknown> = {};
+      try {
+        summary = JSON.parse(lastLine) as Record<string, unknown>;
+      } catch {
+        /* no summary: left empty for the test to assert on */
+      }
+      const logs = stderr
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      resolve({ code, signal, stdout, stderr, summary, logs, seconds: (Date.now() - started) / 1000 });
+    });
+  });
+}

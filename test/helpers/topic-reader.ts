@@ -1,0 +1,60 @@
+import { Kafka, logLevel } from 'kafkajs';
+
+export interface TopicMessage {
+  partition: number;
+  offset: number;
+  key: string;
+  value: string;
+  headers: Record<string, string>;
+}
+
+/**
+ * Reads every message of a topic with its own kafkajs consumer, independent of spark-sync's
+ * code paths: what a downstream user would see.
+ */
+export async function readTopic(bootstrap: string, topic: string): Promise<TopicMessage[]> {
+  const kafka = new Kafka({ clientId: 'spark-sync-test-reader', brokers: [bootstrap], logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  const offsets = await admin.fetchTopicOffsets(topic);
+  await admin.disconnect();
+  const expected = offsets.reduce((n, o) => n + Number(o.high) - Number(o.low), 0);
+  const messages: TopicMessage[] = [];
+  if (expected === 0) return messages;
+  const consumer = kafka.consumer({ groupId: `reader-${topic}-${Date.now()}`, maxBytes: 50 * 1024 * 1024 });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`read ${messages.length} of ${expected} messages of ${topic} in 120 s`)), 120_000);
+    consumer
+      .run({
+        eachBatch: async ({ batch }) => {
+          for (const m of batch.messages) {
+            const headers: Record<string, string> = {};
+            for (const [k, v] of Object.entries(m.headers ?? {})) headers[k] = String(v);
+            messages.push({ partition: batch.partition, offset: Number(m.offset), key: m.key?.toString() ?? '', value: m.value?.toString() ?? '', headers });
+          }
+          if (messages.length >= expected) {
+            clearTimeout(timer);
+            resolve();
+          }
+        },
+      })
+      .catch(reject);
+  });
+  await consumer.disconnect();
+  return messages;
+}
+
+/** The figures a user cares about. */
+export function tally(messages: TopicMessage[], expectedKeys: Set<string>) {
+  const seen = new Map<string, number>();
+  for (const m of messages) seen.set(m.key, (seen.get(m.key) ?? 0) + 1);
+  return {
+    messages: messages.length,
+    distinctKeys: seen.size,
+    duplicated: [...seen.values()].filter((n) => n > 1).length,
+    missing: [...expectedKeys].filter((k) => !seen.has(k)).length,
+    foreign: [...seen.keys()].filter((k) => !expectedKeys.has(k)).length,
+  };
+}
