@@ -6,6 +6,7 @@ export { SparkSync } from './spark-sync';
 export type { SparkSyncOptions } from './spark-sync';
 export type { SubmitInput } from './config/submit-config';
 export type { SubmitSummary } from './sync/submit-run';
+export type { VerifySummary, FileVerification } from './sync/verify-run';
 export type { FileResult } from './sync/file-sync';
 export type { SyncEvent } from './sync/sync-events';
 export type { CheckpointRecord } from './checkpoint/checkpoint-report';

@@ -27,6 +27,8 @@ export interface FileCheckpoint {
   keyFields: string[] | null;
   sourceSizeBytes: number | null;
   sourceMtimeMs: number | null;
+  /** End position (exclusive) of the batch being written, or null between batches. */
+  pendingEndPosition: number | null;
   updatedAt: string;
 }
 
@@ -89,6 +91,7 @@ interface FileRow {
   key_fields: string | null;
   source_size: number | null;
   source_mtime_ms: number | null;
+  pending_end_position: number | null;
   updated_at: string;
 }
 
@@ -192,6 +195,17 @@ export class CheckpointStore {
   }
 
   /**
+   * Records which rows the next write covers, before it starts, so recovery knows how far a
+   * crashed write may have reached. Kafka holds nothing of the batch yet when this commits.
+   */
+  async markPending(topic: string, fileName: string, endPosition: number): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      assertTransition(fileName, await statusIn(tx, topic, fileName), 'IN_PROGRESS');
+      await tx.run('UPDATE files SET pending_end_position = ?, updated_at = ? WHERE kafka_topic = ? AND file_name = ?', [endPosition, new Date().toISOString(), topic, fileName]);
+    });
+  }
+
+  /**
    * Stores one batch that Kafka has acknowledged, with the partition offsets after it. Refused
    * unless the batch starts exactly where the checkpoint ends, so a batch is never stored twice.
    */
@@ -213,7 +227,8 @@ export class CheckpointStore {
           JSON.stringify(batch.partitionCounts), JSON.stringify(batch.endOffsets), now],
       );
       await tx.run(
-        `UPDATE files SET partition_offsets = ?, records_processed = ?, updated_at = ? WHERE kafka_topic = ? AND file_name = ?`,
+        `UPDATE files SET partition_offsets = ?, records_processed = ?, pending_end_position = NULL, updated_at = ?
+         WHERE kafka_topic = ? AND file_name = ?`,
         [JSON.stringify(batch.endOffsets), batch.endPosition, now, topic, fileName],
       );
     });
@@ -330,6 +345,7 @@ function toFileCheckpoint(r: FileRow): FileCheckpoint {
     keyFields: r.key_fields === null ? null : (JSON.parse(r.key_fields) as string[]),
     sourceSizeBytes: r.source_size,
     sourceMtimeMs: r.source_mtime_ms,
+    pendingEndPosition: r.pending_end_position,
     updatedAt: r.updated_at,
   };
 }

@@ -51,6 +51,9 @@ const MIGRATIONS: string[] = [
     heartbeat_at TEXT    NOT NULL
   );
   `,
+  // The batch being written, so recovery after a crash knows which rows may be in Kafka past the
+  // checkpoint even if --batch-size changed between runs. NULL between batches.
+  `ALTER TABLE files ADD COLUMN pending_end_position INTEGER`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -5,6 +5,7 @@ import { demoCommand } from './commands/demo';
 import { statusCommand } from './commands/status';
 import { sampleCommand } from './commands/sample';
 import { submitCommand } from './commands/submit';
+import { verifyCommand } from './commands/verify';
 import { printSummary } from './output';
 
 function program(): Command {
@@ -15,7 +16,7 @@ function program(): Command {
     .option('--verbose', 'debug logs, and the Java cause of an error')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const cmd of [submitCommand(), statusCommand(), brokerCommand(), demoCommand(), sampleCommand()]) {
+  for (const cmd of [submitCommand(), statusCommand(), verifyCommand(), brokerCommand(), demoCommand(), sampleCommand()]) {
     root.addCommand(cmd.exitOverride());
   }
   root.commands.find((c) => c.name() === 'broker')?.commands.forEach((c) => c.exitOverride());

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { SparkSyncError } from '../errors/spark-sync-error';
-import { parseBootstrapServers } from '../kafka/kafka-admin';
+import { parseBootstrapServers, sparkKafkaConf } from '../kafka/kafka-admin';
 import { defaultCheckpointPath } from './paths';
 
 export const FORMATS = ['parquet'] as const;
@@ -22,7 +22,11 @@ export interface SubmitConfig {
   driverMemory?: string;
   /** `key=value` Kafka client settings for Spark's producer and consumer. */
   kafkaConf: string[];
+  /** How a batch cut off by a crash is recovered: `window` joins one batch, `full` the whole file. */
+  recovery: RecoveryMode;
 }
+
+export type RecoveryMode = 'window' | 'full';
 
 /** What a caller may pass; strings are accepted where a CLI would give them. */
 export type SubmitInput = {
@@ -37,6 +41,7 @@ export type SubmitInput = {
   master?: unknown;
   conf?: unknown;
   driverMemory?: unknown;
+  recovery?: unknown;
 };
 
 const positiveInt = (option: string, max: number) =>
@@ -60,6 +65,7 @@ const schema = z.object({
   master: z.string().regex(/^(local(\[(\*|\d+)(,\d+)?\])?|spark:\/\/.+|yarn|k8s:\/\/.+)$/, '--master must be local[*], local[N], spark://…, yarn or k8s://…').default('local[*]'),
   conf: z.array(z.string().regex(/^[^=\s]+=.*$/, '--conf takes key=value')).default([]),
   driverMemory: z.string().regex(/^\d+[kmgt]?$/i, '--driver-memory takes a JVM size like 2g or 512m').optional(),
+  recovery: z.enum(['window', 'full'], { errorMap: () => ({ message: '--recovery must be window or full' }) }).default('window'),
 });
 
 /** Parses and validates a submit request, naming the offending option in the error. */
@@ -85,6 +91,7 @@ export function parseSubmitConfig(input: SubmitInput, env: NodeJS.ProcessEnv = p
     master: c.master,
     conf: c.conf,
     driverMemory: c.driverMemory,
-    kafkaConf: [`bootstrap.servers=${parseBootstrapServers(c.bootstrapServer).join(',')}`],
+    kafkaConf: sparkKafkaConf(parseBootstrapServers(c.bootstrapServer)),
+    recovery: c.recovery,
   };
 }

@@ -105,3 +105,8 @@ export function parseBootstrapServers(value: string, option = '--bootstrap-serve
   }
   return servers;
 }
+
+/** Kafka client settings for Spark's producer and consumer, as `key=value` pairs. */
+export function sparkKafkaConf(bootstrapServers: string[]): string[] {
+  return [`bootstrap.servers=${bootstrapServers.join(',')}`];
+}

@@ -9,6 +9,19 @@ export interface FileDescription {
   inputSplits: number;
 }
 
+/** A file's source keys against the keys in its offset range. */
+export interface FileAudit {
+  sourceRows: number;
+  /** Messages in the file's offset range. */
+  messages: number;
+  /** Source keys with no message. */
+  missing: number;
+  /** Source keys with more than one message. */
+  duplicated: number;
+  /** Messages whose key is not one of the file's. */
+  foreign: number;
+}
+
 /** What one batch did in one Kafka partition. */
 export interface PartitionWrite {
   partition: number;
@@ -34,6 +47,9 @@ export interface SparkSessionOptions extends JvmOptions {
 interface JavaJobs {
   describeFile(path: string, format: string): Promise<bigint[]>;
   writeBatch(path: string, format: string, file: string, from: number, to: number, topic: string, kafkaConf: string[], startOffsets: number[]): Promise<bigint[][]>;
+  writeDelta(path: string, format: string, file: string, from: number, to: number, topic: string, kafkaConf: string[], keysFrom: number[], keysTo: number[]): Promise<bigint[][]>;
+  auditFile(path: string, format: string, file: string, rows: number, topic: string, kafkaConf: string[], from: number[], to: number[]): Promise<bigint[]>;
+  armTestFault(fault: string, afterRecords: number): Promise<void>;
   writeSampleParquet(path: string, rows: number, rowGroupBytes: number): Promise<void>;
   keysOf(path: string, format: string, file: string): Promise<string[]>;
   sparkVersion(): Promise<string>;
@@ -83,12 +99,45 @@ export class SparkJobs {
       () => this.jobs.writeBatch(args.path, args.format, args.fileIdentity, args.from, args.to, args.topic, args.kafkaConf, args.startOffsets),
       `writing rows ${args.from}–${args.to} of ${args.path}`,
     );
-    return rows.map(([partition, records, sent, skipped]) => ({
-      partition: Number(partition),
-      records: Number(records),
-      sent: Number(sent),
-      skipped: Number(skipped),
-    }));
+    return toPartitionWrites(rows);
+  }
+
+  /**
+   * Recovery write: rows `[from, to)` whose keys are not at offsets `[keysFrom, keysTo)` of the
+   * topic, appended after `keysTo`. Returns what each Kafka partition got.
+   */
+  async writeDelta(args: {
+    path: string;
+    format: string;
+    fileIdentity: string;
+    from: number;
+    to: number;
+    topic: string;
+    kafkaConf: string[];
+    keysFrom: number[];
+    keysTo: number[];
+  }): Promise<PartitionWrite[]> {
+    const rows = await this.call(
+      () => this.jobs.writeDelta(args.path, args.format, args.fileIdentity, args.from, args.to, args.topic, args.kafkaConf, args.keysFrom, args.keysTo),
+      `recovering rows ${args.from}–${args.to} of ${args.path}`,
+    );
+    return toPartitionWrites(rows);
+  }
+
+  /** Compares a file's first `rows` keys with the keys at offsets `[from, to)` of the topic. */
+  async auditFile(args: { path: string; format: string; fileIdentity: string; rows: number; topic: string; kafkaConf: string[]; from: number[]; to: number[] }): Promise<FileAudit> {
+    const [sourceRows, messages, missing, duplicated, foreign] = (
+      await this.call(
+        () => this.jobs.auditFile(args.path, args.format, args.fileIdentity, args.rows, args.topic, args.kafkaConf, args.from, args.to),
+        `auditing ${args.path} against ${args.topic}`,
+      )
+    ).map(Number);
+    return { sourceRows, messages, missing, duplicated, foreign };
+  }
+
+  /** Test-only: see io.sparksync.jobs.internal.TestFaults. */
+  async armTestFault(fault: 'kill' | 'fail', afterRecords: number): Promise<void> {
+    await this.call(() => this.jobs.armTestFault(fault, afterRecords), 'arming a test fault');
   }
 
   async writeSampleParquet(path: string, rows: number, rowGroupBytes = 8 * 1024 * 1024): Promise<void> {
@@ -115,4 +164,13 @@ export class SparkJobs {
       throw fromJavaError(err, what);
     }
   }
+}
+
+function toPartitionWrites(rows: bigint[][]): PartitionWrite[] {
+  return rows.map(([partition, records, sent, skipped]) => ({
+    partition: Number(partition),
+    records: Number(records),
+    sent: Number(sent),
+    skipped: Number(skipped),
+  }));
 }

@@ -2,9 +2,11 @@ import { CheckpointStore, FileCheckpoint, SourceFingerprint } from '../checkpoin
 import { SparkSyncError } from '../errors/spark-sync-error';
 import { KafkaAdmin } from '../kafka/kafka-admin';
 import { Logger } from '../log/logger';
-import { SparkJobs } from '../spark/spark-jobs';
+import { RecoveryMode } from '../config/submit-config';
+import { PartitionWrite, SparkJobs } from '../spark/spark-jobs';
 import { SourceFile } from './source';
 import { SyncEventListener } from './sync-events';
+import { crashPoint, taskFailurePoint } from './test-faults';
 
 export interface FileSyncContext {
   store: CheckpointStore;
@@ -14,6 +16,7 @@ export interface FileSyncContext {
   partitions: number;
   batchSize: number;
   kafkaConf: string[];
+  recovery: RecoveryMode;
   log: Logger;
   emit: SyncEventListener;
   /** Checked between batches: a stop request ends the run at a batch boundary. */
@@ -54,6 +57,10 @@ export async function syncFile(ctx: FileSyncContext, file: SourceFile): Promise<
   const resumed = cp?.status === 'IN_PROGRESS';
   if (cp && resumed) {
     checkResumable(cp, fingerprint, endOffsets, ctx.partitions);
+    ctx.emit({ type: 'file-started', topic, file: file.identity, totalRecords: fingerprint.rows, recordsProcessed: cp.recordsProcessed, resumed, inputSplits: description.inputSplits });
+    if (endOffsets.some((end, p) => end > cp!.partitionOffsets![p])) {
+      cp = await recoverCutBatch(ctx, file, cp, endOffsets);
+    }
   } else {
     cp = await store.startFile(topic, file.identity, {
       sourcePath: file.uri,
@@ -63,8 +70,8 @@ export async function syncFile(ctx: FileSyncContext, file: SourceFile): Promise<
       fingerprint,
       keyFields: null,
     });
+    ctx.emit({ type: 'file-started', topic, file: file.identity, totalRecords: fingerprint.rows, recordsProcessed: 0, resumed, inputSplits: description.inputSplits });
   }
-  ctx.emit({ type: 'file-started', topic, file: file.identity, totalRecords: fingerprint.rows, recordsProcessed: cp.recordsProcessed, resumed, inputSplits: description.inputSplits });
 
   let offsets = cp.partitionOffsets!;
   let position = cp.recordsProcessed;
@@ -75,13 +82,18 @@ export async function syncFile(ctx: FileSyncContext, file: SourceFile): Promise<
     if (ctx.signal?.aborted) throw interrupted(file.identity, position);
     const batchStarted = Date.now();
     const to = Math.min(position + ctx.batchSize, fingerprint.rows);
+    await store.markPending(topic, file.identity, to);
+    await crashPoint('before-batch', batchIndex, jobs);
+    await crashPoint('mid-batch', batchIndex, jobs);
+    await taskFailurePoint(batchIndex, jobs);
     const writes = await jobs.writeBatch({
       path: file.uri, format: file.format, fileIdentity: file.identity, from: position, to, topic,
       kafkaConf: ctx.kafkaConf, startOffsets: offsets,
     });
-    const counts = offsets.map((_, p) => writes.find((w) => w.partition === p)?.records ?? 0);
+    const counts = countsByPartition(writes, offsets.length);
     const after = await admin.endOffsets(topic);
     assertOffsetsAdvancedBy(topic, offsets, counts, after);
+    await crashPoint('after-ack', batchIndex, jobs);
     await store.commitBatch(topic, file.identity, { batchIndex, firstPosition: position, endPosition: to, partitionCounts: counts, endOffsets: after });
     const skipped = writes.reduce((n, w) => n + w.skipped, 0);
     ctx.emit({
@@ -99,6 +111,48 @@ export async function syncFile(ctx: FileSyncContext, file: SourceFile): Promise<
   const done = result(file, 'COMPLETED', fingerprint.rows, sentTotal, batches, started);
   ctx.emit({ type: 'file-completed', topic, file: file.identity, records: fingerprint.rows, batches, seconds: done.seconds });
   return done;
+}
+
+/**
+ * Recovery of a batch cut off by a crash (DESIGN.md §2, step 3): Kafka holds records past the
+ * checkpoint. The rows of the cut-off batch (window) or of the whole file so far (full) are
+ * left-anti-joined against the keys Kafka holds from the checkpoint (window) or the file's start
+ * (full) up to its end offsets, and only the missing rows are appended. The checkpoint then
+ * commits the batch as a whole. A crash in here is recovered the same way on the next run.
+ */
+async function recoverCutBatch(ctx: FileSyncContext, file: SourceFile, cp: FileCheckpoint, endOffsets: number[]): Promise<FileCheckpoint> {
+  const started = Date.now();
+  const { store, admin, jobs, topic } = ctx;
+  const checkpointOffsets = cp.partitionOffsets!;
+  const from = cp.recordsProcessed;
+  // The cut-off write covered [from, pending); an older checkpoint without it used batch_size.
+  const to = cp.pendingEndPosition ?? Math.min(from + cp.batchSize, cp.totalRecords!);
+  const batchIndex = (await store.listBatches(topic, file.identity)).length;
+  const full = ctx.recovery === 'full';
+  await crashPoint('recovery-write', batchIndex, jobs);
+  const writes = await jobs.writeDelta({
+    path: file.uri, format: file.format, fileIdentity: file.identity, from: full ? 0 : from, to, topic,
+    kafkaConf: ctx.kafkaConf, keysFrom: full ? cp.startOffsets! : checkpointOffsets, keysTo: endOffsets,
+  });
+  const delta = countsByPartition(writes, endOffsets.length);
+  const after = await admin.endOffsets(topic);
+  assertOffsetsAdvancedBy(topic, endOffsets, delta, after);
+  await store.commitBatch(topic, file.identity, {
+    batchIndex, firstPosition: from, endPosition: to,
+    partitionCounts: after.map((end, p) => end - checkpointOffsets[p]), endOffsets: after,
+  });
+  ctx.emit({
+    type: 'file-recovered', topic, file: file.identity, mode: ctx.recovery,
+    foundInKafka: endOffsets.reduce((n, end, p) => n + end - checkpointOffsets[p], 0),
+    deltaWritten: delta.reduce((a, b) => a + b, 0), recordsProcessed: to, seconds: (Date.now() - started) / 1000,
+  });
+  return (await store.getFile(topic, file.identity))!;
+}
+
+function countsByPartition(writes: PartitionWrite[], partitions: number): number[] {
+  const counts = new Array<number>(partitions).fill(0);
+  for (const w of writes) counts[w.partition] = w.records;
+  return counts;
 }
 
 /**
@@ -141,12 +195,6 @@ function checkResumable(cp: FileCheckpoint, fingerprint: SourceFingerprint, endO
         hint: `check the topic; run \`spark-sync reset --file ${cp.fileName}\` to resync the file`,
       });
     }
-  }
-  const ahead = offsets.findIndex((o, p) => endOffsets[p] > o);
-  if (ahead >= 0) {
-    throw new SparkSyncError('OFFSET_MISMATCH', `partition ${ahead} of ${cp.topic} holds ${endOffsets[ahead] - offsets[ahead]} records past the checkpoint of ${cp.fileName}: a batch was cut off after writing`, {
-      hint: 'delta recovery of a cut-off batch is not in this build; run `spark-sync reset --file` and resync, or upgrade',
-    });
   }
 }
 

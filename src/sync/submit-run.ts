@@ -52,7 +52,7 @@ export async function runSubmit(config: SubmitConfig, deps: SubmitDeps): Promise
         for (const file of files) {
           results.push(
             await syncFile(
-              { store, admin, jobs, topic: config.topic, partitions, batchSize: config.batchSize, kafkaConf: config.kafkaConf, log: deps.log, emit: deps.emit, signal: deps.signal },
+              { store, admin, jobs, topic: config.topic, partitions, batchSize: config.batchSize, kafkaConf: config.kafkaConf, recovery: config.recovery, log: deps.log, emit: deps.emit, signal: deps.signal },
               file,
             ),
           );

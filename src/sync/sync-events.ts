@@ -26,6 +26,18 @@ export type SyncEvent =
       endOffsets: number[];
       seconds: number;
     }
+  | {
+      type: 'file-recovered';
+      topic: string;
+      file: string;
+      mode: 'window' | 'full';
+      /** Records the crashed run had put into Kafka past the checkpoint. */
+      foundInKafka: number;
+      /** Rows of the cut-off batch that were missing and have now been written. */
+      deltaWritten: number;
+      recordsProcessed: number;
+      seconds: number;
+    }
   | { type: 'file-completed'; topic: string; file: string; records: number; batches: number; seconds: number }
   | { type: 'file-skipped'; topic: string; file: string; reason: 'completed' | 'changed-after-completion' };
 

@@ -15,19 +15,43 @@ export interface CliResult {
   seconds: number;
 }
 
-/** Runs the real CLI in a child process, as a scheduler would (stdout and stderr not a TTY). */
-export function runCli(args: string[], env: Record<string, string> = {}, timeoutMs = 300_000): Promise<CliResult> {
+/**
+ * Runs the real CLI in a child process, as a scheduler would (stdout and stderr not a TTY), in a
+ * process group of its own. `killAfterMs` SIGKILLs the whole group at that moment, JVM included.
+ */
+export function runCli(
+  args: string[],
+  env: Record<string, string> = {},
+  options: { timeoutMs?: number; killAfterMs?: number; killAfterLog?: { msg: string; delayMs: number } } = {},
+): Promise<CliResult> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const killGroup = () => {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    };
+    const killer = options.killAfterMs === undefined ? undefined : setTimeout(killGroup, options.killAfterMs);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    let logKiller: NodeJS.Timeout | undefined;
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      // Arms the kill when the log line appears: a random moment measured from a known phase.
+      if (options.killAfterLog && logKiller === undefined && stderr.includes(`"msg":"${options.killAfterLog.msg}"`)) {
+        logKiller = setTimeout(killGroup, options.killAfterLog.delayMs);
+      }
+    });
+    const timer = setTimeout(killGroup, options.timeoutMs ?? 300_000);
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      clearTimeout(killer);
+      clearTimeout(logKiller);
       const lastLine = stdout.trim().split('\n').pop() ?? '';
       let summary: Record<string, unknown> = {};
       try {

@@ -21,6 +21,7 @@ export function submitCommand(): Command {
     .option('--master <url>', 'Spark master: local[*], local[N], spark://host:port', 'local[*]')
     .option('--conf <key=value>', 'a Spark setting; repeatable', collect, [])
     .option('--driver-memory <size>', 'heap of the driver JVM, e.g. 2g')
+    .option('--recovery <mode>', 'after a crash: window (join one batch against its Kafka offsets) or full (the whole file)', 'window')
     .addHelpText('after', `
 Example:
   spark-sync submit --source /data/txn_2024_01_15.parquet --topic transactions \\
@@ -51,10 +52,13 @@ after success sends nothing. Exit codes: 0 done, 2 bad input, 3 unreachable (saf
 function logEvent(log: Logger, e: SyncEvent): void {
   switch (e.type) {
     case 'file-started':
-      log.info({ file: e.file, topic: e.topic, total_records: e.totalRecords, records_processed: e.recordsProcessed, resumed: e.resumed, input_splits: e.inputSplits }, e.resumed ? 'resuming file' : 'starting file');
+      log.info({ file: e.file, topic: e.topic, total_records: e.totalRecords, records_processed: e.recordsProcessed, resumed: e.resumed, input_splits: e.inputSplits }, 'starting file');
       break;
     case 'batch-committed':
       log.info({ file: e.file, batch: e.batchIndex, records: e.records, skipped: e.skipped, records_processed: e.recordsProcessed, total_records: e.totalRecords, seconds: e.seconds }, 'batch committed');
+      break;
+    case 'file-recovered':
+      log.info({ file: e.file, mode: e.mode, found_in_kafka: e.foundInKafka, delta_written: e.deltaWritten, records_processed: e.recordsProcessed, seconds: e.seconds }, 'recovered a batch cut off by a crash');
       break;
     case 'file-completed':
       log.info({ file: e.file, records: e.records, batches: e.batches, seconds: e.seconds }, 'file completed');

@@ -1,14 +1,24 @@
 package io.sparksync.jobs;
 
+import static org.apache.spark.sql.functions.coalesce;
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.count;
+import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.sum;
+import static org.apache.spark.sql.functions.when;
+
 import io.sparksync.jobs.internal.BatchWriter;
+import io.sparksync.jobs.internal.KafkaKeys;
 import io.sparksync.jobs.internal.SampleData;
 import io.sparksync.jobs.internal.SourceReader;
+import io.sparksync.jobs.internal.TestFaults;
 import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.util.HashMap;
 import java.util.Map;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.Path;
+import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 
 /**
@@ -88,8 +98,64 @@ public final class SparkSyncJobs {
    */
   public long[][] writeBatch(String path, String format, String fileIdentity, long from, long to,
       String topic, String[] kafkaConf, long[] batchStartOffsets) {
-    return BatchWriter.write(SourceReader.readWithPositions(spark, path, format), fileIdentity,
-        from, to, topic, pairs(kafkaConf), batchStartOffsets);
+    var rows = BatchWriter.keyed(SourceReader.readWithPositions(spark, path, format), fileIdentity,
+        from, to);
+    return BatchWriter.write(rows, fileIdentity, topic, pairs(kafkaConf), batchStartOffsets);
+  }
+
+  /**
+   * Recovery write (DESIGN.md §2): the rows at positions {@code [from, to)} whose key is not among
+   * the keys Kafka holds at offsets {@code [keysFrom, keysTo)} (a left anti join), appended after
+   * {@code keysTo}. With {@code from} = records processed and {@code keysFrom} = the checkpoint's
+   * offsets this costs one batch; with {@code from} = 0 and {@code keysFrom} = the file's start
+   * offsets it is the whole-file join.
+   *
+   * @return per partition: {partition, records written now, sent, skipped}
+   */
+  public long[][] writeDelta(String path, String format, String fileIdentity, long from, long to,
+      String topic, String[] kafkaConf, long[] keysFrom, long[] keysTo) {
+    Map<String, String> kafka = pairs(kafkaConf);
+    var rows = BatchWriter.keyed(SourceReader.readWithPositions(spark, path, format), fileIdentity,
+        from, to);
+    var written = KafkaKeys.keysIn(spark, topic, kafka, keysFrom, keysTo);
+    var delta = rows.join(written,
+        rows.col(BatchWriter.KEY).equalTo(written.col(BatchWriter.KEY)), "left_anti");
+    return BatchWriter.write(delta, fileIdentity, topic, kafka, keysTo);
+  }
+
+  /**
+   * Audit of one file (DESIGN.md §2): its rows at positions {@code [0, rows)} are keyed again and
+   * compared with the keys at offsets {@code [from, to)} of the topic. Done by Spark, so it scales
+   * with the data; only five numbers reach the driver.
+   *
+   * @return {source rows, messages in the range, missing keys, duplicated keys (present more than
+   *     once), foreign messages (keys not of this file)}
+   */
+  public long[] auditFile(String path, String format, String fileIdentity, long rows, String topic,
+      String[] kafkaConf, long[] from, long[] to) {
+    var source = BatchWriter.keyed(SourceReader.readWithPositions(spark, path, format),
+        fileIdentity, 0, rows).select(col(BatchWriter.KEY), lit(true).as("in_source"));
+    var inKafka = KafkaKeys.keysIn(spark, topic, pairs(kafkaConf), from, to)
+        .groupBy(BatchWriter.KEY).count();
+    Row r = source.join(inKafka, source.col(BatchWriter.KEY).equalTo(inKafka.col(BatchWriter.KEY)),
+            "full_outer")
+        .agg(
+            count(col("in_source")).as("source_rows"),
+            coalesce(sum(col("count")), lit(0L)).as("messages"),
+            count(when(col("in_source").and(col("count").isNull()), 1)).as("missing"),
+            count(when(col("in_source").and(col("count").gt(1)), 1)).as("duplicated"),
+            coalesce(sum(when(col("in_source").isNull(), col("count"))), lit(0L)).as("foreign"))
+        .first();
+    return new long[] {r.getLong(0), r.getLong(1), r.getLong(2), r.getLong(3), r.getLong(4)};
+  }
+
+  /**
+   * Test-only: arms a fault that fires in the next writing task once it has sent
+   * {@code afterRecords} records ({@code kill}: SIGKILL this process; {@code fail}: fail the task
+   * once). Never called in normal runs.
+   */
+  public void armTestFault(String fault, long afterRecords) {
+    TestFaults.arm(fault, afterRecords);
   }
 
   /** Writes the deterministic sample table as one Parquet file at {@code path}. */
@@ -99,14 +165,10 @@ public final class SparkSyncJobs {
 
   /** The key of every row of a file, for audits and tests; positions in order. */
   public String[] keysOf(String path, String format, String fileIdentity) {
-    var positioned = SourceReader.readWithPositions(spark, path, format);
-    var schema = positioned.schema();
-    var fields = java.util.Arrays.stream(schema.fields())
-        .filter(f -> !f.name().equals(SourceReader.POSITION)).toList();
-    return positioned
+    return BatchWriter.keyed(SourceReader.readWithPositions(spark, path, format), fileIdentity,
+            0, Long.MAX_VALUE)
         .orderBy(SourceReader.POSITION)
-        .select(io.sparksync.jobs.internal.KeyColumns.key(fields, fileIdentity,
-            positioned.col(SourceReader.POSITION)))
+        .select(BatchWriter.KEY)
         .as(org.apache.spark.sql.Encoders.STRING())
         .collectAsList()
         .toArray(new String[0]);

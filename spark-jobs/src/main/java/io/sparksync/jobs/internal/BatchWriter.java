@@ -2,10 +2,12 @@ package io.sparksync.jobs.internal;
 
 import static org.apache.spark.sql.functions.col;
 
+import io.sparksync.jobs.HashKeys;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import org.apache.spark.api.java.JavaPairRDD;
+import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.types.StructField;
@@ -13,41 +15,49 @@ import org.apache.spark.sql.types.StructType;
 import scala.Tuple2;
 
 /**
- * Writes the rows of one file whose positions fall in {@code [from, to)} to Kafka.
+ * Keys a file's rows and writes them to Kafka.
  *
  * <p>Keys and values are computed by Spark SQL; the rows are then shuffled so that Spark
  * partition i holds Kafka partition i's records sorted by position, and each task writes its
  * partition with {@link PartitionWriter}.
  */
 public final class BatchWriter {
+  public static final String KEY = "__spark_sync_key";
+  public static final String VALUE = "__spark_sync_value";
+
   private BatchWriter() {}
 
+  /** The rows at positions {@code [from, to)} as (key, value, position). */
+  public static Dataset<Row> keyed(Dataset<Row> positioned, String fileIdentity, long from, long to) {
+    StructType dataSchema = dataSchema(positioned.schema());
+    Column position = col(SourceReader.POSITION);
+    return positioned
+        .filter(position.geq(from).and(position.lt(to)))
+        .select(
+            KeyColumns.key(Arrays.asList(dataSchema.fields()), fileIdentity, position).as(KEY),
+            KeyColumns.value(dataSchema).as(VALUE),
+            position);
+  }
+
   /**
-   * @return per Kafka partition: {partition, records in this batch, sent now, skipped as already
-   *     written}
+   * Writes (key, value, position) rows, each Kafka partition by one task in position order.
+   *
+   * @param batchStartOffsets per partition, the end offset before this write; a retried task
+   *     skips what its partition already holds past it. Its length is the partition count.
+   * @return per Kafka partition: {partition, records written by this call, sent by the final
+   *     attempt, skipped as already written by an earlier attempt}
    */
   public static long[][] write(
-      Dataset<Row> positioned,
+      Dataset<Row> keyedRows,
       String fileIdentity,
-      long from,
-      long to,
       String topic,
       Map<String, String> kafkaProps,
       long[] batchStartOffsets) {
     int partitions = batchStartOffsets.length;
-    StructType dataSchema = dataSchema(positioned.schema());
-    Dataset<Row> keyed = positioned
-        .filter(col(SourceReader.POSITION).geq(from).and(col(SourceReader.POSITION).lt(to)))
-        .select(
-            KeyColumns.key(Arrays.asList(dataSchema.fields()), fileIdentity,
-                col(SourceReader.POSITION)),
-            KeyColumns.value(dataSchema),
-            col(SourceReader.POSITION));
-    JavaPairRDD<Slot, Tuple2<String, String>> placed = keyed.javaRDD()
+    JavaPairRDD<Slot, Tuple2<String, String>> placed = keyedRows.javaRDD()
         .mapToPair(r -> {
           String key = r.getString(0);
-          return new Tuple2<>(
-              new Slot(io.sparksync.jobs.HashKeys.partitionOf(key, partitions), r.getLong(2)),
+          return new Tuple2<>(new Slot(HashKeys.partitionOf(key, partitions), r.getLong(2)),
               new Tuple2<>(key, r.getString(1)));
         })
         .repartitionAndSortWithinPartitions(new KafkaPartitioner(partitions));

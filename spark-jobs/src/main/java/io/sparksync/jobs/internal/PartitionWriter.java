@@ -74,6 +74,9 @@ final class PartitionWriter {
               }
             });
         sent++;
+        if (TestFaults.armed()) {
+          TestFaults.afterSend(sent, producer::flush);
+        }
       }
       producer.flush();
     }

@@ -1,0 +1,39 @@
+package io.sparksync.jobs.internal;
+
+import static org.apache.spark.sql.functions.col;
+
+import java.util.Map;
+import org.apache.spark.sql.DataFrameReader;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+
+/** The message keys already in a topic's offset ranges, read by Spark's Kafka batch source. */
+public final class KafkaKeys {
+  private KafkaKeys() {}
+
+  /**
+   * Keys of the messages at offsets {@code [from[p], to[p])} of every partition p, as one column
+   * {@link BatchWriter#KEY}. Read in parallel by partition; nothing is collected to the driver.
+   */
+  public static Dataset<Row> keysIn(SparkSession spark, String topic, Map<String, String> kafkaProps,
+      long[] from, long[] to) {
+    DataFrameReader reader = spark.read().format("kafka")
+        .option("subscribe", topic)
+        .option("startingOffsets", offsetsJson(topic, from))
+        .option("endingOffsets", offsetsJson(topic, to))
+        .option("failOnDataLoss", "true");
+    for (Map.Entry<String, String> e : kafkaProps.entrySet()) {
+      reader = reader.option("kafka." + e.getKey(), e.getValue());
+    }
+    return reader.load().select(col("key").cast("string").as(BatchWriter.KEY));
+  }
+
+  static String offsetsJson(String topic, long[] offsets) {
+    StringBuilder sb = new StringBuilder("{\"").append(topic.replace("\"", "\\\"")).append("\":{");
+    for (int p = 0; p < offsets.length; p++) {
+      sb.append(p == 0 ? "" : ",").append('"').append(p).append("\":").append(offsets[p]);
+    }
+    return sb.append("}}").toString();
+  }
+}

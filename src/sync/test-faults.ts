@@ -1,0 +1,42 @@
+import { SparkJobs } from '../spark/spark-jobs';
+
+/**
+ * Test-only crash points, so crash tests can kill the process at a named moment:
+ * `SPARK_SYNC_TEST_CRASH_AT=<point>@<batch index>` SIGKILLs this process there, and
+ * `SPARK_SYNC_TEST_TASK_FAILURE_AT=<batch index>` fails one Spark task once mid-write. Unset in
+ * normal runs, where every check below is one string comparison.
+ */
+export type CrashPoint =
+  /** After the batch is marked pending, before anything is sent. */
+  | 'before-batch'
+  /** Inside a Spark task, after part of its partition was sent. */
+  | 'mid-batch'
+  /** After Kafka acknowledged the batch and the offsets were checked, before the checkpoint commit. */
+  | 'after-ack'
+  /** Inside a Spark task of a recovery (delta) write. */
+  | 'recovery-write';
+
+/** Records a task sends before an in-task fault fires. */
+const IN_TASK_AFTER_RECORDS = 300;
+
+function armedAt(variable: string): string | undefined {
+  return process.env[variable]?.trim() || undefined;
+}
+
+/** Call at each crash point; kills the process (or arms the in-task kill) when asked to. */
+export async function crashPoint(point: CrashPoint, batchIndex: number, jobs: SparkJobs): Promise<void> {
+  const spec = armedAt('SPARK_SYNC_TEST_CRASH_AT');
+  if (spec === undefined || spec !== `${point}@${batchIndex}`) return;
+  if (point === 'mid-batch' || point === 'recovery-write') {
+    await jobs.armTestFault('kill', IN_TASK_AFTER_RECORDS);
+  } else {
+    process.kill(process.pid, 'SIGKILL');
+  }
+}
+
+/** Before a batch's write: arms a one-time task failure when asked to. */
+export async function taskFailurePoint(batchIndex: number, jobs: SparkJobs): Promise<void> {
+  if (armedAt('SPARK_SYNC_TEST_TASK_FAILURE_AT') === String(batchIndex)) {
+    await jobs.armTestFault('fail', IN_TASK_AFTER_RECORDS);
+  }
+}

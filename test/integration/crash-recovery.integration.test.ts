@@ -1,0 +1,150 @@
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { startBroker, tempDir, uniqueTopic } from '../helpers/broker-fixture';
+import { CliResult, runCli } from '../helpers/cli';
+import { expectedSampleKeys } from '../helpers/sample-rows';
+import { readTopic, tally } from '../helpers/topic-reader';
+
+/**
+ * Exactly-once across crashes (DESIGN.md §2): the CLI is SIGKILLed — at named points, and at
+ * random moments — and rerun; afterwards an independent consumer must find every row exactly
+ * once, with exactly the expected keys.
+ */
+const SMALL_ROWS = 40_000;
+const SMALL_BATCH = 10_000;
+const BIG_ROWS = 200_000;
+const BIG_BATCH = 2_500;
+const PARTITIONS = 3;
+
+let broker: Awaited<ReturnType<typeof startBroker>>;
+let dir: string;
+const small = { file: 'small.parquet', path: '', keys: new Set(expectedSampleKeys(SMALL_ROWS, 'small.parquet')) };
+const big = { file: 'big.parquet', path: '', keys: new Set(expectedSampleKeys(BIG_ROWS, 'big.parquet')) };
+let env: Record<string, string>;
+
+before(async () => {
+  broker = await startBroker();
+  dir = tempDir();
+  env = { SPARK_SYNC_HOME: path.join(dir, 'home') };
+  small.path = path.join(dir, small.file);
+  big.path = path.join(dir, big.file);
+  for (const [f, rows] of [[small, SMALL_ROWS], [big, BIG_ROWS]] as const) {
+    const r = await runCli(['sample', '--rows', String(rows), '--output', f.path, '--row-group-bytes', '262144'], env);
+    assert.equal(r.code, 0, r.stderr);
+  }
+});
+
+after(async () => {
+  await broker.stop();
+});
+
+function submit(source: string, topic: string, checkpoint: string, batch: number, extraEnv: Record<string, string> = {}, extra: string[] = [], killAfterWritingMs?: number): Promise<CliResult> {
+  return runCli(
+    ['submit', '--source', source, '--topic', topic, '--bootstrap-server', broker.bootstrap, '--checkpoint', checkpoint, '--batch-size', String(batch), '--create-topic', '--partitions', String(PARTITIONS), ...extra],
+    { ...env, ...extraEnv },
+    { killAfterLog: killAfterWritingMs === undefined ? undefined : { msg: 'batch committed', delayMs: killAfterWritingMs } },
+  );
+}
+
+async function assertExact(topic: string, keys: Set<string>): Promise<void> {
+  const messages = await readTopic(broker.bootstrap, topic);
+  assert.deepEqual(tally(messages, keys), { messages: keys.size, distinctKeys: keys.size, duplicated: 0, missing: 0, foreign: 0 });
+}
+
+function recovered(run: CliResult): Record<string, unknown> | undefined {
+  return run.logs.find((l) => l.msg === 'recovered a batch cut off by a crash');
+}
+
+for (const point of ['before-batch', 'mid-batch', 'after-ack'] as const) {
+  for (const batch of [0, 2]) {
+    test(`SIGKILL ${point} of batch ${batch}, then rerun: every row exactly once`, async () => {
+      const topic = uniqueTopic(`${point}-${batch}`);
+      const checkpoint = path.join(dir, `${topic}.db`);
+      const crashed = await submit(small.path, topic, checkpoint, SMALL_BATCH, { SPARK_SYNC_TEST_CRASH_AT: `${point}@${batch}` });
+      assert.equal(crashed.signal, 'SIGKILL', `the run was killed at ${point}@${batch}: ${crashed.stderr.slice(-500)}`);
+      const rerun = await submit(small.path, topic, checkpoint, SMALL_BATCH);
+      assert.equal(rerun.code, 0, rerun.stderr);
+      const rec = recovered(rerun);
+      if (point === 'before-batch') {
+        assert.equal(rec, undefined, 'nothing was past the checkpoint, so nothing to recover');
+      } else {
+        assert.ok(rec && Number(rec.found_in_kafka) > 0, `the killed run had written past the checkpoint: ${JSON.stringify(rec)}`);
+        if (point === 'after-ack') assert.equal(rec!.delta_written, 0, 'the whole batch was acknowledged: no delta');
+        if (point === 'mid-batch') assert.ok(Number(rec!.delta_written) > 0, 'part of the batch was missing');
+      }
+      await assertExact(topic, small.keys);
+    });
+  }
+}
+
+test('SIGKILL during the recovery write itself, then rerun: still exactly once', async () => {
+  const topic = uniqueTopic('recovery-write');
+  const checkpoint = path.join(dir, `${topic}.db`);
+  const first = await submit(small.path, topic, checkpoint, SMALL_BATCH, { SPARK_SYNC_TEST_CRASH_AT: 'mid-batch@1' });
+  assert.equal(first.signal, 'SIGKILL');
+  const second = await submit(small.path, topic, checkpoint, SMALL_BATCH, { SPARK_SYNC_TEST_CRASH_AT: 'recovery-write@1' });
+  assert.equal(second.signal, 'SIGKILL', `killed during recovery: ${second.stderr.slice(-500)}`);
+  const third = await submit(small.path, topic, checkpoint, SMALL_BATCH);
+  assert.equal(third.code, 0, third.stderr);
+  assert.ok(recovered(third));
+  await assertExact(topic, small.keys);
+});
+
+test('--recovery full (the whole-file join) gives the same exact topic', async () => {
+  const topic = uniqueTopic('full');
+  const checkpoint = path.join(dir, `${topic}.db`);
+  const crashed = await submit(small.path, topic, checkpoint, SMALL_BATCH, { SPARK_SYNC_TEST_CRASH_AT: 'mid-batch@2' });
+  assert.equal(crashed.signal, 'SIGKILL');
+  const rerun = await submit(small.path, topic, checkpoint, SMALL_BATCH, {}, ['--recovery', 'full']);
+  assert.equal(rerun.code, 0, rerun.stderr);
+  assert.equal(recovered(rerun)?.mode, 'full');
+  await assertExact(topic, small.keys);
+});
+
+test('a task that fails after writing part of its partition is retried without duplicates', async () => {
+  const topic = uniqueTopic('task-retry');
+  const checkpoint = path.join(dir, `${topic}.db`);
+  // local[2,4]: two threads, up to 4 attempts per task (plain local[N] never retries).
+  const run = await submit(small.path, topic, checkpoint, SMALL_BATCH, { SPARK_SYNC_TEST_TASK_FAILURE_AT: '1' }, ['--master', 'local[2,4]']);
+  assert.equal(run.code, 0, run.stderr);
+  const batch1 = run.logs.find((l) => l.msg === 'batch committed' && l.batch === 1)!;
+  assert.ok(Number(batch1.skipped) > 0, `the retried task skipped what its first attempt wrote: ${JSON.stringify(batch1)}`);
+  await assertExact(topic, small.keys);
+});
+
+test('SIGKILL at 10 random moments across a 200,000-row file, reruns with other splits and parallelism: exact', async () => {
+  const topic = uniqueTopic('random-kills');
+  const checkpoint = path.join(dir, `${topic}.db`);
+  // Each rerun reads the file with a different split size and thread count than the run before.
+  const layouts = [
+    ['--master', 'local[2]'],
+    ['--master', 'local[1]', '--conf', 'spark.sql.files.maxPartitionBytes=262144'],
+    ['--master', 'local[2]', '--conf', 'spark.sql.files.maxPartitionBytes=1048576'],
+  ];
+  let kills = 0;
+  let recoveries = 0;
+  for (let attempt = 0; kills < 10 && attempt < 30; attempt++) {
+    // A random moment after the run's first committed batch: start-up (~8 s of JVM and Spark) and
+    // a process's first, slow batch are behind it, so kills land across the file and at every
+    // phase of a batch (reading, mid-write, between Kafka's ack and the checkpoint commit).
+    const killAfterMs = Math.floor(Math.random() * 7_000);
+    const run = await submit(big.path, topic, checkpoint, BIG_BATCH, {}, layouts[attempt % layouts.length], killAfterMs);
+    if (recovered(run)) recoveries++;
+    const progress = run.logs.filter((l) => l.msg === 'batch committed').pop()?.records_processed ?? '-';
+    process.stderr.write(`# run ${attempt}: ${run.signal ?? `exit ${run.code}`} ${killAfterMs} ms after its first batch, checkpoint at ${progress}, recovered: ${recovered(run) ? JSON.stringify(recovered(run)) : 'no'}\n`);
+    if (run.signal === 'SIGKILL') kills++;
+    else {
+      assert.equal(run.code, 0, run.stderr);
+      if (run.summary.recordsSent === 0) break;
+    }
+  }
+  assert.ok(kills >= 10, `killed ${kills} times`);
+  const final = await submit(big.path, topic, checkpoint, BIG_BATCH, {}, ['--master', 'local[2]']);
+  assert.equal(final.code, 0, final.stderr);
+  if (recovered(final)) recoveries++;
+  const status = await runCli(['status', '--checkpoint', checkpoint, '--json'], env);
+  assert.equal((status.summary.files as Array<{ status: string }>)[0].status, 'COMPLETED');
+  await assertExact(topic, big.keys);
+  process.stderr.write(`# random kills: ${kills}, runs that recovered a cut-off batch: ${recoveries}\n`);
+});

@@ -1,0 +1,141 @@
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { Kafka, logLevel } from 'kafkajs';
+import { startBroker, tempDir, uniqueTopic } from '../helpers/broker-fixture';
+import { CliResult, runCli } from '../helpers/cli';
+import { readTopic } from '../helpers/topic-reader';
+
+const ROWS = 20_000;
+const BATCH = 5_000;
+const PARTITIONS = 3;
+
+let broker: Awaited<ReturnType<typeof startBroker>>;
+let dir: string;
+let env: Record<string, string>;
+let kafka: Kafka;
+
+before(async () => {
+  broker = await startBroker();
+  dir = tempDir();
+  env = { SPARK_SYNC_HOME: path.join(dir, 'home') };
+  kafka = new Kafka({ clientId: 'test-stray-writer', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING });
+});
+
+after(async () => {
+  await broker.stop();
+});
+
+async function sample(name: string, rows = ROWS): Promise<string> {
+  const file = path.join(dir, name);
+  const r = await runCli(['sample', '--rows', String(rows), '--output', file], env);
+  assert.equal(r.code, 0, r.stderr);
+  return file;
+}
+
+function submit(source: string, topic: string, checkpoint: string, extraEnv: Record<string, string> = {}): Promise<CliResult> {
+  return runCli(['submit', '--source', source, '--topic', topic, '--bootstrap-server', broker.bootstrap, '--checkpoint', checkpoint, '--batch-size', String(BATCH), '--create-topic', '--partitions', String(PARTITIONS)], { ...env, ...extraEnv });
+}
+
+function verify(topic: string, checkpoint: string): Promise<CliResult> {
+  return runCli(['verify', '--topic', topic, '--bootstrap-server', broker.bootstrap, '--checkpoint', checkpoint, '--json'], env);
+}
+
+async function checkpointFiles(checkpoint: string): Promise<unknown> {
+  const r = await runCli(['status', '--checkpoint', checkpoint, '--json'], env);
+  assert.equal(r.code, 0, r.stderr);
+  return r.summary.files;
+}
+
+test('verify: a clean topic passes with exit 0', async () => {
+  const source = await sample('clean.parquet');
+  const topic = uniqueTopic('verify-clean');
+  const checkpoint = path.join(dir, `${topic}.db`);
+  assert.equal((await submit(source, topic, checkpoint)).code, 0);
+  const r = await verify(topic, checkpoint);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual((r.summary.files as Array<Record<string, unknown>>).map(({ seconds: _s, ...f }) => f), [
+    { file: 'clean.parquet', status: 'COMPLETED', sourceRows: ROWS, messages: ROWS, missing: 0, duplicated: 0, foreign: 0, clean: true },
+  ]);
+});
+
+test('verify reports a stray duplicate and a foreign message written into a file\'s range, with exit 5', async () => {
+  const source = await sample('stray.parquet');
+  const topic = uniqueTopic('verify-stray');
+  const checkpoint = path.join(dir, `${topic}.db`);
+  // Crash after batch 1 reached Kafka, then let a rogue producer write while spark-sync is down:
+  // the rerun's recovery takes the strays into the file's offset range.
+  const crashed = await submit(source, topic, checkpoint, { SPARK_SYNC_TEST_CRASH_AT: 'after-ack@1' });
+  assert.equal(crashed.signal, 'SIGKILL');
+  const existing = (await readTopic(broker.bootstrap, topic))[0];
+  const producer = kafka.producer();
+  await producer.connect();
+  await producer.send({ topic, messages: [
+    { key: existing.key, value: existing.value, partition: existing.partition },
+    { key: 'not-a-spark-sync-key', value: '{}', partition: 1 },
+  ] });
+  await producer.disconnect();
+  const rerun = await submit(source, topic, checkpoint);
+  assert.equal(rerun.code, 0, rerun.stderr);
+
+  const r = await verify(topic, checkpoint);
+  assert.equal(r.code, 5, r.stderr);
+  assert.equal(r.summary.ok, false);
+  const [file] = r.summary.files as Array<Record<string, unknown>>;
+  assert.deepEqual(
+    { sourceRows: file.sourceRows, messages: file.messages, missing: file.missing, duplicated: file.duplicated, foreign: file.foreign },
+    { sourceRows: ROWS, messages: ROWS + 2, missing: 0, duplicated: 1, foreign: 1 },
+  );
+});
+
+const consistencyCases: Array<{ name: string; between: (topic: string, source: string) => Promise<void>; line: RegExp }> = [
+  {
+    name: 'topic deleted and recreated (offsets went backwards)',
+    between: async (topic) => {
+      const admin = kafka.admin();
+      await admin.connect();
+      await admin.deleteTopics({ topics: [topic] });
+      for (let i = 0; i < 50 && (await admin.listTopics()).includes(topic); i++) await new Promise((r) => setTimeout(r, 200));
+      await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS }], waitForLeaders: true });
+      await admin.disconnect();
+    },
+    line: /OFFSET_MISMATCH.*partition \d+ of .* ends at offset 0, below the checkpoint's \d+.*reset --file/,
+  },
+  {
+    name: 'partition count changed',
+    between: async (topic) => {
+      const admin = kafka.admin();
+      await admin.connect();
+      await admin.createPartitions({ topicPartitions: [{ topic, count: PARTITIONS + 1 }] });
+      await admin.disconnect();
+    },
+    line: /OFFSET_MISMATCH.*has 4 partitions but .* started with 3/,
+  },
+  {
+    name: 'source file rewritten',
+    between: async (_topic, source) => {
+      const r = await runCli(['sample', '--rows', String(ROWS + 1), '--output', source], env);
+      assert.equal(r.code, 0, r.stderr);
+    },
+    line: /SOURCE_CHANGED.*changed since its sync started.*restore the original file/,
+  },
+];
+
+for (const c of consistencyCases) {
+  test(`after a crash, ${c.name}: exit 4, one clear line, checkpoint unchanged`, async () => {
+    const source = await sample(`${c.name.split(' ')[0]}.parquet`);
+    const topic = uniqueTopic('consistency');
+    const checkpoint = path.join(dir, `${topic}.db`);
+    const crashed = await submit(source, topic, checkpoint, { SPARK_SYNC_TEST_CRASH_AT: 'after-ack@1' });
+    assert.equal(crashed.signal, 'SIGKILL');
+    const before = await checkpointFiles(checkpoint);
+    await c.between(topic, source);
+    const rerun = await submit(source, topic, checkpoint);
+    assert.equal(rerun.code, 4, rerun.stderr);
+    const errors = rerun.stderr.split('\n').filter((l) => l.startsWith('spark-sync: error'));
+    assert.equal(errors.length, 1, rerun.stderr);
+    assert.match(errors[0], c.line);
+    assert.equal(rerun.summary.ok, false);
+    assert.deepEqual(await checkpointFiles(checkpoint), before, 'the checkpoint is as the crash left it');
+  });
+}
