@@ -247,6 +247,27 @@ export class CheckpointStore {
   }
 
   /**
+   * Forgets files, so the next submit syncs them from the start (`reset`). Their messages stay in
+   * Kafka. Refused while a live sync holds the topic's lease. Returns the files removed.
+   */
+  async resetFiles(selection: { topic?: string; fileName?: string }, staleAfterMs: number): Promise<FileCheckpoint[]> {
+    const matching = (await this.listFiles(selection.topic)).filter((f) => selection.fileName === undefined || f.fileName === selection.fileName);
+    await this.db.transaction(async (tx) => {
+      for (const topic of new Set(matching.map((f) => f.topic))) {
+        const held = await tx.get<{ host: string; pid: number; heartbeat_at: string }>('SELECT host, pid, heartbeat_at FROM leases WHERE kafka_topic = ?', [topic]);
+        if (held && !leaseIsStale(held, staleAfterMs)) {
+          throw new SparkSyncError('LEASE_HELD', `topic ${topic} is being synced right now (pid ${held.pid} on ${held.host})`, { hint: 'wait for that sync to finish or stop it, then reset' });
+        }
+      }
+      for (const f of matching) {
+        await tx.run('DELETE FROM batches WHERE kafka_topic = ? AND file_name = ?', [f.topic, f.fileName]);
+        await tx.run('DELETE FROM files WHERE kafka_topic = ? AND file_name = ?', [f.topic, f.fileName]);
+      }
+    });
+    return matching;
+  }
+
+  /**
    * Takes the topic's writer lease. A lease held by a live process is refused; one whose holder
    * stopped heartbeating for `staleAfterMs`, or whose process on this host is gone, is taken over.
    */

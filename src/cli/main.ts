@@ -3,6 +3,7 @@ import { ExitCode, asSparkSyncError } from '../errors/spark-sync-error';
 import { brokerCommand } from './commands/broker';
 import { demoCommand } from './commands/demo';
 import { statusCommand } from './commands/status';
+import { resetCommand } from './commands/reset';
 import { sampleCommand } from './commands/sample';
 import { submitCommand } from './commands/submit';
 import { verifyCommand } from './commands/verify';
@@ -16,7 +17,7 @@ function program(): Command {
     .option('--verbose', 'debug logs, and the Java cause of an error')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const cmd of [submitCommand(), statusCommand(), verifyCommand(), brokerCommand(), demoCommand(), sampleCommand()]) {
+  for (const cmd of [submitCommand(), statusCommand(), verifyCommand(), resetCommand(), brokerCommand(), demoCommand(), sampleCommand()]) {
     root.addCommand(cmd.exitOverride());
   }
   root.commands.find((c) => c.name() === 'broker')?.commands.forEach((c) => c.exitOverride());

@@ -22,6 +22,18 @@ export interface FileAudit {
   foreign: number;
 }
 
+/** Rows `[from, to)` of one source file, and the topic they go to. */
+export interface FileRange {
+  path: string;
+  format: string;
+  fileIdentity: string;
+  from: number;
+  to: number;
+  topic: string;
+  /** `key=value` Kafka client settings for Spark's producer and consumer. */
+  kafkaConf: string[];
+}
+
 /** What one batch did in one Kafka partition. */
 export interface PartitionWrite {
   partition: number;
@@ -85,16 +97,7 @@ export class SparkJobs {
   }
 
   /** Writes rows `[from, to)` of a file; returns what each Kafka partition got. */
-  async writeBatch(args: {
-    path: string;
-    format: string;
-    fileIdentity: string;
-    from: number;
-    to: number;
-    topic: string;
-    kafkaConf: string[];
-    startOffsets: number[];
-  }): Promise<PartitionWrite[]> {
+  async writeBatch(args: FileRange & { startOffsets: number[] }): Promise<PartitionWrite[]> {
     const rows = await this.call(
       () => this.jobs.writeBatch(args.path, args.format, args.fileIdentity, args.from, args.to, args.topic, args.kafkaConf, args.startOffsets),
       `writing rows ${args.from}–${args.to} of ${args.path}`,
@@ -106,17 +109,7 @@ export class SparkJobs {
    * Recovery write: rows `[from, to)` whose keys are not at offsets `[keysFrom, keysTo)` of the
    * topic, appended after `keysTo`. Returns what each Kafka partition got.
    */
-  async writeDelta(args: {
-    path: string;
-    format: string;
-    fileIdentity: string;
-    from: number;
-    to: number;
-    topic: string;
-    kafkaConf: string[];
-    keysFrom: number[];
-    keysTo: number[];
-  }): Promise<PartitionWrite[]> {
+  async writeDelta(args: FileRange & { keysFrom: number[]; keysTo: number[] }): Promise<PartitionWrite[]> {
     const rows = await this.call(
       () => this.jobs.writeDelta(args.path, args.format, args.fileIdentity, args.from, args.to, args.topic, args.kafkaConf, args.keysFrom, args.keysTo),
       `recovering rows ${args.from}–${args.to} of ${args.path}`,

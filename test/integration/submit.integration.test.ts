@@ -119,3 +119,26 @@ test('bad input fails with one line and its exit code, and leaves the checkpoint
     assert.ok(fs.readFileSync(checkpoint).equals(before), `${c.name}: checkpoint unchanged`);
   }
 });
+
+test('reset forgets a file only when confirmed; the next submit resends it in full', async () => {
+  const topic = uniqueTopic('reset');
+  assert.equal((await submit(topic, '--create-topic')).code, 0);
+  const before = fs.readFileSync(checkpoint);
+  const refused = await runCli(['reset', '--file', FILE, '--topic', topic, '--checkpoint', checkpoint], env);
+  assert.equal(refused.code, 2, 'no --yes and no terminal: refused');
+  assert.match(refused.stderr, /pass --yes/);
+  assert.ok(fs.readFileSync(checkpoint).equals(before), 'checkpoint unchanged');
+
+  const reset = await runCli(['reset', '--file', FILE, '--topic', topic, '--checkpoint', checkpoint, '--yes'], env);
+  assert.equal(reset.code, 0, reset.stderr);
+  assert.deepEqual((reset.summary.reset as Array<Record<string, unknown>>).map((r) => [r.kafka_topic, r.file_name, r.status]), [[topic, FILE, 'COMPLETED']]);
+  const status = await runCli(['status', '--checkpoint', checkpoint, '--json'], env);
+  assert.equal((status.summary.files as Array<Record<string, unknown>>).filter((f) => f.kafka_topic === topic).length, 0);
+  // Other topics' files are untouched.
+  assert.ok((status.summary.files as Array<Record<string, unknown>>).length > 0);
+
+  const resent = await submit(topic);
+  assert.equal(resent.code, 0, resent.stderr);
+  assert.equal(resent.summary.recordsSent, ROWS);
+  assert.equal((await readTopic(broker.bootstrap, topic)).length, 2 * ROWS);
+});

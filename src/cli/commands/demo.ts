@@ -10,7 +10,7 @@ import { printSummary, statusTable } from '../output';
 
 export function demoCommand(): Command {
   return new Command('demo')
-    .description('the whole story on embedded defaults: sample Parquet file, local Kafka broker, sync, status, rerun')
+    .description('the whole story on embedded defaults: sample Parquet file, local Kafka broker, sync, rerun, verify, status')
     .option('--records <n>', 'rows in the sample file', '100000')
     .action(async (opts: { records: string }, cmd: Command) => {
       const { log } = globalOptions(cmd);
@@ -22,25 +22,29 @@ export function demoCommand(): Command {
       const checkpoint = path.join(home, 'checkpoint.db');
       const topic = 'spark-sync-demo';
 
-      log.info({ data_dir: path.join(home, 'broker') }, '1/5 starting a local Apache Kafka broker (KRaft)');
+      log.info({ data_dir: path.join(home, 'broker') }, '1/6 starting a local Apache Kafka broker (KRaft)');
       const broker = await startDevBroker({ dataDir: path.join(home, 'broker') });
       const sync = await SparkSync.open({ logger: log });
       sync.on('batch-committed', (e) => log.info({ batch: e.batchIndex, records_processed: e.recordsProcessed, total_records: e.totalRecords }, 'batch committed'));
       try {
-        log.info({ file: sourceFile, rows }, '2/5 writing a sample Parquet file with Spark');
+        log.info({ file: sourceFile, rows }, '2/6 writing a sample Parquet file with Spark');
         await sync.writeSampleParquet(sourceFile, rows);
-        log.info({ topic, bootstrap: broker.bootstrap }, '3/5 syncing it into a new 3-partition topic');
+        log.info({ topic, bootstrap: broker.bootstrap }, '3/6 syncing it into a new 3-partition topic');
         const first = await sync.submit({ source: sourceFile, topic, bootstrapServer: broker.bootstrap, createTopic: true, partitions: 3, checkpoint, batchSize: Math.ceil(rows / 4) });
-        log.info({}, '4/5 rerunning the same submit: the checkpoint says everything is there');
+        log.info({}, '4/6 rerunning the same submit: the checkpoint says everything is there');
         const rerun = await sync.submit({ source: sourceFile, topic, bootstrapServer: broker.bootstrap, checkpoint, batchSize: Math.ceil(rows / 4) });
         const admin = await KafkaAdmin.connect({ bootstrapServers: [broker.bootstrap] });
         const messages = (await admin.endOffsets(topic)).reduce((a, b) => a + b, 0);
         await admin.close();
-        log.info({}, '5/5 checkpoint status');
+        log.info({}, '5/6 verify: Spark re-keys the file and compares with the keys in the topic');
+        const audit = await sync.verify({ topic, bootstrapServer: broker.bootstrap, checkpoint });
+        const [file] = audit.files;
+        log.info({ source_rows: file.sourceRows, messages: file.messages, missing: file.missing, duplicated: file.duplicated, foreign: file.foreign }, audit.ok ? 'verified: nothing missing, nothing duplicated' : 'VERIFY FAILED');
+        log.info({}, '6/6 checkpoint status');
         process.stderr.write(statusTable(await sync.status(checkpoint)));
         log.info({ messages, rows, first_run_sent: first.recordsSent, rerun_sent: rerun.recordsSent, records_per_second: first.recordsPerSecond }, messages === rows ? `the topic holds exactly ${messages} messages for ${rows} rows` : `MISMATCH: ${messages} messages for ${rows} rows`);
-        printSummary({ command: 'demo', ok: messages === rows, rows, messages, first_run_sent: first.recordsSent, rerun_sent: rerun.recordsSent, seconds: first.seconds, records_per_second: first.recordsPerSecond, checkpoint });
-        if (messages !== rows) process.exitCode = 5;
+        printSummary({ command: 'demo', ok: messages === rows && audit.ok, rows, messages, missing: file.missing, duplicated: file.duplicated, first_run_sent: first.recordsSent, rerun_sent: rerun.recordsSent, seconds: first.seconds, records_per_second: first.recordsPerSecond, checkpoint });
+        if (messages !== rows || !audit.ok) process.exitCode = 5;
       } finally {
         await sync.close();
         await broker.stop();
