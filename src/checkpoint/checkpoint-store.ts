@@ -107,11 +107,12 @@ export class CheckpointStore {
   ) {}
 
   /**
-   * Opens the checkpoint, creating it (0600, in a 0700 folder) when `create` is set. A file that
-   * is not a spark-sync checkpoint, or fails SQLite's integrity check, is refused and never
-   * written to.
+   * Opens the checkpoint, creating it (0600, in a 0700 folder) when `create` is set; an existing
+   * one opens read-only unless `write` is set. A file that is not a spark-sync checkpoint, or
+   * fails SQLite's integrity check, is refused and never written to.
    */
-  static async open(file: string, options: { create: boolean }): Promise<CheckpointStore> {
+  static async open(file: string, options: { create: boolean; write?: boolean }): Promise<CheckpointStore> {
+    const writable = options.create || options.write === true;
     const absolute = path.resolve(file);
     if (!fs.existsSync(absolute)) {
       if (!options.create) {
@@ -123,13 +124,13 @@ export class CheckpointStore {
     }
     let db: SqliteDb;
     try {
-      db = await SqliteDb.open(absolute, options.create ? 'readwrite' : 'readonly');
+      db = await SqliteDb.open(absolute, writable ? 'readwrite' : 'readonly');
     } catch (err) {
       throw invalid(absolute, `SQLite cannot open it (${(err as Error).message})`, err);
     }
     try {
       await checkIdentity(db, absolute);
-      if (options.create) {
+      if (writable) {
         await db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;');
         await migrate(db);
       }

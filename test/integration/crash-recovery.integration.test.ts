@@ -78,18 +78,20 @@ for (const point of ['before-batch', 'mid-batch', 'after-ack'] as const) {
   }
 }
 
-test('SIGKILL during the recovery write itself, then rerun: still exactly once', async () => {
-  const topic = uniqueTopic('recovery-write');
-  const checkpoint = path.join(dir, `${topic}.db`);
-  const first = await submit(small.path, topic, checkpoint, SMALL_BATCH, { SPARK_SYNC_TEST_CRASH_AT: 'mid-batch@1' });
-  assert.equal(first.signal, 'SIGKILL');
-  const second = await submit(small.path, topic, checkpoint, SMALL_BATCH, { SPARK_SYNC_TEST_CRASH_AT: 'recovery-write@1' });
-  assert.equal(second.signal, 'SIGKILL', `killed during recovery: ${second.stderr.slice(-500)}`);
-  const third = await submit(small.path, topic, checkpoint, SMALL_BATCH);
-  assert.equal(third.code, 0, third.stderr);
-  assert.ok(recovered(third));
-  await assertExact(topic, small.keys);
-});
+for (const batch of [1, 3]) {
+  test(`SIGKILL during the recovery write of batch ${batch}, then rerun: still exactly once`, async () => {
+    const topic = uniqueTopic(`recovery-write-${batch}`);
+    const checkpoint = path.join(dir, `${topic}.db`);
+    const first = await submit(small.path, topic, checkpoint, SMALL_BATCH, { SPARK_SYNC_TEST_CRASH_AT: `mid-batch@${batch}` });
+    assert.equal(first.signal, 'SIGKILL');
+    const second = await submit(small.path, topic, checkpoint, SMALL_BATCH, { SPARK_SYNC_TEST_CRASH_AT: `recovery-write@${batch}` });
+    assert.equal(second.signal, 'SIGKILL', `killed during recovery: ${second.stderr.slice(-500)}`);
+    const third = await submit(small.path, topic, checkpoint, SMALL_BATCH);
+    assert.equal(third.code, 0, third.stderr);
+    assert.ok(recovered(third));
+    await assertExact(topic, small.keys);
+  });
+}
 
 test('--recovery full (the whole-file join) gives the same exact topic', async () => {
   const topic = uniqueTopic('full');

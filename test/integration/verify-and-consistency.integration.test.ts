@@ -139,3 +139,36 @@ for (const c of consistencyCases) {
     assert.deepEqual(await checkpointFiles(checkpoint), before, 'the checkpoint is as the crash left it');
   });
 }
+
+test('another producer writing during a sync stops it with exit 4, naming the partition and offsets', async () => {
+  const source = await sample('contested.parquet');
+  const topic = uniqueTopic('contested');
+  const checkpoint = path.join(dir, `${topic}.db`);
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS }], waitForLeaders: true });
+  await admin.disconnect();
+  const rogue = kafka.producer();
+  await rogue.connect();
+  let writing = true;
+  const rogueLoop = (async () => {
+    for (let i = 0; writing; i++) {
+      await rogue.send({ topic, messages: [{ key: `rogue-${i}`, value: 'x', partition: i % PARTITIONS }] });
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  })();
+  try {
+    const run = await submit(source, topic, checkpoint);
+    assert.equal(run.code, 4, run.stderr);
+    const errors = run.stderr.split('\n').filter((l) => l.startsWith('spark-sync: error'));
+    assert.equal(errors.length, 1, run.stderr);
+    // Caught either by the driver's post-batch check or by a task that finds its partition ahead.
+    assert.match(errors[0], /OFFSET_MISMATCH.*partition \d+ of .*(ends at offset \d+, expected \d+|holds \d+ records past the batch's start offset \d+)/);
+  } finally {
+    writing = false;
+    await rogueLoop;
+    await rogue.disconnect();
+  }
+  const [file] = (await checkpointFiles(checkpoint)) as Array<{ status: string; records_processed: number }>;
+  assert.equal(file.status, 'IN_PROGRESS', 'the contested batch was not committed');
+});

@@ -20,7 +20,7 @@ export function resetCommand(): Command {
     .action(async (opts: { file?: string; all?: boolean; topic?: string; checkpoint?: string; yes?: boolean }, cmd: Command) => {
       const { log } = globalOptions(cmd);
       if (!!opts.file === !!opts.all) throw new SparkSyncError('USAGE', 'reset needs exactly one of --file <name> or --all');
-      const store = await CheckpointStore.open(opts.checkpoint ?? defaultCheckpointPath(), { create: false });
+      const store = await CheckpointStore.open(opts.checkpoint ?? defaultCheckpointPath(), { create: false, write: true });
       try {
         const candidates = (await store.listFiles(opts.topic)).filter((f) => opts.all || f.fileName === opts.file);
         if (candidates.length === 0) {

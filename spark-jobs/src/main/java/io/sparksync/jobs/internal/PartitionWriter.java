@@ -16,13 +16,16 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.spark.TaskContext;
 import scala.Tuple2;
 
 /**
  * Runs inside one Spark task and writes one batch's records of one Kafka partition, in position
- * order. Before writing it asks Kafka how far the partition already is: a retried task skips the
+ * order. Before writing it asks Kafka how far the partition already is. A retried task skips the
  * records its earlier attempt wrote (end offset − the batch's start offset), so a retry never
- * duplicates.
+ * duplicates; it first reads those records back and checks their keys are its own, in order, so
+ * another producer's records are never mistaken for its own. A first attempt must find nothing
+ * past the start offset at all.
  */
 final class PartitionWriter {
   static final String HEADER_FILE = "spark-sync.file";
@@ -45,12 +48,25 @@ final class PartitionWriter {
     if (!records.hasNext()) {
       return result(partition, 0, 0, 0);
     }
-    long alreadyWritten = endOffset(kafkaProps, topic, partition) - batchStartOffset;
+    long end = endOffset(kafkaProps, topic, partition);
+    long alreadyWritten = end - batchStartOffset;
     if (alreadyWritten < 0) {
       throw new JobException(Code.OFFSET_MISMATCH, String.format(
-          "partition %d of topic %s ends below the batch's start offset %d: the topic was truncated "
-              + "or recreated while the batch ran", partition, topic, batchStartOffset));
+          "partition %d of topic %s ends at offset %d, below the batch's start offset %d: the topic "
+              + "was truncated or recreated while the batch ran", partition, topic, end,
+          batchStartOffset));
     }
+    TaskContext task = TaskContext.get();
+    boolean firstAttempt =
+        task == null || (task.attemptNumber() == 0 && task.stageAttemptNumber() == 0);
+    if (alreadyWritten > 0 && firstAttempt) {
+      throw new JobException(Code.OFFSET_MISMATCH, String.format(
+          "partition %d of topic %s holds %d records past the batch's start offset %d before the "
+              + "batch wrote anything: another producer is writing to the topic",
+          partition, topic, alreadyWritten, batchStartOffset));
+    }
+    WrittenKeys written = alreadyWritten > 0
+        ? new WrittenKeys(kafkaProps, topic, partition, batchStartOffset) : null;
     byte[] file = fileIdentity.getBytes(StandardCharsets.UTF_8);
     AtomicReference<Exception> failure = new AtomicReference<>();
     long seen = 0;
@@ -60,6 +76,7 @@ final class PartitionWriter {
       while (records.hasNext() && failure.get() == null) {
         Tuple2<Slot, Tuple2<String, String>> r = records.next();
         if (seen++ < alreadyWritten) {
+          written.expect(r._2()._1());
           continue;
         }
         RecordHeaders headers = new RecordHeaders();
@@ -79,6 +96,10 @@ final class PartitionWriter {
         }
       }
       producer.flush();
+    } finally {
+      if (written != null) {
+        written.close();
+      }
     }
     if (failure.get() != null) {
       throw new JobException(Code.KAFKA_WRITE_FAILED, String.format(
