@@ -8,6 +8,12 @@ import { FileStatus, assertTransition } from './file-state';
 import { APPLICATION_ID, SCHEMA_VERSION, migrate } from './schema';
 import { SqliteDb, Tx } from './sqlite-db';
 
+/**
+ * A topic's writer lease is stale this long after its holder's last heartbeat (heartbeats come
+ * every 10 s); a holder on this host whose process is gone is stale at once.
+ */
+export const LEASE_STALE_MS = 60_000;
+
 /** A file's checkpoint: the patent's fields plus what recovery needs. Offsets are per partition. */
 export interface FileCheckpoint {
   topic: string;

@@ -44,6 +44,9 @@ export type SubmitInput = {
   recovery?: unknown;
 };
 
+/** Kafka's rule for topic names. */
+export const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
+
 const positiveInt = (option: string, max: number) =>
   z.coerce
     .number({ invalid_type_error: `${option} must be a whole number` })
@@ -55,7 +58,7 @@ const schema = z.object({
   source: z.string({ required_error: '--source is required' }).min(1, '--source is required'),
   topic: z
     .string({ required_error: '--topic is required' })
-    .regex(/^[a-zA-Z0-9._-]{1,249}$/, '--topic must be 1–249 characters of a-z, A-Z, 0-9, ".", "_" and "-"'),
+    .regex(TOPIC_NAME, '--topic must be 1–249 characters of a-z, A-Z, 0-9, ".", "_" and "-"'),
   bootstrapServer: z.string({ required_error: '--bootstrap-server is required' }),
   format: z.enum(FORMATS, { errorMap: () => ({ message: `--format must be one of: ${FORMATS.join(', ')}` }) }).optional(),
   checkpoint: z.string().min(1).optional(),

@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { randomUUID } from 'node:crypto';
-import { CheckpointStore } from '../checkpoint/checkpoint-store';
+import { CheckpointStore, LEASE_STALE_MS } from '../checkpoint/checkpoint-store';
 import { SubmitConfig } from '../config/submit-config';
 import { SparkSyncError } from '../errors/spark-sync-error';
 import { KafkaAdmin } from '../kafka/kafka-admin';
@@ -30,7 +30,6 @@ export interface SubmitDeps {
   signal?: AbortSignal;
 }
 
-const LEASE_STALE_MS = 60_000;
 const HEARTBEAT_MS = 10_000;
 
 /**

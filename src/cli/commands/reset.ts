@@ -1,12 +1,11 @@
 import readline from 'node:readline/promises';
 import { Command } from 'commander';
-import { CheckpointStore } from '../../checkpoint/checkpoint-store';
+import { CheckpointStore, LEASE_STALE_MS } from '../../checkpoint/checkpoint-store';
 import { defaultCheckpointPath } from '../../config/paths';
 import { SparkSyncError } from '../../errors/spark-sync-error';
 import { globalOptions } from '../global-options';
 import { printSummary } from '../output';
 
-const LEASE_STALE_MS = 60_000;
 
 export function resetCommand(): Command {
   return new Command('reset')

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import path from 'node:path';
 import { defaultCheckpointPath } from '../../config/paths';
+import { TOPIC_NAME } from '../../config/submit-config';
 import { ExitCode, SparkSyncError } from '../../errors/spark-sync-error';
 import { parseBootstrapServers, sparkKafkaConf } from '../../kafka/kafka-admin';
 import { SparkJobs } from '../../spark/spark-jobs';
@@ -20,7 +21,7 @@ export function verifyCommand(): Command {
     .action(async (opts: { topic: string; bootstrapServer: string; checkpoint?: string; master: string; json?: boolean }, cmd: Command) => {
       const { log } = globalOptions(cmd);
       const bootstrapServers = parseBootstrapServers(opts.bootstrapServer);
-      if (!/^[a-zA-Z0-9._-]{1,249}$/.test(opts.topic)) throw new SparkSyncError('USAGE', `--topic '${opts.topic}' is not a Kafka topic name`);
+      if (!TOPIC_NAME.test(opts.topic)) throw new SparkSyncError('USAGE', `--topic '${opts.topic}' is not a Kafka topic name`);
       const summary = await runVerify(
         { topic: opts.topic, bootstrapServers, checkpoint: path.resolve(opts.checkpoint ?? defaultCheckpointPath()), kafkaConf: sparkKafkaConf(bootstrapServers) },
         { log, spark: () => SparkJobs.start({ master: opts.master, conf: [] }) },
