@@ -15,8 +15,8 @@ import org.apache.spark.sql.types.StructField;
  * Reads one source file with a deterministic 0-based record position per row.
  *
  * <p>Parquet's position is {@code _metadata.row_index}: the row's index in its file, whatever
- * the split size, parallelism or cluster. Never {@code monotonically_increasing_id()}, which
- * changes with the partitioning.
+ * the split size, parallelism or cluster. Never a generated row id, whose values depend on how
+ * Spark partitioned the read.
  */
 public final class SourceReader {
   /** Name of the position column added next to the data columns. */
