@@ -261,8 +261,8 @@ export class CheckpointStore {
     const matching = (await this.listFiles(selection.topic)).filter((f) => selection.fileName === undefined || f.fileName === selection.fileName);
     await this.db.transaction(async (tx) => {
       for (const topic of new Set(matching.map((f) => f.topic))) {
-        const held = await tx.get<{ host: string; pid: number; heartbeat_at: string }>('SELECT host, pid, heartbeat_at FROM leases WHERE kafka_topic = ?', [topic]);
-        if (held && !leaseIsStale(held, staleAfterMs)) {
+        const held = await liveLease(tx, topic, staleAfterMs);
+        if (held) {
           throw new SparkSyncError('LEASE_HELD', `topic ${topic} is being synced right now (pid ${held.pid} on ${held.host})`, { hint: 'wait for that sync to finish or stop it, then reset' });
         }
       }
@@ -280,11 +280,8 @@ export class CheckpointStore {
    */
   async acquireLease(topic: string, owner: LeaseOwner, staleAfterMs: number): Promise<void> {
     await this.db.transaction(async (tx) => {
-      const held = await tx.get<{ owner: string; host: string; pid: number; heartbeat_at: string }>(
-        'SELECT owner, host, pid, heartbeat_at FROM leases WHERE kafka_topic = ?',
-        [topic],
-      );
-      if (held && held.owner !== owner.id && !leaseIsStale(held, staleAfterMs)) {
+      const held = await liveLease(tx, topic, staleAfterMs);
+      if (held && held.owner !== owner.id) {
         throw new SparkSyncError('LEASE_HELD', `topic ${topic} is being synced by another spark-sync (pid ${held.pid} on ${held.host}, last heartbeat ${held.heartbeat_at})`, {
           hint: `wait for it to finish, or stop it; its lease expires ${Math.round(staleAfterMs / 1000)} s after its last heartbeat (safe to retry)`,
         });
@@ -345,6 +342,19 @@ function invalid(file: string, why: string, cause?: unknown): SparkSyncError {
 async function statusIn(tx: Tx, topic: string, fileName: string): Promise<FileStatus> {
   const row = await tx.get<{ status: FileStatus }>('SELECT status FROM files WHERE kafka_topic = ? AND file_name = ?', [topic, fileName]);
   return row?.status ?? 'NOT_STARTED';
+}
+
+interface LeaseRow {
+  owner: string;
+  host: string;
+  pid: number;
+  heartbeat_at: string;
+}
+
+/** The topic's lease if a live holder has it, else undefined (no lease, or a stale one). */
+async function liveLease(tx: Tx, topic: string, staleAfterMs: number): Promise<LeaseRow | undefined> {
+  const held = await tx.get<LeaseRow>('SELECT owner, host, pid, heartbeat_at FROM leases WHERE kafka_topic = ?', [topic]);
+  return held && !leaseIsStale(held, staleAfterMs) ? held : undefined;
 }
 
 function leaseIsStale(held: { host: string; pid: number; heartbeat_at: string }, staleAfterMs: number): boolean {

@@ -63,8 +63,6 @@ interface JavaJobs {
   auditFile(path: string, format: string, file: string, rows: number, topic: string, kafkaConf: string[], from: number[], to: number[]): Promise<bigint[]>;
   armTestFault(fault: string, afterRecords: number): Promise<void>;
   writeSampleParquet(path: string, rows: number, rowGroupBytes: number): Promise<void>;
-  keysOf(path: string, format: string, file: string): Promise<string[]>;
-  sparkVersion(): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -137,14 +135,7 @@ export class SparkJobs {
     await this.call(() => this.jobs.writeSampleParquet(path, rows, rowGroupBytes), `writing sample data to ${path}`);
   }
 
-  /** Every row's key, in position order (small files only: it collects to the driver). */
-  async keysOf(path: string, format: string, fileIdentity: string): Promise<string[]> {
-    return this.call(() => this.jobs.keysOf(path, format, fileIdentity), `hashing ${path}`);
-  }
 
-  async sparkVersion(): Promise<string> {
-    return this.call(() => this.jobs.sparkVersion(), 'asking Spark its version');
-  }
 
   async stop(): Promise<void> {
     await this.call(() => this.jobs.stop(), 'stopping Spark');

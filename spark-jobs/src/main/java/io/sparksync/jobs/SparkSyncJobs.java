@@ -60,9 +60,6 @@ public final class SparkSyncJobs {
     spark.stop();
   }
 
-  public String sparkVersion() {
-    return spark.version();
-  }
 
   /**
    * Size, modification time and row count of one source file, plus how many input splits Spark
@@ -163,16 +160,6 @@ public final class SparkSyncJobs {
     SampleData.writeParquet(spark, path, rows, rowGroupBytes);
   }
 
-  /** The key of every row of a file, for audits and tests; positions in order. */
-  public String[] keysOf(String path, String format, String fileIdentity) {
-    return BatchWriter.keyed(SourceReader.readWithPositions(spark, path, format), fileIdentity,
-            0, Long.MAX_VALUE)
-        .orderBy(SourceReader.POSITION)
-        .select(BatchWriter.KEY)
-        .as(org.apache.spark.sql.Encoders.STRING())
-        .collectAsList()
-        .toArray(new String[0]);
-  }
 
   private FileStatus status(String path) {
     Path p = new Path(path);

@@ -79,14 +79,11 @@ class HashKeysTest {
   @Test
   void typedColumnsRenderAsCastToString() {
     // A decimal, a timestamp (UTC) and a NULL, rendered the way CAST(col AS STRING) does.
-    Row row = spark.sql("SELECT CAST(250.50 AS DECIMAL(10,2)) AS amount, "
-        + "timestamp_seconds(1705310123) AS ts, CAST(NULL AS INT) AS n").first();
     var df = spark.sql("SELECT CAST(250.50 AS DECIMAL(10,2)) AS amount, "
         + "timestamp_seconds(1705310123) AS ts, CAST(NULL AS INT) AS n");
     String key = df.select(KeyColumns.key(List.of(df.schema().fields()), "f.parquet",
         functions.lit(3L))).first().getString(0);
     assertEquals(HashKeys.key("250.50|2024-01-15 09:15:23|\\N|f.parquet|3"), key);
-    assertEquals(3, row.size());
   }
 
   private static List<String> fields(JsonNode c) {
