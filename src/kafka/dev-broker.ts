@@ -92,7 +92,8 @@ async function stopBrokerProcess(pid: number, dataDir: string): Promise<void> {
   fs.rmSync(path.join(dataDir, PID_FILE), { force: true });
 }
 
-function kafkaClasspath(): string {
+/** The Kafka jars (broker and tools) as one `-cp` value. */
+export function kafkaClasspath(): string {
   const jars = fs.existsSync(KAFKA_JARS_DIR) ? fs.readdirSync(KAFKA_JARS_DIR).filter((f) => f.endsWith('.jar')) : [];
   if (!jars.some((j) => j.startsWith('kafka_'))) {
     throw new SparkSyncError('INSTALL_INCOMPLETE', `the Kafka broker jars are missing from ${KAFKA_JARS_DIR}`, {
@@ -146,7 +147,9 @@ function writeConfig(dataDir: string, port: number, controllerPort: number, extr
 /** KRaft needs its log directory formatted once with a cluster id; later starts reuse it. */
 function formatStorage(classpath: string, dataDir: string, config: string): void {
   if (fs.existsSync(path.join(dataDir, 'data', 'meta.properties'))) return;
-  const clusterId = randomBytes(16).toString('base64url');
+  // A leading '-' would read as an option to StorageTool (Kafka's own Uuid avoids it the same way).
+  let clusterId = randomBytes(16).toString('base64url');
+  while (clusterId.startsWith('-')) clusterId = randomBytes(16).toString('base64url');
   const r = spawnSync('java', ['-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', config, '--ignore-formatted'], {
     encoding: 'utf8',
   });
