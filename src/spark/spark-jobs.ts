@@ -58,11 +58,11 @@ export interface SparkSessionOptions extends JvmOptions {
  */
 interface JavaJobs {
   describeFile(path: string, format: string): Promise<bigint[]>;
-  writeBatch(path: string, format: string, file: string, from: number, to: number, topic: string, kafkaConf: string[], startOffsets: number[]): Promise<bigint[][]>;
+  writeBatch(path: string, format: string, file: string, from: number, batchSize: number, fileRows: number, topic: string, kafkaConf: string[], startOffsets: number[]): Promise<bigint[][]>;
   writeDelta(path: string, format: string, file: string, from: number, to: number, topic: string, kafkaConf: string[], keysFrom: number[], keysTo: number[]): Promise<bigint[][]>;
   auditFile(path: string, format: string, file: string, rows: number, topic: string, kafkaConf: string[], from: number[], to: number[]): Promise<bigint[]>;
   armTestFault(fault: string, afterRecords: number): Promise<void>;
-  writeSampleParquet(path: string, rows: number, rowGroupBytes: number): Promise<void>;
+  writeSampleParquet(path: string, firstRow: number, rows: number, rowGroupBytes: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -94,10 +94,15 @@ export class SparkJobs {
     return { sizeBytes, mtimeMs, rows, inputSplits };
   }
 
-  /** Writes rows `[from, to)` of a file; returns what each Kafka partition got. */
-  async writeBatch(args: FileRange & { startOffsets: number[] }): Promise<PartitionWrite[]> {
+  /**
+   * Writes rows `[from, to)` of a file, the batch of `batchSize` rows starting at `from` (`to` is
+   * `from + batchSize`, or `fileRows` for the last). Consecutive batches of one file share one
+   * read and shuffle on the Spark side. Returns what each Kafka partition got.
+   */
+  async writeBatch(args: FileRange & { batchSize: number; fileRows: number; startOffsets: number[] }): Promise<PartitionWrite[]> {
+    if (args.to !== Math.min(args.from + args.batchSize, args.fileRows)) throw new Error(`batch [${args.from}, ${args.to}) is not the ${args.batchSize}-row batch at ${args.from}`);
     const rows = await this.call(
-      () => this.jobs.writeBatch(args.path, args.format, args.fileIdentity, args.from, args.to, args.topic, args.kafkaConf, args.startOffsets),
+      () => this.jobs.writeBatch(args.path, args.format, args.fileIdentity, args.from, args.batchSize, args.fileRows, args.topic, args.kafkaConf, args.startOffsets),
       `writing rows ${args.from}–${args.to} of ${args.path}`,
     );
     return toPartitionWrites(rows);
@@ -131,8 +136,9 @@ export class SparkJobs {
     await this.call(() => this.jobs.armTestFault(fault, afterRecords), 'arming a test fault');
   }
 
-  async writeSampleParquet(path: string, rows: number, rowGroupBytes = 8 * 1024 * 1024): Promise<void> {
-    await this.call(() => this.jobs.writeSampleParquet(path, rows, rowGroupBytes), `writing sample data to ${path}`);
+  /** Writes sample rows `[firstRow, firstRow + rows)` as one Parquet file (row i is a pure function of i). */
+  async writeSampleParquet(path: string, rows: number, rowGroupBytes = 8 * 1024 * 1024, firstRow = 0): Promise<void> {
+    await this.call(() => this.jobs.writeSampleParquet(path, firstRow, rows, rowGroupBytes), `writing sample data to ${path}`);
   }
 
 

@@ -88,7 +88,7 @@ export async function syncFile(ctx: FileSyncContext, file: SourceFile): Promise<
     await taskFailurePoint(batchIndex, jobs);
     const writes = await jobs.writeBatch({
       path: file.uri, format: file.format, fileIdentity: file.identity, from: position, to, topic,
-      kafkaConf: ctx.kafkaConf, startOffsets: offsets,
+      batchSize: ctx.batchSize, fileRows: fingerprint.rows, kafkaConf: ctx.kafkaConf, startOffsets: offsets,
     });
     const counts = countsByPartition(writes, offsets.length);
     const after = await admin.endOffsets(topic);

@@ -116,8 +116,6 @@ test('a task that fails after writing part of its partition is retried without d
 });
 
 test('SIGKILL at 10 random moments across a 200,000-row file, reruns with other splits and parallelism: exact', async () => {
-  const topic = uniqueTopic('random-kills');
-  const checkpoint = path.join(dir, `${topic}.db`);
   // Each rerun reads the file with a different split size and thread count than the run before.
   const layouts = [
     ['--master', 'local[2]'],
@@ -126,27 +124,33 @@ test('SIGKILL at 10 random moments across a 200,000-row file, reruns with other 
   ];
   let kills = 0;
   let recoveries = 0;
-  for (let attempt = 0; kills < 10 && attempt < 30; attempt++) {
-    // A random moment after the run's first committed batch: start-up (~8 s of JVM and Spark) and
-    // a process's first, slow batch are behind it, so kills land across the file and at every
-    // phase of a batch (reading, mid-write, between Kafka's ack and the checkpoint commit).
-    const killAfterMs = Math.floor(Math.random() * 7_000);
-    const run = await submit(big.path, topic, checkpoint, BIG_BATCH, {}, layouts[attempt % layouts.length], killAfterMs);
-    if (recovered(run)) recoveries++;
-    const progress = run.logs.filter((l) => l.msg === 'batch committed').pop()?.records_processed ?? '-';
-    process.stderr.write(`# run ${attempt}: ${run.signal ?? `exit ${run.code}`} ${killAfterMs} ms after its first batch, checkpoint at ${progress}, recovered: ${recovered(run) ? JSON.stringify(recovered(run)) : 'no'}\n`);
-    if (run.signal === 'SIGKILL') kills++;
-    else {
-      assert.equal(run.code, 0, run.stderr);
-      if (run.summary.recordsSent === 0) break;
+  let runs = 0;
+  // Once a file is through, the next round syncs it again into a new topic, until 10 kills.
+  for (let round = 1; kills < 10 && round <= 6; round++) {
+    const topic = uniqueTopic(`random-kills-${round}`);
+    const checkpoint = path.join(dir, `${topic}.db`);
+    for (let attempt = 0; kills < 10 && attempt < 20; attempt++, runs++) {
+      // A random moment after the run's first committed batch: start-up (JVM and Spark) and the
+      // read-and-shuffle of the run's first batches are behind it, so kills land across the file
+      // and at every phase of a batch (mid-write, between Kafka's ack and the checkpoint commit).
+      const killAfterMs = Math.floor(Math.random() * 4_000);
+      const run = await submit(big.path, topic, checkpoint, BIG_BATCH, {}, layouts[runs % layouts.length], killAfterMs);
+      if (recovered(run)) recoveries++;
+      const progress = run.logs.filter((l) => l.msg === 'batch committed').pop()?.records_processed ?? '-';
+      process.stderr.write(`# round ${round} run ${attempt}: ${run.signal ?? `exit ${run.code}`} ${killAfterMs} ms after its first batch, checkpoint at ${progress}, recovered: ${recovered(run) ? JSON.stringify(recovered(run)) : 'no'}\n`);
+      if (run.signal === 'SIGKILL') kills++;
+      else {
+        assert.equal(run.code, 0, run.stderr);
+        break;
+      }
     }
+    const final = await submit(big.path, topic, checkpoint, BIG_BATCH, {}, ['--master', 'local[2]']);
+    assert.equal(final.code, 0, final.stderr);
+    if (recovered(final)) recoveries++;
+    const status = await runCli(['status', '--checkpoint', checkpoint, '--json'], env);
+    assert.equal((status.summary.files as Array<{ status: string }>)[0].status, 'COMPLETED');
+    await assertExact(topic, big.keys);
   }
   assert.ok(kills >= 10, `killed ${kills} times`);
-  const final = await submit(big.path, topic, checkpoint, BIG_BATCH, {}, ['--master', 'local[2]']);
-  assert.equal(final.code, 0, final.stderr);
-  if (recovered(final)) recoveries++;
-  const status = await runCli(['status', '--checkpoint', checkpoint, '--json'], env);
-  assert.equal((status.summary.files as Array<{ status: string }>)[0].status, 'COMPLETED');
-  await assertExact(topic, big.keys);
   process.stderr.write(`# random kills: ${kills}, runs that recovered a cut-off batch: ${recoveries}\n`);
 });

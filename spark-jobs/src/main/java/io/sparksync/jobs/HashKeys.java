@@ -58,10 +58,16 @@ public final class HashKeys {
    * {@code partitions}. Computed nibble by nibble so no BigInteger is allocated per record.
    */
   public static int partitionOf(String hexKey, int partitions) {
+    return partitionOf(hexKey.getBytes(StandardCharsets.US_ASCII), partitions);
+  }
+
+  /** {@link #partitionOf(String, int)} of a key given as its ASCII hex bytes. */
+  public static int partitionOf(byte[] hexKey, int partitions) {
     long r = 0;
-    for (int i = 0; i < hexKey.length(); i++) {
-      r = (r * 16 + Character.digit(hexKey.charAt(i), 16)) % partitions;
+    for (byte b : hexKey) {
+      r = (r * 16 + Character.digit(b, 16)) % partitions;
     }
     return (int) r;
   }
+
 }

@@ -1,5 +1,6 @@
 package io.sparksync.jobs;
 
+import static org.apache.spark.sql.functions.broadcast;
 import static org.apache.spark.sql.functions.coalesce;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.count;
@@ -7,14 +8,16 @@ import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.sum;
 import static org.apache.spark.sql.functions.when;
 
+import io.sparksync.jobs.internal.BatchPlan;
 import io.sparksync.jobs.internal.BatchWriter;
 import io.sparksync.jobs.internal.KafkaKeys;
+import io.sparksync.jobs.internal.KeyValues;
 import io.sparksync.jobs.internal.SampleData;
+import io.sparksync.jobs.internal.Slot;
 import io.sparksync.jobs.internal.SourceReader;
 import io.sparksync.jobs.internal.TestFaults;
 import java.io.FileNotFoundException;
 import java.io.IOException;
-import java.util.HashMap;
 import java.util.Map;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.Path;
@@ -30,7 +33,12 @@ import org.apache.spark.sql.SparkSession;
  * configuration), so the TypeScript side needs no Java types.
  */
 public final class SparkSyncJobs {
+  /** Up to this many keys (64 MB), a recovery join broadcasts the keys found in Kafka. */
+  static final long BROADCAST_KEYS_MAX = 1_000_000L;
+
   private final SparkSession spark;
+  /** The batches being written (one file at a time: the driver syncs files one by one). */
+  private BatchPlan plan;
 
   private SparkSyncJobs(SparkSession spark) {
     this.spark = spark;
@@ -45,8 +53,12 @@ public final class SparkSyncJobs {
   public static SparkSyncJobs start(String master, String[] conf) {
     SparkSession.Builder b = SparkSession.builder().master(master).appName("spark-sync")
         .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "8");
-    for (Map.Entry<String, String> e : pairs(conf).entrySet()) {
+        .config("spark.sql.shuffle.partitions", "8")
+        // Records cross the shuffle as byte arrays; Kryo moves them far cheaper than Java
+        // serialization.
+        .config("spark.serializer", "org.apache.spark.serializer.KryoSerializer")
+        .config("spark.kryo.classesToRegister", Slot.class.getName());
+    for (Map.Entry<String, String> e : KeyValues.parse(conf).entrySet()) {
       b.config(e.getKey(), e.getValue());
     }
     // Part of the hash contract, so not overridable: timestamps render in UTC, and no task runs
@@ -76,7 +88,8 @@ public final class SparkSyncJobs {
     var data = SourceReader.read(spark, path, format);
     try {
       return new long[] {
-        st.getLen(), st.getModificationTime(), data.count(), data.rdd().getNumPartitions()
+        st.getLen(), st.getModificationTime(), SourceReader.rows(spark, path),
+        data.rdd().getNumPartitions()
       };
     } catch (Exception e) {
       throw new JobException(JobException.Code.SOURCE_UNREADABLE,
@@ -85,19 +98,22 @@ public final class SparkSyncJobs {
   }
 
   /**
-   * Writes the rows of {@code path} at positions {@code [from, to)} to {@code topic}, each task
-   * one Kafka partition in position order. Retry-safe: a task that is run again skips what its
-   * partition already holds past {@code batchStartOffsets}.
+   * Writes the rows of {@code path} at positions {@code [from, from + batchSize)} (up to
+   * {@code fileRows}) to {@code topic}, each task one Kafka partition in position order.
+   * Retry-safe: a task that is run again skips what its partition already holds past
+   * {@code batchStartOffsets}. The file is read, keyed and shuffled for many batches at once
+   * ({@link BatchPlan}); consecutive calls for the same file reuse that work.
    *
    * @param batchStartOffsets per partition, the end offset the checkpoint holds before this batch;
    *     its length is the topic's partition count
    * @return per partition: {partition, records in the batch, sent now, skipped}
    */
-  public long[][] writeBatch(String path, String format, String fileIdentity, long from, long to,
-      String topic, String[] kafkaConf, long[] batchStartOffsets) {
-    var rows = BatchWriter.keyed(SourceReader.readWithPositions(spark, path, format), fileIdentity,
-        from, to);
-    return BatchWriter.write(rows, fileIdentity, topic, pairs(kafkaConf), batchStartOffsets);
+  public long[][] writeBatch(String path, String format, String fileIdentity, long from,
+      long batchSize, long fileRows, String topic, String[] kafkaConf, long[] batchStartOffsets) {
+    FileStatus st = status(path);
+    plan = BatchPlan.forBatch(plan, spark, path, format, fileIdentity, fileRows, batchSize,
+        batchStartOffsets.length, new long[] {st.getLen(), st.getModificationTime()}, from);
+    return plan.write(from, topic, KeyValues.parse(kafkaConf), batchStartOffsets);
   }
 
   /**
@@ -111,13 +127,23 @@ public final class SparkSyncJobs {
    */
   public long[][] writeDelta(String path, String format, String fileIdentity, long from, long to,
       String topic, String[] kafkaConf, long[] keysFrom, long[] keysTo) {
-    Map<String, String> kafka = pairs(kafkaConf);
+    Map<String, String> kafka = KeyValues.parse(kafkaConf);
     var rows = BatchWriter.keyed(SourceReader.readWithPositions(spark, path, format), fileIdentity,
         from, to);
     var written = KafkaKeys.keysIn(spark, topic, kafka, keysFrom, keysTo);
+    long keys = 0;
+    for (int p = 0; p < keysTo.length; p++) {
+      keys += keysTo[p] - keysFrom[p];
+    }
+    if (keys <= BROADCAST_KEYS_MAX) {
+      // A window's keys (at most one batch) go to every task: the rows are joined where they are
+      // read, with no shuffle of the rows for the join.
+      written = broadcast(written);
+    }
     var delta = rows.join(written,
         rows.col(BatchWriter.KEY).equalTo(written.col(BatchWriter.KEY)), "left_anti");
-    return BatchWriter.write(delta, fileIdentity, topic, kafka, keysTo);
+    var placed = BatchWriter.place(delta, keysTo.length, from, Math.max(1, to - from), 1);
+    return BatchWriter.writeBatch(placed, 0, fileIdentity, topic, kafka, keysTo);
   }
 
   /**
@@ -132,7 +158,7 @@ public final class SparkSyncJobs {
       String[] kafkaConf, long[] from, long[] to) {
     var source = BatchWriter.keyed(SourceReader.readWithPositions(spark, path, format),
         fileIdentity, 0, rows).select(col(BatchWriter.KEY), lit(true).as("in_source"));
-    var inKafka = KafkaKeys.keysIn(spark, topic, pairs(kafkaConf), from, to)
+    var inKafka = KafkaKeys.keysIn(spark, topic, KeyValues.parse(kafkaConf), from, to)
         .groupBy(BatchWriter.KEY).count();
     Row r = source.join(inKafka, source.col(BatchWriter.KEY).equalTo(inKafka.col(BatchWriter.KEY)),
             "full_outer")
@@ -155,9 +181,13 @@ public final class SparkSyncJobs {
     TestFaults.arm(fault, afterRecords);
   }
 
-  /** Writes the deterministic sample table as one Parquet file at {@code path}. */
-  public void writeSampleParquet(String path, long rows, long rowGroupBytes) throws IOException {
-    SampleData.writeParquet(spark, path, rows, rowGroupBytes);
+  /**
+   * Writes rows {@code [firstRow, firstRow + rows)} of the deterministic sample table as one
+   * Parquet file at {@code path}.
+   */
+  public void writeSampleParquet(String path, long firstRow, long rows, long rowGroupBytes)
+      throws IOException {
+    SampleData.writeParquet(spark, path, firstRow, rows, rowGroupBytes);
   }
 
 
@@ -173,15 +203,4 @@ public final class SparkSyncJobs {
     }
   }
 
-  static Map<String, String> pairs(String[] kv) {
-    Map<String, String> m = new HashMap<>();
-    for (String s : kv == null ? new String[0] : kv) {
-      int eq = s.indexOf('=');
-      if (eq <= 0) {
-        throw new IllegalArgumentException("expected key=value, got '" + s + "'");
-      }
-      m.put(s.substring(0, eq), s.substring(eq + 1));
-    }
-    return m;
-  }
 }

@@ -6,10 +6,13 @@ import io.sparksync.jobs.HashKeys;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Properties;
+import java.util.stream.IntStream;
 import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
+import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
 import scala.Tuple2;
@@ -17,9 +20,12 @@ import scala.Tuple2;
 /**
  * Keys a file's rows and writes them to Kafka.
  *
- * <p>Keys and values are computed by Spark SQL; the rows are then shuffled so that Spark
- * partition i holds Kafka partition i's records sorted by position, and each task writes its
- * partition with {@link PartitionWriter}.
+ * <p>Keys and values are computed by Spark SQL. {@link #place} then shuffles the rows once (Kryo,
+ * raw UTF-8 bytes) so that Spark partition {@code b·P + k} holds batch b's records for Kafka
+ * partition k, sorted by position ({@link BatchPartitioner}). {@link #writeBatch} runs a job over
+ * just one batch's P partitions, each task writing its Kafka partition with
+ * {@link PartitionWriter}. The shuffle output stays while the placed rows are in use, so later
+ * batches neither read nor hash the file again.
  */
 public final class BatchWriter {
   public static final String KEY = "__spark_sync_key";
@@ -40,37 +46,58 @@ public final class BatchWriter {
   }
 
   /**
-   * Writes (key, value, position) rows, each Kafka partition by one task in position order.
+   * Places keyed rows (of {@link #keyed}, positions in {@code [firstPosition, firstPosition +
+   * batches·batchSize)}) into their batches and Kafka partitions, sorted by position. Lazy: the
+   * shuffle runs with the first batch written.
+   */
+  public static JavaPairRDD<Slot, Tuple2<byte[], byte[]>> place(Dataset<Row> keyedRows,
+      int kafkaPartitions, long firstPosition, long batchSize, int batches) {
+    return keyedRows.queryExecution().toRdd().toJavaRDD()
+        .mapToPair((InternalRow r) -> {
+          // getBytes copies out of the (reused) row buffer.
+          byte[] key = r.getUTF8String(0).getBytes();
+          return new Tuple2<>(new Slot(HashKeys.partitionOf(key, kafkaPartitions), r.getLong(2)),
+              new Tuple2<>(key, r.getUTF8String(1).getBytes()));
+        })
+        .repartitionAndSortWithinPartitions(
+            new BatchPartitioner(kafkaPartitions, firstPosition, batchSize, batches));
+  }
+
+  /**
+   * Writes batch {@code batch} of placed rows, each Kafka partition by one task in position order.
    *
    * @param batchStartOffsets per partition, the end offset before this write; a retried task
    *     skips what its partition already holds past it. Its length is the partition count.
    * @return per Kafka partition: {partition, records written by this call, sent by the final
    *     attempt, skipped as already written by an earlier attempt}
    */
-  public static long[][] write(
-      Dataset<Row> keyedRows,
+  public static long[][] writeBatch(
+      JavaPairRDD<Slot, Tuple2<byte[], byte[]>> placed,
+      int batch,
       String fileIdentity,
       String topic,
       Map<String, String> kafkaProps,
       long[] batchStartOffsets) {
     int partitions = batchStartOffsets.length;
-    JavaPairRDD<Slot, Tuple2<String, String>> placed = keyedRows.javaRDD()
-        .mapToPair(r -> {
-          String key = r.getString(0);
-          return new Tuple2<>(new Slot(HashKeys.partitionOf(key, partitions), r.getLong(2)),
-              new Tuple2<>(key, r.getString(1)));
-        })
-        .repartitionAndSortWithinPartitions(new KafkaPartitioner(partitions));
-    List<long[]> results = placed
-        .mapPartitionsWithIndex((index, records) -> List.of(PartitionWriter.write(
-            index, records, topic, kafkaProps, batchStartOffsets[index], fileIdentity)).iterator(),
-            true)
-        .collect();
+    int[] sparkPartitions = IntStream.range(batch * partitions, (batch + 1) * partitions).toArray();
+    List<long[]>[] results = placed
+        .mapPartitionsWithIndex((index, records) -> {
+          int kafkaPartition = index % partitions;
+          return List.of(PartitionWriter.write(kafkaPartition, records, topic, kafkaProps,
+              batchStartOffsets[kafkaPartition], fileIdentity)).iterator();
+        }, true)
+        .collectPartitions(sparkPartitions);
     long[][] byPartition = new long[partitions][];
-    for (long[] r : results) {
-      byPartition[(int) r[0]] = r;
+    for (List<long[]> r : results) {
+      long[] written = r.get(0);
+      byPartition[(int) written[0]] = written;
     }
     return byPartition;
+  }
+
+  /** The producer settings every write uses unless the Kafka config overrides them. */
+  public static Properties producerDefaults() {
+    return PartitionWriter.producerProps(Map.of());
   }
 
   /** The schema without the position column. */

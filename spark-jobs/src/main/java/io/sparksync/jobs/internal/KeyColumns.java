@@ -5,7 +5,7 @@ import static org.apache.spark.sql.functions.coalesce;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.concat_ws;
 import static org.apache.spark.sql.functions.lit;
-import static org.apache.spark.sql.functions.regexp_replace;
+import static org.apache.spark.sql.functions.replace;
 import static org.apache.spark.sql.functions.sha2;
 import static org.apache.spark.sql.functions.struct;
 import static org.apache.spark.sql.functions.to_json;
@@ -17,10 +17,15 @@ import java.util.Map;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.types.ArrayType;
 import org.apache.spark.sql.types.BinaryType;
+import org.apache.spark.sql.types.BooleanType;
 import org.apache.spark.sql.types.DataType;
+import org.apache.spark.sql.types.DateType;
 import org.apache.spark.sql.types.MapType;
+import org.apache.spark.sql.types.NumericType;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
+import org.apache.spark.sql.types.TimestampNTZType;
+import org.apache.spark.sql.types.TimestampType;
 
 /**
  * The hash key of DESIGN.md §3 as Spark SQL expressions, so it is computed by generated code
@@ -48,10 +53,21 @@ public final class KeyColumns {
     return c.cast("string");
   }
 
-  /** escape(text), or {@code \N} for NULL. Java regex: "\\\\" matches one backslash. */
-  static Column escaped(Column text) {
-    Column noBackslash = regexp_replace(text, "\\\\", "\\\\\\\\");
-    return coalesce(regexp_replace(noBackslash, "\\|", "\\\\|"), lit(HashKeys.NULL_TEXT));
+  /**
+   * escape(text), or {@code \N} for NULL. Plain (not regex) replacement; types whose text can
+   * hold neither {@code \} nor {@code |} (numbers, booleans, dates, timestamps, base64) skip it.
+   */
+  static Column escaped(Column text, DataType type) {
+    if (!mayNeedEscaping(type)) {
+      return coalesce(text, lit(HashKeys.NULL_TEXT));
+    }
+    Column noBackslash = replace(text, lit("\\"), lit("\\\\"));
+    return coalesce(replace(noBackslash, lit("|"), lit("\\|")), lit(HashKeys.NULL_TEXT));
+  }
+
+  static boolean mayNeedEscaping(DataType t) {
+    return !(t instanceof NumericType || t instanceof BooleanType || t instanceof DateType
+        || t instanceof TimestampType || t instanceof TimestampNTZType || t instanceof BinaryType);
   }
 
   /**
@@ -64,7 +80,7 @@ public final class KeyColumns {
   public static Column key(List<StructField> fields, String fileIdentity, Column position) {
     List<Column> parts = new ArrayList<>();
     for (StructField f : fields) {
-      parts.add(escaped(rendered(f)));
+      parts.add(escaped(rendered(f), f.dataType()));
     }
     if (fileIdentity != null) {
       parts.add(lit(HashKeys.escape(fileIdentity)));

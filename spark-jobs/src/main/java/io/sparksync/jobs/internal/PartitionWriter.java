@@ -40,7 +40,7 @@ final class PartitionWriter {
 
   static long[] write(
       int partition,
-      Iterator<Tuple2<Slot, Tuple2<String, String>>> records,
+      Iterator<Tuple2<Slot, Tuple2<byte[], byte[]>>> records,
       String topic,
       Map<String, String> kafkaProps,
       long batchStartOffset,
@@ -74,7 +74,11 @@ final class PartitionWriter {
     try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(
         producerProps(kafkaProps), new ByteArraySerializer(), new ByteArraySerializer())) {
       while (records.hasNext() && failure.get() == null) {
-        Tuple2<Slot, Tuple2<String, String>> r = records.next();
+        Tuple2<Slot, Tuple2<byte[], byte[]>> r = records.next();
+        if (r._1().partition != partition) {
+          throw new IllegalStateException("record of Kafka partition " + r._1().partition
+              + " placed in the task of partition " + partition);
+        }
         if (seen++ < alreadyWritten) {
           written.expect(r._2()._1());
           continue;
@@ -83,9 +87,8 @@ final class PartitionWriter {
         headers.add(HEADER_FILE, file);
         headers.add(HEADER_POSITION,
             Long.toString(r._1().position).getBytes(StandardCharsets.UTF_8));
-        producer.send(new ProducerRecord<>(topic, partition, null,
-            r._2()._1().getBytes(StandardCharsets.UTF_8),
-            r._2()._2().getBytes(StandardCharsets.UTF_8), headers), (meta, e) -> {
+        producer.send(new ProducerRecord<>(topic, partition, null, r._2()._1(), r._2()._2(),
+            headers), (meta, e) -> {
               if (e != null) {
                 failure.compareAndSet(null, e);
               }

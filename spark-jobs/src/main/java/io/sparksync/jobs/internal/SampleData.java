@@ -17,11 +17,12 @@ import org.apache.spark.sql.SparkSession;
 public final class SampleData {
   private SampleData() {}
 
-  public static void writeParquet(SparkSession spark, String target, long rows, long rowGroupBytes)
-      throws IOException {
+  /** Rows with ids {@code [firstRow, firstRow + rows)} as one Parquet file (replaced if it exists). */
+  public static void writeParquet(SparkSession spark, String target, long firstRow, long rows,
+      long rowGroupBytes) throws IOException {
     Path out = new Path(target);
     Path staging = new Path(out.getParent(), "." + out.getName() + ".staging");
-    spark.range(rows).select(
+    spark.range(firstRow, firstRow + rows).select(
             expr("id"),
             expr("CASE WHEN id % 10 = 3 THEN NULL "
                 + "WHEN id % 10 = 5 THEN concat('cust_', id % 997, '|x\\\\y') "

@@ -2,9 +2,14 @@ package io.sparksync.jobs.internal;
 
 import io.sparksync.jobs.JobException;
 import io.sparksync.jobs.JobException.Code;
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.Path;
+import org.apache.parquet.hadoop.ParquetFileReader;
+import org.apache.parquet.hadoop.util.HadoopInputFile;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -48,6 +53,18 @@ public final class SourceReader {
     }
     cols.add(data.col("_metadata.row_index").as(POSITION));
     return data.select(cols.toArray(new Column[0]));
+  }
+
+  /**
+   * Rows of one file. Parquet keeps the count in its footer, so no Spark job scans the file (it is
+   * what {@code _metadata.row_index} counts, so positions run exactly from 0 to rows − 1).
+   */
+  public static long rows(SparkSession spark, String path) throws IOException {
+    Configuration conf = spark.sessionState().newHadoopConf();
+    try (ParquetFileReader reader =
+        ParquetFileReader.open(HadoopInputFile.fromPath(new Path(path), conf))) {
+      return reader.getRecordCount();
+    }
   }
 
   static String firstLine(Throwable e) {

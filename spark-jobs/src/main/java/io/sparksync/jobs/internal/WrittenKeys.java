@@ -4,6 +4,7 @@ import io.sparksync.jobs.JobException;
 import io.sparksync.jobs.JobException.Code;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.Iterator;
 import java.util.Map;
@@ -40,7 +41,7 @@ final class WrittenKeys implements AutoCloseable {
   }
 
   /** Checks that the next already-written record has this key. */
-  void expect(String key) {
+  void expect(byte[] key) {
     long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
     while (!batch.hasNext()) {
       if (System.nanoTime() > deadline) {
@@ -51,12 +52,12 @@ final class WrittenKeys implements AutoCloseable {
       batch = consumer.poll(Duration.ofMillis(500)).iterator();
     }
     ConsumerRecord<byte[], byte[]> r = batch.next();
-    String found = r.key() == null ? null : new String(r.key(), StandardCharsets.UTF_8);
-    if (!key.equals(found)) {
+    if (!Arrays.equals(key, r.key())) {
+      String found = r.key() == null ? null : new String(r.key(), StandardCharsets.UTF_8);
       throw new JobException(Code.OFFSET_MISMATCH, String.format(
           "partition %d of topic %s holds a record at offset %d that this batch did not write "
               + "(key %s, expected %s): another producer is writing to the topic",
-          partition, topic, r.offset(), found, key));
+          partition, topic, r.offset(), found, new String(key, StandardCharsets.UTF_8)));
     }
     read++;
   }

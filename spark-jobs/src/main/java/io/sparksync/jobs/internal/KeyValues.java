@@ -1,0 +1,21 @@
+package io.sparksync.jobs.internal;
+
+import java.util.HashMap;
+import java.util.Map;
+
+/** Settings cross the bridge as {@code key=value} strings; this turns them back into a map. */
+public final class KeyValues {
+  private KeyValues() {}
+
+  public static Map<String, String> parse(String[] pairs) {
+    Map<String, String> m = new HashMap<>();
+    for (String s : pairs == null ? new String[0] : pairs) {
+      int eq = s.indexOf('=');
+      if (eq <= 0) {
+        throw new IllegalArgumentException("expected key=value, got '" + s + "'");
+      }
+      m.put(s.substring(0, eq), s.substring(eq + 1));
+    }
+    return m;
+  }
+}
