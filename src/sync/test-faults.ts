@@ -16,8 +16,14 @@ export type CrashPoint =
   /** Inside a Spark task of a recovery (delta) write. */
   | 'recovery-write';
 
-/** Records a task sends before an in-task fault fires. */
-const IN_TASK_AFTER_RECORDS = 300;
+/**
+ * Records a task sends before an in-task fault fires: 300, or `SPARK_SYNC_TEST_CRASH_AFTER_RECORDS`
+ * (the benchmark cuts a batch about halfway).
+ */
+function inTaskAfterRecords(): number {
+  const n = Number(armedAt('SPARK_SYNC_TEST_CRASH_AFTER_RECORDS'));
+  return Number.isSafeInteger(n) && n > 0 ? n : 300;
+}
 
 function armedAt(variable: string): string | undefined {
   return process.env[variable]?.trim() || undefined;
@@ -28,7 +34,7 @@ export async function crashPoint(point: CrashPoint, batchIndex: number, jobs: Sp
   const spec = armedAt('SPARK_SYNC_TEST_CRASH_AT');
   if (spec === undefined || spec !== `${point}@${batchIndex}`) return;
   if (point === 'mid-batch' || point === 'recovery-write') {
-    await jobs.armTestFault('kill', IN_TASK_AFTER_RECORDS);
+    await jobs.armTestFault('kill', inTaskAfterRecords());
   } else {
     process.kill(process.pid, 'SIGKILL');
   }
@@ -37,6 +43,6 @@ export async function crashPoint(point: CrashPoint, batchIndex: number, jobs: Sp
 /** Before a batch's write: arms a one-time task failure when asked to. */
 export async function taskFailurePoint(batchIndex: number, jobs: SparkJobs): Promise<void> {
   if (armedAt('SPARK_SYNC_TEST_TASK_FAILURE_AT') === String(batchIndex)) {
-    await jobs.armTestFault('fail', IN_TASK_AFTER_RECORDS);
+    await jobs.armTestFault('fail', inTaskAfterRecords());
   }
 }

@@ -1,0 +1,11 @@
+/** The benchmark-only Java jobs (io.sparksync.jobs.bench.BenchJobs); the JVM must be started. */
+export interface BenchJobs {
+  plainSparkSink(path: string, format: string, fileIdentity: string, rows: number, topic: string, kafkaConf: string[]): Promise<bigint>;
+  topicTally(topic: string, kafkaConf: string[]): Promise<bigint[]>;
+  meanRecordBytes(path: string, format: string, fileIdentity: string, rows: number): Promise<bigint>;
+}
+
+export async function benchJobs(): Promise<BenchJobs> {
+  const { importClassAsync } = await import('java-bridge');
+  return (await importClassAsync('io.sparksync.jobs.bench.BenchJobs')) as unknown as BenchJobs;
+}

@@ -1,0 +1,273 @@
+/**
+ * `npm run bench -- --records N [--repeat R] [--partitions P] [--json]`
+ *
+ * One run, one broker, one data set: Kafka's own producer (the ceiling), Spark's plain Kafka sink,
+ * spark-sync submit, and spark-sync's recovery after a SIGKILL at ~70% (window and full), against a
+ * fresh sync of the same last 30%. Every spark-sync step is checked exact (messages = distinct
+ * keys = rows, nothing missing, duplicated or foreign); an inexact run reports itself failed.
+ * Results, the JSON and an SVG chart go to bench-results/<run>/.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { Command } from 'commander';
+import { PACKAGE_ROOT } from '../src/config/paths';
+import { kafkaClasspath, startDevBroker } from '../src/kafka/dev-broker';
+import { KafkaAdmin } from '../src/kafka/kafka-admin';
+import { logLines, Measured, runMeasured } from './measured-process';
+import { BenchSummary, median, renderChart, renderTable, RunFigures, StepFigures } from './report';
+import { SparkTask } from './spark-task';
+
+const CLI = path.join(PACKAGE_ROOT, 'bin', 'spark-sync.js');
+const SPARK_TASK = path.join(__dirname, 'spark-task.js');
+/** spark-sync's producer settings (PartitionWriter), given to the ceiling too. */
+const PRODUCER_SETTINGS = ['acks=all', 'enable.idempotence=true', 'linger.ms=20', 'batch.size=262144'];
+
+interface Options {
+  records: number;
+  partitions: number;
+  repeat: number;
+  json: boolean;
+  out: string;
+}
+
+function log(message: string): void {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+}
+
+async function main(): Promise<void> {
+  const program = new Command('bench')
+    .description('spark-sync side by side with the plain Spark Kafka sink and the Kafka producer ceiling, plus recovery cost')
+    .option('--records <n>', 'rows in the benchmark file', '1000000')
+    .option('--partitions <n>', 'partitions of every benchmark topic', '6')
+    .option('--repeat <n>', 'runs of every step; figures are medians', '1')
+    .option('--json', 'print the results as one JSON object on the last stdout line')
+    .option('--out <dir>', 'where results, data and the broker live', path.join(PACKAGE_ROOT, 'bench-results'))
+    .parse();
+  const o = program.opts<{ records: string; partitions: string; repeat: string; json?: boolean; out: string }>();
+  const options: Options = { records: wholeNumber(o.records, '--records', 10), partitions: wholeNumber(o.partitions, '--partitions', 1), repeat: wholeNumber(o.repeat, '--repeat', 1), json: !!o.json, out: path.resolve(o.out) };
+
+  const runDir = path.join(options.out, `run-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  const dataDir = path.join(runDir, 'data');
+  fs.mkdirSync(dataDir, { recursive: true });
+  log(`results in ${runDir}`);
+
+  const broker = await startDevBroker({ dataDir: path.join(runDir, 'broker'), heapMb: 1024 });
+  const admin = await KafkaAdmin.connect({ bootstrapServers: [broker.bootstrap] });
+  try {
+    const ctx = new BenchContext(options, dataDir, broker.bootstrap, admin);
+    await ctx.prepareData();
+    const runs: RunFigures[] = [];
+    for (let r = 1; r <= options.repeat; r++) {
+      log(`run ${r} of ${options.repeat}`);
+      runs.push(await ctx.run(r));
+    }
+    const summary = summarize(options, ctx, runs);
+    fs.writeFileSync(path.join(runDir, 'results.json'), JSON.stringify({ summary, runs }, null, 2) + '\n');
+    fs.writeFileSync(path.join(runDir, 'chart.svg'), renderChart(summary));
+    process.stdout.write(renderTable(summary, runs));
+    process.stdout.write(`\nresults: ${path.join(runDir, 'results.json')}\nchart:   ${path.join(runDir, 'chart.svg')}\n`);
+    if (options.json) process.stdout.write(JSON.stringify(summary) + '\n');
+    if (!summary.exact) {
+      log('FAILED: a spark-sync step was not exact (see the table)');
+      process.exitCode = 5;
+    }
+  } finally {
+    await admin.close().catch(() => undefined);
+    await broker.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+    fs.rmSync(path.join(runDir, 'broker'), { recursive: true, force: true });
+  }
+}
+
+class BenchContext {
+  readonly batchSize: number;
+  readonly fullFile: string;
+  readonly tailFile: string;
+  readonly tailFirstRow: number;
+  recordBytes = 0;
+
+  constructor(
+    readonly options: Options,
+    private readonly dataDir: string,
+    private readonly bootstrap: string,
+    private readonly admin: KafkaAdmin,
+  ) {
+    // Recovery steps run with 10 batches, so a crash at 70% cuts batch 7 of 10.
+    this.batchSize = Math.ceil(options.records / 10);
+    this.tailFirstRow = 7 * this.batchSize;
+    this.fullFile = path.join(dataDir, 'bench.parquet');
+    this.tailFile = path.join(dataDir, 'bench-tail.parquet');
+  }
+
+  async prepareData(): Promise<void> {
+    const n = this.options.records;
+    log(`writing ${n} rows to ${this.fullFile} and rows ${this.tailFirstRow}–${n} to ${this.tailFile}`);
+    const written = await sparkTask({ task: 'write-samples', fullFile: this.fullFile, rows: n, tailFile: this.tailFile, tailFirstRow: this.tailFirstRow });
+    this.recordBytes = Number(written.recordBytes);
+    log(`mean message size ${this.recordBytes} bytes (64-byte key + JSON value)`);
+  }
+
+  async run(r: number): Promise<RunFigures> {
+    const n = this.options.records;
+    const p = this.options.partitions;
+    const topic = (step: string) => `bench-${r}-${step}`;
+
+    log('(a) ceiling: Kafka ProducerPerformance');
+    await this.admin.createTopic(topic('ceiling'), p);
+    const ceilingRun = await runMeasured('java', ['-Xmx1g', '-cp', kafkaClasspath(), 'org.apache.kafka.tools.ProducerPerformance',
+      '--topic', topic('ceiling'), '--num-records', String(n), '--record-size', String(this.recordBytes), '--throughput', '-1',
+      '--producer-props', `bootstrap.servers=${this.bootstrap}`, ...PRODUCER_SETTINGS]);
+    must(ceilingRun, 'ProducerPerformance');
+    const selfReported = /(\d+) records sent, ([\d.]+) records\/sec/.exec(ceilingRun.stdout);
+    const ceiling = { ...this.step(ceilingRun, n), messages: await this.messages(topic('ceiling')), selfReportedRps: selfReported ? Number(selfReported[2]) : undefined };
+
+    // (b) and (c) swap places every other run, so neither always meets a broker still busy with
+    // the step before.
+    const runSink = async () => {
+      log('(b) plain Spark Kafka sink');
+      await this.admin.createTopic(topic('sink'), p);
+      const sinkTask: SparkTask = { task: 'plain-sink', file: this.fullFile, rows: n, topic: topic('sink'), bootstrap: this.bootstrap };
+      const sinkRun = await runMeasured(process.execPath, [SPARK_TASK, sinkTask.task, JSON.stringify(sinkTask)]);
+      must(sinkRun, 'plain Spark sink');
+      const sink = { ...this.step(sinkRun, n), messages: await this.messages(topic('sink')) };
+
+      return sink;
+    };
+    const runSync = async () => {
+      log('(c) spark-sync submit, default batch size');
+      const syncRun = await this.submit(this.fullFile, topic('sync'), `cp-${r}-sync.db`, []);
+      must(syncRun, 'spark-sync submit');
+      const sync = { ...this.step(syncRun, n), ...(await this.audit(this.fullFile, n, topic('sync'))) };
+      return sync;
+    };
+    const sinkFirst = r % 2 === 1;
+    const sink = sinkFirst ? await runSink() : undefined;
+    const sync = await runSync();
+    const sinkFigures = sink ?? (await runSink());
+
+    const window = await this.crashAndRecover(r, 'window', topic('window'));
+    const full = await this.crashAndRecover(r, 'full', topic('full'));
+
+    log('(f) tail fresh: a new file of the last 30% of rows, same batch size');
+    const tailRun = await this.submit(this.tailFile, topic('tail'), `cp-${r}-tail.db`, ['--batch-size', String(this.batchSize)]);
+    must(tailRun, 'tail fresh submit');
+    const tail = { ...this.step(tailRun, n - this.tailFirstRow), ...(await this.audit(this.tailFile, n - this.tailFirstRow, topic('tail'))) };
+
+    return { run: r, ceiling, sink: sinkFigures, sync, window, full, tail };
+  }
+
+  /** (d)/(e): SIGKILL inside batch 7 of 10, about halfway through its write; then the timed rerun. */
+  private async crashAndRecover(r: number, mode: 'window' | 'full', topic: string): Promise<StepFigures & { recoveryStepSeconds: number; foundInKafka: number; deltaWritten: number }> {
+    log(`(${mode === 'window' ? 'd' : 'e'}) ${mode} recovery: SIGKILL at ~70%, then rerun${mode === 'full' ? ' with --recovery full' : ''}`);
+    const checkpoint = `cp-${r}-${mode}.db`;
+    const batch = ['--batch-size', String(this.batchSize)];
+    const crashed = await this.submit(this.fullFile, topic, checkpoint, batch, {
+      SPARK_SYNC_TEST_CRASH_AT: 'mid-batch@7',
+      SPARK_SYNC_TEST_CRASH_AFTER_RECORDS: String(Math.max(1, Math.floor(this.batchSize / this.options.partitions / 2))),
+    });
+    if (crashed.signal !== 'SIGKILL') throw new Error(`the ${mode} crash run was meant to die by SIGKILL but ended with ${crashed.signal ?? crashed.code}: ${lastLine(crashed.stderr)}`);
+    const rerun = await this.submit(this.fullFile, topic, checkpoint, [...batch, '--recovery', mode]);
+    must(rerun, `${mode} recovery rerun`);
+    const [recovered] = logLines(rerun.stderr, 'recovered a batch cut off by a crash');
+    if (!recovered) throw new Error(`the ${mode} rerun did not recover a cut-off batch`);
+    const n = this.options.records;
+    return {
+      ...this.step(rerun, n - this.tailFirstRow),
+      ...(await this.audit(this.fullFile, n, topic)),
+      recoveryStepSeconds: Number(recovered.seconds),
+      foundInKafka: Number(recovered.found_in_kafka),
+      deltaWritten: Number(recovered.delta_written),
+    };
+  }
+
+  private submit(file: string, topic: string, checkpoint: string, extra: string[], env: Record<string, string> = {}): Promise<Measured> {
+    return runMeasured(process.execPath, [CLI, 'submit', '--source', file, '--topic', topic, '--bootstrap-server', this.bootstrap,
+      '--create-topic', '--partitions', String(this.options.partitions), '--checkpoint', path.join(this.dataDir, checkpoint), '--log-format', 'json', ...extra], env);
+  }
+
+  private step(m: Measured, records: number): StepFigures {
+    return { records, seconds: round(m.seconds, 2), rps: Math.round(records / m.seconds), mbps: round((records * this.recordBytes) / m.seconds / 1e6, 1), peakRssMb: m.peakRssMb };
+  }
+
+  private async messages(topic: string): Promise<number> {
+    return (await this.admin.endOffsets(topic)).reduce((a, b) => a + b, 0);
+  }
+
+  /** Messages and distinct keys counted independently, then missing, duplicated and foreign by spark-sync's audit. */
+  private async audit(file: string, rows: number, topic: string): Promise<Pick<StepFigures, 'messages' | 'distinctKeys' | 'missing' | 'duplicated' | 'foreign' | 'exact'>> {
+    const endOffsets = await this.admin.endOffsets(topic);
+    const c = await sparkTask({ task: 'check-topic', file, rows, topic, bootstrap: this.bootstrap, endOffsets });
+    const [messages, distinctKeys, missing, duplicated, foreign] = [c.messages, c.distinctKeys, c.missing, c.duplicated, c.foreign].map(Number);
+    const exact = messages === rows && distinctKeys === rows && missing === 0 && duplicated === 0 && foreign === 0;
+    return { messages, distinctKeys, missing, duplicated, foreign, exact };
+  }
+}
+
+/** Runs one Spark task of the benchmark in a child process and returns its JSON result. */
+async function sparkTask(t: SparkTask): Promise<Record<string, unknown>> {
+  const m = await runMeasured(process.execPath, [SPARK_TASK, t.task, JSON.stringify(t)]);
+  must(m, `bench task ${t.task}`);
+  return JSON.parse(lastLine(m.stdout)) as Record<string, unknown>;
+}
+
+function summarize(options: Options, ctx: BenchContext, runs: RunFigures[]): BenchSummary {
+  const m = (f: (r: RunFigures) => number, digits = 2) => round(median(runs.map(f)), digits);
+  return {
+    records: options.records,
+    partitions: options.partitions,
+    runs: runs.length,
+    recovery_batch_size: ctx.batchSize,
+    record_bytes: ctx.recordBytes,
+    ceiling_rps: m((r) => r.ceiling.rps, 0),
+    ceiling_self_reported_rps: m((r) => r.ceiling.selfReportedRps ?? 0, 0),
+    spark_sink_rps: m((r) => r.sink.rps, 0),
+    spark_sync_rps: m((r) => r.sync.rps, 0),
+    ratio_vs_spark_sink: m((r) => r.sync.rps / r.sink.rps),
+    ratio_vs_ceiling: m((r) => r.sync.rps / r.ceiling.rps),
+    recovery_seconds: m((r) => r.window.seconds),
+    tail_fresh_seconds: m((r) => r.tail.seconds),
+    recovery_overhead: m((r) => r.window.seconds / r.tail.seconds),
+    full_recovery_seconds: m((r) => r.full.seconds),
+    window_recovery_step_seconds: m((r) => r.window.recoveryStepSeconds),
+    full_recovery_step_seconds: m((r) => r.full.recoveryStepSeconds),
+    window_vs_full_step: m((r) => r.full.recoveryStepSeconds / r.window.recoveryStepSeconds),
+    window_vs_full_rerun: m((r) => r.full.seconds / r.window.seconds),
+    driver_peak_rss_mb: m((r) => r.sync.peakRssMb, 0),
+    exact: runs.every((r) => r.sync.exact && r.window.exact && r.full.exact && r.tail.exact),
+    machine: `${os.cpus().length} cores (${os.cpus()[0]?.model.trim() ?? 'unknown'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.versions.node}, ${javaVersion()}`,
+  };
+}
+
+function must(m: Measured, what: string): void {
+  if (m.code !== 0) throw new Error(`${what} failed (exit ${m.code ?? m.signal}): ${lastLine(m.stderr)}`);
+}
+
+function lastLine(text: string): string {
+  return text.trim().split('\n').pop() ?? '';
+}
+
+function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+function wholeNumber(value: string, option: string, min: number): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < min) {
+    process.stderr.write(`bench: ${option} must be a whole number ≥ ${min}, not '${value}'\n`);
+    process.exit(2);
+  }
+  return n;
+}
+
+function javaVersion(): string {
+  const r = spawnSync('java', ['-version'], { encoding: 'utf8' });
+  return (r.stderr.split('\n')[0] ?? 'java').replace(/"/g, '');
+}
+
+main().catch((err: unknown) => {
+  log(`FAILED: ${(err as Error).stack ?? String(err)}`);
+  process.exit(1);
+});

@@ -1,0 +1,62 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+
+export interface Measured {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** Wall time from spawn to exit: JVM and Spark start-up included. */
+  seconds: number;
+  /** Peak resident set of the process (VmHWM), in MiB; the JVM runs inside the driver process. */
+  peakRssMb: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs one command and measures it: wall seconds, and peak RSS read from /proc/<pid>/status
+ * every 100 ms (VmHWM only grows, so the last reading before exit is the peak up to then).
+ */
+export function runMeasured(command: string, args: string[], env: Record<string, string> = {}, timeoutMs = 3_600_000): Promise<Measured> {
+  const started = process.hrtime.bigint();
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let stdout = '';
+    let stderr = '';
+    let peakKb = 0;
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const poll = setInterval(() => (peakKb = Math.max(peakKb, vmHwmKb(child.pid!))), 100);
+    const killGroup = () => {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    };
+    const timer = setTimeout(killGroup, timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearInterval(poll);
+      clearTimeout(timer);
+      killGroup(); // a SIGKILLed driver leaves nothing behind, but be sure
+      resolve({ code, signal, seconds: Number(process.hrtime.bigint() - started) / 1e9, peakRssMb: Math.round(peakKb / 1024), stdout, stderr });
+    });
+  });
+}
+
+function vmHwmKb(pid: number): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** The JSON log lines of a spark-sync run's stderr with the given message. */
+export function logLines(stderr: string, msg: string): Array<Record<string, unknown>> {
+  return stderr
+    .split('\n')
+    .filter((l) => l.startsWith('{') && l.includes(`"msg":"${msg}"`))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}

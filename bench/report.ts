@@ -1,0 +1,154 @@
+/** Figures of one benchmark step; `seconds` is the process's wall time, JVM start included. */
+export interface StepFigures {
+  records: number;
+  seconds: number;
+  rps: number;
+  mbps: number;
+  peakRssMb: number;
+  messages?: number;
+  distinctKeys?: number;
+  missing?: number;
+  duplicated?: number;
+  foreign?: number;
+  exact?: boolean;
+}
+
+export interface RunFigures {
+  run: number;
+  ceiling: StepFigures & { selfReportedRps?: number };
+  sink: StepFigures;
+  sync: StepFigures;
+  window: StepFigures & { recoveryStepSeconds: number; foundInKafka: number; deltaWritten: number };
+  full: StepFigures & { recoveryStepSeconds: number; foundInKafka: number; deltaWritten: number };
+  tail: StepFigures;
+}
+
+/** The `--json` line: medians over the runs; every ratio is taken within a run, then the median. */
+export interface BenchSummary {
+  records: number;
+  partitions: number;
+  runs: number;
+  recovery_batch_size: number;
+  record_bytes: number;
+  ceiling_rps: number;
+  ceiling_self_reported_rps: number;
+  spark_sink_rps: number;
+  spark_sync_rps: number;
+  ratio_vs_spark_sink: number;
+  ratio_vs_ceiling: number;
+  recovery_seconds: number;
+  tail_fresh_seconds: number;
+  recovery_overhead: number;
+  full_recovery_seconds: number;
+  window_recovery_step_seconds: number;
+  full_recovery_step_seconds: number;
+  window_vs_full_step: number;
+  window_vs_full_rerun: number;
+  driver_peak_rss_mb: number;
+  exact: boolean;
+  machine: string;
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+const STEPS: Array<[keyof Omit<RunFigures, 'run'>, string]> = [
+  ['ceiling', '(a) Kafka producer ceiling'],
+  ['sink', '(b) plain Spark Kafka sink'],
+  ['sync', '(c) spark-sync submit'],
+  ['window', '(d) rerun after crash, window'],
+  ['full', '(e) rerun after crash, full'],
+  ['tail', '(f) fresh sync of the last 30%'],
+];
+
+/** The human table: one row per step (medians over runs), then the ratios and the goals. */
+export function renderTable(s: BenchSummary, runs: RunFigures[]): string {
+  const header = ['step', 'records', 'records/s', 'MB/s', 'wall s', 'peak RSS MB', 'exact'];
+  const rows = STEPS.map(([key, label]) => {
+    const steps = runs.map((r) => r[key]);
+    const med = (f: (x: StepFigures) => number) => median(steps.map(f));
+    const exact = steps.every((x) => x.exact === undefined) ? `${steps[0].messages ?? ''} msgs` : steps.every((x) => x.exact) ? 'yes' : 'NO';
+    return [label, String(steps[0].records), fmt(med((x) => x.rps)), med((x) => x.mbps).toFixed(1), med((x) => x.seconds).toFixed(2), fmt(med((x) => x.peakRssMb)), exact];
+  });
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  const goals: Array<[string, string, boolean]> = [
+    ['spark-sync / plain Spark sink', `${s.ratio_vs_spark_sink.toFixed(2)}`, s.ratio_vs_spark_sink >= 0.9],
+    ['spark-sync / producer ceiling', `${s.ratio_vs_ceiling.toFixed(2)}`, s.ratio_vs_ceiling >= 0.5],
+    ['window rerun / fresh 30% (recovery overhead)', `${s.recovery_overhead.toFixed(2)}`, s.recovery_overhead <= 1.3],
+    ['full / window recovery step', `${s.window_vs_full_step.toFixed(1)}× (${s.full_recovery_step_seconds} s vs ${s.window_recovery_step_seconds} s)`, s.window_vs_full_step >= 5],
+    ['full / window rerun', `${s.window_vs_full_rerun.toFixed(1)}×`, true],
+  ];
+  return [
+    `spark-sync benchmark: ${s.records} records of ${s.record_bytes} bytes, ${s.partitions} partitions, median of ${s.runs} run(s); recovery steps use batches of ${s.recovery_batch_size}`,
+    `machine: ${s.machine}`,
+    '',
+    line(header),
+    line(widths.map((w) => '-'.repeat(w))),
+    ...rows.map(line),
+    '',
+    ...goals.map(([what, value, met]) => `${what.padEnd(46)} ${value.padEnd(28)} ${met ? 'goal met' : 'goal missed'}`),
+    `all spark-sync steps exact: ${s.exact ? 'yes' : 'NO'}`,
+    '',
+  ].join('\n');
+}
+
+/** A two-panel SVG bar chart: throughput of (a)–(c), and seconds of the recovery steps. */
+export function renderChart(s: BenchSummary): string {
+  const panels: Array<{ title: string; unit: string; bars: Array<[string, number, string]> }> = [
+    {
+      title: `Throughput, ${s.records.toLocaleString('en-US')} records (wall time, JVM start included)`,
+      unit: 'records/s',
+      bars: [
+        ['Kafka producer ceiling', s.ceiling_rps, '#8c8c8c'],
+        ['plain Spark Kafka sink', s.spark_sink_rps, '#4e79a7'],
+        ['spark-sync submit', s.spark_sync_rps, '#f28e2b'],
+      ],
+    },
+    {
+      title: 'Finishing the last 30% (seconds, lower is better)',
+      unit: 's',
+      bars: [
+        ['fresh sync of the last 30%', s.tail_fresh_seconds, '#8c8c8c'],
+        ['rerun after crash, window', s.recovery_seconds, '#f28e2b'],
+        ['rerun after crash, full', s.full_recovery_seconds, '#e15759'],
+        ['recovery step, window', s.window_recovery_step_seconds, '#f28e2b'],
+        ['recovery step, full', s.full_recovery_step_seconds, '#e15759'],
+      ],
+    },
+  ];
+  const width = 760;
+  const labelWidth = 210;
+  const barArea = width - labelWidth - 110;
+  const parts: string[] = [];
+  let y = 20;
+  for (const panel of panels) {
+    parts.push(`<text x="10" y="${y}" font-weight="bold">${escapeXml(panel.title)}</text>`);
+    y += 12;
+    const max = Math.max(...panel.bars.map((b) => b[1]), 1e-9);
+    for (const [label, value, color] of panel.bars) {
+      const w = Math.max(1, (value / max) * barArea);
+      parts.push(
+        `<text x="${labelWidth - 8}" y="${y + 15}" text-anchor="end">${escapeXml(label)}</text>`,
+        `<rect x="${labelWidth}" y="${y + 2}" width="${w.toFixed(1)}" height="18" fill="${color}"/>`,
+        `<text x="${(labelWidth + w + 6).toFixed(1)}" y="${y + 15}">${escapeXml(`${fmt(value)} ${panel.unit}`)}</text>`,
+      );
+      y += 24;
+    }
+    y += 22;
+  }
+  parts.push(`<text x="10" y="${y}" font-size="11" fill="#555">${escapeXml(`${s.machine}; median of ${s.runs} run(s); exact: ${s.exact ? 'yes' : 'NO'}`)}</text>`);
+  const height = y + 12;
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="13">\n<rect width="100%" height="100%" fill="white"/>\n${parts.join('\n')}\n</svg>\n`;
+}
+
+function fmt(x: number): string {
+  return x >= 100 ? Math.round(x).toLocaleString('en-US') : String(Math.round(x * 100) / 100);
+}
+
+function escapeXml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}

@@ -1,0 +1,75 @@
+package io.sparksync.jobs.bench;
+
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.count;
+import static org.apache.spark.sql.functions.countDistinct;
+import static org.apache.spark.sql.functions.length;
+import static org.apache.spark.sql.functions.avg;
+
+import io.sparksync.jobs.internal.BatchWriter;
+import io.sparksync.jobs.internal.KeyValues;
+import io.sparksync.jobs.internal.SourceReader;
+import java.util.HashMap;
+import java.util.Map;
+import org.apache.spark.sql.DataFrameWriter;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+
+/**
+ * Benchmark-only jobs (`npm run bench`), never called by the CLI: the plain Spark Kafka sink that
+ * spark-sync is compared with, and an independent count of what a topic holds.
+ */
+public final class BenchJobs {
+  private BenchJobs() {}
+
+  /**
+   * Writes a file with Spark's own Kafka sink ({@code df.write.format("kafka")}): the same keys
+   * and JSON values as spark-sync and the same producer settings, but no ordering, no checkpoint
+   * and no retry check, so it is at-least-once. Returns the rows written.
+   */
+  public static long plainSparkSink(String path, String format, String fileIdentity, long rows,
+      String topic, String[] kafkaConf) {
+    SparkSession spark = SparkSession.active();
+    Dataset<Row> keyed = BatchWriter.keyed(
+        SourceReader.readWithPositions(spark, path, format), fileIdentity, 0, rows);
+    DataFrameWriter<Row> writer = keyed
+        .select(col(BatchWriter.KEY).as("key"), col(BatchWriter.VALUE).as("value"))
+        .write().format("kafka").option("topic", topic);
+    for (Map.Entry<String, String> e : producerSettings(kafkaConf).entrySet()) {
+      writer = writer.option("kafka." + e.getKey(), e.getValue());
+    }
+    writer.save();
+    return rows;
+  }
+
+  /** {messages, distinct keys} over the whole topic, counted by Spark's Kafka batch source. */
+  public static long[] topicTally(String topic, String[] kafkaConf) {
+    var reader = SparkSession.active().read().format("kafka")
+        .option("subscribe", topic)
+        .option("startingOffsets", "earliest")
+        .option("endingOffsets", "latest");
+    for (Map.Entry<String, String> e : KeyValues.parse(kafkaConf).entrySet()) {
+      reader = reader.option("kafka." + e.getKey(), e.getValue());
+    }
+    Row r = reader.load().agg(count(col("key")), countDistinct(col("key"))).first();
+    return new long[] {r.getLong(0), r.getLong(1)};
+  }
+
+  /** Mean bytes of key + value of a file's messages, so the producer ceiling sends the same size. */
+  public static long meanRecordBytes(String path, String format, String fileIdentity, long rows) {
+    Dataset<Row> keyed = BatchWriter.keyed(
+        SourceReader.readWithPositions(SparkSession.active(), path, format), fileIdentity, 0, rows);
+    Row r = keyed.agg(avg(length(col(BatchWriter.KEY)).plus(length(col(BatchWriter.VALUE)))))
+        .first();
+    return Math.round(r.getDouble(0));
+  }
+
+  /** spark-sync's producer settings (acks=all, idempotence, linger, batch size) plus the given. */
+  static Map<String, String> producerSettings(String[] kafkaConf) {
+    Map<String, String> m = new HashMap<>();
+    BatchWriter.producerDefaults().forEach((k, v) -> m.put((String) k, (String) v));
+    m.putAll(KeyValues.parse(kafkaConf));
+    return m;
+  }
+}
