@@ -25,6 +25,7 @@ export type ErrorCode =
   | 'KAFKA_WRITE_FAILED'
   | 'INTERRUPTED'
   | 'OFFSET_MISMATCH'
+  | 'RESUME_MISMATCH'
   | 'SOURCE_CHANGED'
   | 'INTERNAL';
 
@@ -40,6 +41,8 @@ const EXIT_CODE_OF: Record<ErrorCode, ExitCodeValue> = {
   KAFKA_WRITE_FAILED: ExitCode.UNAVAILABLE,
   INTERRUPTED: ExitCode.UNAVAILABLE,
   OFFSET_MISMATCH: ExitCode.CONSISTENCY,
+  /** Caught by recovery, which falls back to the anti-join; never reaches the operator. */
+  RESUME_MISMATCH: ExitCode.CONSISTENCY,
   SOURCE_CHANGED: ExitCode.CONSISTENCY,
   INTERNAL: ExitCode.INTERNAL,
 };

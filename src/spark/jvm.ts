@@ -12,9 +12,15 @@ export const SPARK_JAVA17_OPTIONS: readonly string[] = [
   .concat(['-Dio.netty.tryReflectionSetAccessible=true']);
 
 export interface JvmOptions {
-  /** Heap of the driver JVM, e.g. `2g` (`--driver-memory`): Spark local mode runs its executors here too. */
+  /**
+   * Heap of the driver JVM, e.g. `2g` (`--driver-memory`): Spark local mode runs its executors
+   * here too. Default 1g, as spark-submit's: Spark spills to disk beyond it, so memory stays flat
+   * however large the file (the JVM's own default, a quarter of RAM, grows with the data).
+   */
   driverMemory?: string;
 }
+
+export const DEFAULT_DRIVER_MEMORY = '1g';
 
 let started: JvmOptions | undefined;
 
@@ -33,7 +39,7 @@ export async function ensureJvm(options: JvmOptions = {}): Promise<void> {
   }
   const bridge = await import('java-bridge');
   const opts = [...SPARK_JAVA17_OPTIONS, '-Djava.awt.headless=true'];
-  if (options.driverMemory) opts.push(`-Xmx${options.driverMemory}`);
+  opts.push(`-Xmx${options.driverMemory ?? DEFAULT_DRIVER_MEMORY}`);
   try {
     bridge.ensureJvm({ classpath: jars.map((j) => path.join(SPARK_JARS_DIR, j)), opts });
   } catch (err) {

@@ -34,6 +34,14 @@ export interface FileRange {
   kafkaConf: string[];
 }
 
+/** One batch: rows `[from, to)`, where `to` is `from + batchSize` or, for the last, `fileRows`. */
+export interface BatchArgs extends FileRange {
+  batchSize: number;
+  fileRows: number;
+  /** Per partition, the end offset the checkpoint holds before this batch. */
+  startOffsets: number[];
+}
+
 /** What one batch did in one Kafka partition. */
 export interface PartitionWrite {
   partition: number;
@@ -59,6 +67,7 @@ export interface SparkSessionOptions extends JvmOptions {
 interface JavaJobs {
   describeFile(path: string, format: string): Promise<bigint[]>;
   writeBatch(path: string, format: string, file: string, from: number, batchSize: number, fileRows: number, topic: string, kafkaConf: string[], startOffsets: number[]): Promise<bigint[][]>;
+  resumeBatch(path: string, format: string, file: string, from: number, batchSize: number, fileRows: number, topic: string, kafkaConf: string[], startOffsets: number[]): Promise<bigint[][]>;
   writeDelta(path: string, format: string, file: string, from: number, to: number, topic: string, kafkaConf: string[], keysFrom: number[], keysTo: number[]): Promise<bigint[][]>;
   auditFile(path: string, format: string, file: string, rows: number, topic: string, kafkaConf: string[], from: number[], to: number[]): Promise<bigint[]>;
   armTestFault(fault: string, afterRecords: number): Promise<void>;
@@ -99,11 +108,27 @@ export class SparkJobs {
    * `from + batchSize`, or `fileRows` for the last). Consecutive batches of one file share one
    * read and shuffle on the Spark side. Returns what each Kafka partition got.
    */
-  async writeBatch(args: FileRange & { batchSize: number; fileRows: number; startOffsets: number[] }): Promise<PartitionWrite[]> {
+  async writeBatch(args: BatchArgs): Promise<PartitionWrite[]> {
+    return this.batch(false, args);
+  }
+
+  /**
+   * Window recovery of a batch a crash cut off: each partition's records past `startOffsets` are
+   * read back and must be the batch's first records for it, in order; they are skipped and the
+   * rest written. A partition holding anything else fails with RESUME_MISMATCH (use writeDelta).
+   */
+  async resumeBatch(args: BatchArgs): Promise<PartitionWrite[]> {
+    return this.batch(true, args);
+  }
+
+  private async batch(resume: boolean, args: BatchArgs): Promise<PartitionWrite[]> {
     if (args.to !== Math.min(args.from + args.batchSize, args.fileRows)) throw new Error(`batch [${args.from}, ${args.to}) is not the ${args.batchSize}-row batch at ${args.from}`);
     const rows = await this.call(
-      () => this.jobs.writeBatch(args.path, args.format, args.fileIdentity, args.from, args.batchSize, args.fileRows, args.topic, args.kafkaConf, args.startOffsets),
-      `writing rows ${args.from}–${args.to} of ${args.path}`,
+      () => {
+        const a = [args.path, args.format, args.fileIdentity, args.from, args.batchSize, args.fileRows, args.topic, args.kafkaConf, args.startOffsets] as const;
+        return resume ? this.jobs.resumeBatch(...a) : this.jobs.writeBatch(...a);
+      },
+      `${resume ? 'resuming' : 'writing'} rows ${args.from}–${args.to} of ${args.path}`,
     );
     return toPartitionWrites(rows);
   }

@@ -115,10 +115,15 @@ export async function syncFile(ctx: FileSyncContext, file: SourceFile): Promise<
 
 /**
  * Recovery of a batch cut off by a crash (DESIGN.md §2, step 3): Kafka holds records past the
- * checkpoint. The rows of the cut-off batch (window) or of the whole file so far (full) are
- * left-anti-joined against the keys Kafka holds from the checkpoint (window) or the file's start
- * (full) up to its end offsets, and only the missing rows are appended. The checkpoint then
- * commits the batch as a whole. A crash in here is recovered the same way on the next run.
+ * checkpoint.
+ * - window: the anti-join of the cut-off batch against the keys past the checkpoint, done as an
+ *   ordered merge inside each partition's task (resumeBatch): Kafka must hold a prefix of the
+ *   partition's share, checked key by key, and the rest is appended. It shares the file's read
+ *   and shuffle with the batches after it. Anything else there (a foreign write) falls back to
+ *   the Spark anti-join of the batch against the keys up to the current end offsets.
+ * - full: the Spark anti-join of the whole file so far against the keys since the file's start.
+ * The checkpoint then commits the batch as a whole. A crash in here is recovered the same way on
+ * the next run.
  */
 async function recoverCutBatch(ctx: FileSyncContext, file: SourceFile, cp: FileCheckpoint, endOffsets: number[]): Promise<FileCheckpoint> {
   const started = Date.now();
@@ -130,21 +135,45 @@ async function recoverCutBatch(ctx: FileSyncContext, file: SourceFile, cp: FileC
   const batchIndex = (await store.listBatches(topic, file.identity)).length;
   const full = ctx.recovery === 'full';
   await crashPoint('recovery-write', batchIndex, jobs);
-  const writes = await jobs.writeDelta({
-    path: file.uri, format: file.format, fileIdentity: file.identity, from: full ? 0 : from, to, topic,
-    kafkaConf: ctx.kafkaConf, keysFrom: full ? cp.startOffsets! : checkpointOffsets, keysTo: endOffsets,
-  });
-  const delta = countsByPartition(writes, endOffsets.length);
-  const after = await admin.endOffsets(topic);
-  assertOffsetsAdvancedBy(topic, endOffsets, delta, after);
+  let method: 'merge' | 'join' = 'join';
+  let keysTo = endOffsets;
+  let after: number[] | undefined;
+  if (!full) {
+    // The crashed run's tasks wrote each partition's share of the batch in position order, so
+    // what Kafka holds past the checkpoint is a prefix of it: checked key by key, then skipped.
+    const fileRows = cp.totalRecords!;
+    const batchSize = to === Math.min(from + ctx.batchSize, fileRows) ? ctx.batchSize : to - from;
+    try {
+      const writes = await jobs.resumeBatch({
+        path: file.uri, format: file.format, fileIdentity: file.identity, from, to, topic, batchSize, fileRows,
+        kafkaConf: ctx.kafkaConf, startOffsets: checkpointOffsets,
+      });
+      after = await admin.endOffsets(topic);
+      assertOffsetsAdvancedBy(topic, checkpointOffsets, countsByPartition(writes, checkpointOffsets.length), after);
+      method = 'merge';
+    } catch (err) {
+      if (!(err instanceof SparkSyncError && err.code === 'RESUME_MISMATCH')) throw err;
+      ctx.log.warn({ file: file.identity, topic, reason: err.message }, 'records past the checkpoint are not just the cut-off batch; recovering it with the anti-join');
+      keysTo = await admin.endOffsets(topic);
+    }
+  }
+  if (method === 'join') {
+    const writes = await jobs.writeDelta({
+      path: file.uri, format: file.format, fileIdentity: file.identity, from: full ? 0 : from, to, topic,
+      kafkaConf: ctx.kafkaConf, keysFrom: full ? cp.startOffsets! : checkpointOffsets, keysTo,
+    });
+    after = await admin.endOffsets(topic);
+    assertOffsetsAdvancedBy(topic, keysTo, countsByPartition(writes, keysTo.length), after);
+  }
   await store.commitBatch(topic, file.identity, {
     batchIndex, firstPosition: from, endPosition: to,
-    partitionCounts: after.map((end, p) => end - checkpointOffsets[p]), endOffsets: after,
+    partitionCounts: after!.map((end, p) => end - checkpointOffsets[p]), endOffsets: after!,
   });
+  const found = endOffsets.reduce((n, end, p) => n + end - checkpointOffsets[p], 0);
   ctx.emit({
-    type: 'file-recovered', topic, file: file.identity, mode: ctx.recovery,
-    foundInKafka: endOffsets.reduce((n, end, p) => n + end - checkpointOffsets[p], 0),
-    deltaWritten: delta.reduce((a, b) => a + b, 0), recordsProcessed: to, seconds: (Date.now() - started) / 1000,
+    type: 'file-recovered', topic, file: file.identity, mode: ctx.recovery, method,
+    foundInKafka: found,
+    deltaWritten: after!.reduce((n, end, p) => n + end - checkpointOffsets[p], 0) - found, recordsProcessed: to, seconds: (Date.now() - started) / 1000,
   });
   return (await store.getFile(topic, file.identity))!;
 }

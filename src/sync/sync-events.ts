@@ -31,6 +31,8 @@ export type SyncEvent =
       topic: string;
       file: string;
       mode: 'window' | 'full';
+      /** merge: the records past the checkpoint were the batch's own prefix; join: the anti-join. */
+      method: 'merge' | 'join';
       /** Records the crashed run had put into Kafka past the checkpoint. */
       foundInKafka: number;
       /** Rows of the cut-off batch that were missing and have now been written. */

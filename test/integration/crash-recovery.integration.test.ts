@@ -70,6 +70,7 @@ for (const point of ['before-batch', 'mid-batch', 'after-ack'] as const) {
         assert.equal(rec, undefined, 'nothing was past the checkpoint, so nothing to recover');
       } else {
         assert.ok(rec && Number(rec.found_in_kafka) > 0, `the killed run had written past the checkpoint: ${JSON.stringify(rec)}`);
+        assert.equal(rec!.method, 'merge', 'what Kafka held past the checkpoint was the batch\'s own prefix');
         if (point === 'after-ack') assert.equal(rec!.delta_written, 0, 'the whole batch was acknowledged: no delta');
         if (point === 'mid-batch') assert.ok(Number(rec!.delta_written) > 0, 'part of the batch was missing');
       }
@@ -101,6 +102,7 @@ test('--recovery full (the whole-file join) gives the same exact topic', async (
   const rerun = await submit(small.path, topic, checkpoint, SMALL_BATCH, {}, ['--recovery', 'full']);
   assert.equal(rerun.code, 0, rerun.stderr);
   assert.equal(recovered(rerun)?.mode, 'full');
+  assert.equal(recovered(rerun)?.method, 'join');
   await assertExact(topic, small.keys);
 });
 

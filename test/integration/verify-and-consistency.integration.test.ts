@@ -77,6 +77,8 @@ test('verify reports a stray duplicate and a foreign message written into a file
   await producer.disconnect();
   const rerun = await submit(source, topic, checkpoint);
   assert.equal(rerun.code, 0, rerun.stderr);
+  const recovery = rerun.logs.find((l) => l.msg === 'recovered a batch cut off by a crash');
+  assert.equal(recovery?.method, 'join', 'the strays are not the batch\'s own prefix, so recovery fell back to the anti-join');
 
   const r = await verify(topic, checkpoint);
   assert.equal(r.code, 5, r.stderr);

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { parseSubmitConfig } from '../../config/submit-config';
 import { Logger } from '../../log/logger';
+import { DEFAULT_DRIVER_MEMORY } from '../../spark/jvm';
 import { SparkJobs } from '../../spark/spark-jobs';
 import { runSubmit } from '../../sync/submit-run';
 import { SyncEvent } from '../../sync/sync-events';
@@ -20,7 +21,7 @@ export function submitCommand(): Command {
     .option('--partitions <n>', 'partitions of a topic made by --create-topic (default 1)')
     .option('--master <url>', 'Spark master: local[*], local[N], spark://host:port', 'local[*]')
     .option('--conf <key=value>', 'a Spark setting; repeatable', collect, [])
-    .option('--driver-memory <size>', 'heap of the driver JVM, e.g. 2g')
+    .option('--driver-memory <size>', 'heap of the driver JVM, e.g. 2g', DEFAULT_DRIVER_MEMORY)
     .option('--recovery <mode>', 'after a crash: window (join one batch against its Kafka offsets) or full (the whole file)', 'window')
     .addHelpText('after', `
 Example:
@@ -58,7 +59,7 @@ function logEvent(log: Logger, e: SyncEvent): void {
       log.info({ file: e.file, batch: e.batchIndex, records: e.records, skipped: e.skipped, records_processed: e.recordsProcessed, total_records: e.totalRecords, seconds: e.seconds }, 'batch committed');
       break;
     case 'file-recovered':
-      log.info({ file: e.file, mode: e.mode, found_in_kafka: e.foundInKafka, delta_written: e.deltaWritten, records_processed: e.recordsProcessed, seconds: e.seconds }, 'recovered a batch cut off by a crash');
+      log.info({ file: e.file, mode: e.mode, method: e.method, found_in_kafka: e.foundInKafka, delta_written: e.deltaWritten, records_processed: e.recordsProcessed, seconds: e.seconds }, 'recovered a batch cut off by a crash');
       break;
     case 'file-completed':
       log.info({ file: e.file, records: e.records, batches: e.batches, seconds: e.seconds }, 'file completed');

@@ -19,6 +19,11 @@ public class JobException extends RuntimeException {
     UNSUPPORTED_FORMAT,
     /** Kafka offsets are not what the checkpoint says they must be. */
     OFFSET_MISMATCH,
+    /**
+     * Resuming a cut-off batch: a partition's records past the checkpoint are not the batch's first
+     * records for it, in order. The driver then falls back to the anti-join recovery.
+     */
+    RESUME_MISMATCH,
     /** Kafka could not be reached or did not answer in time. */
     KAFKA_UNAVAILABLE,
     /** Kafka refused a write. */

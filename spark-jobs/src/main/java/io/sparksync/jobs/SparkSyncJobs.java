@@ -110,10 +110,32 @@ public final class SparkSyncJobs {
    */
   public long[][] writeBatch(String path, String format, String fileIdentity, long from,
       long batchSize, long fileRows, String topic, String[] kafkaConf, long[] batchStartOffsets) {
+    return write(path, format, fileIdentity, from, batchSize, fileRows, topic, kafkaConf,
+        batchStartOffsets, false);
+  }
+
+  /**
+   * Window recovery of a batch a crash cut off (DESIGN.md §2, step 3) as an ordered merge: each
+   * partition's records past {@code batchStartOffsets} must be the batch's first records for that
+   * partition in position order (the crashed run's task wrote them so). Each task reads them back,
+   * checks them key by key, skips them and writes the rest. Costs one batch; no join.
+   *
+   * @throws JobException {@code RESUME_MISMATCH} if a partition holds anything else (say a foreign
+   *     write); the driver then recovers with {@link #writeDelta}, which handles any content
+   */
+  public long[][] resumeBatch(String path, String format, String fileIdentity, long from,
+      long batchSize, long fileRows, String topic, String[] kafkaConf, long[] batchStartOffsets) {
+    return write(path, format, fileIdentity, from, batchSize, fileRows, topic, kafkaConf,
+        batchStartOffsets, true);
+  }
+
+  private long[][] write(String path, String format, String fileIdentity, long from,
+      long batchSize, long fileRows, String topic, String[] kafkaConf, long[] batchStartOffsets,
+      boolean resume) {
     FileStatus st = status(path);
     plan = BatchPlan.forBatch(plan, spark, path, format, fileIdentity, fileRows, batchSize,
         batchStartOffsets.length, new long[] {st.getLen(), st.getModificationTime()}, from);
-    return plan.write(from, topic, KeyValues.parse(kafkaConf), batchStartOffsets);
+    return plan.write(from, topic, KeyValues.parse(kafkaConf), batchStartOffsets, resume);
   }
 
   /**
@@ -143,7 +165,7 @@ public final class SparkSyncJobs {
     var delta = rows.join(written,
         rows.col(BatchWriter.KEY).equalTo(written.col(BatchWriter.KEY)), "left_anti");
     var placed = BatchWriter.place(delta, keysTo.length, from, Math.max(1, to - from), 1);
-    return BatchWriter.writeBatch(placed, 0, fileIdentity, topic, kafka, keysTo);
+    return BatchWriter.writeBatch(placed, 0, fileIdentity, topic, kafka, keysTo, false);
   }
 
   /**

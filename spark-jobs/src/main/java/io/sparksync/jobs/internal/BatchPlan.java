@@ -70,9 +70,9 @@ public final class BatchPlan {
 
   /** Writes the batch starting at {@code position}; see {@link BatchWriter#writeBatch}. */
   public long[][] write(long position, String topic, Map<String, String> kafkaProps,
-      long[] batchStartOffsets) {
+      long[] batchStartOffsets, boolean resume) {
     int batch = (int) ((position - from) / batchSize);
     return BatchWriter.writeBatch(placed, batch, fileIdentity, topic, kafkaProps,
-        batchStartOffsets);
+        batchStartOffsets, resume);
   }
 }

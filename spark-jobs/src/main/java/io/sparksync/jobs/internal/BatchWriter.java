@@ -68,6 +68,8 @@ public final class BatchWriter {
    *
    * @param batchStartOffsets per partition, the end offset before this write; a retried task
    *     skips what its partition already holds past it. Its length is the partition count.
+   * @param resume whether this batch was cut off by a crash: a first attempt then also skips what
+   *     its partition holds past the start offset, after checking it key by key
    * @return per Kafka partition: {partition, records written by this call, sent by the final
    *     attempt, skipped as already written by an earlier attempt}
    */
@@ -77,14 +79,15 @@ public final class BatchWriter {
       String fileIdentity,
       String topic,
       Map<String, String> kafkaProps,
-      long[] batchStartOffsets) {
+      long[] batchStartOffsets,
+      boolean resume) {
     int partitions = batchStartOffsets.length;
     int[] sparkPartitions = IntStream.range(batch * partitions, (batch + 1) * partitions).toArray();
     List<long[]>[] results = placed
         .mapPartitionsWithIndex((index, records) -> {
           int kafkaPartition = index % partitions;
           return List.of(PartitionWriter.write(kafkaPartition, records, topic, kafkaProps,
-              batchStartOffsets[kafkaPartition], fileIdentity)).iterator();
+              batchStartOffsets[kafkaPartition], fileIdentity, resume)).iterator();
         }, true)
         .collectPartitions(sparkPartitions);
     long[][] byPartition = new long[partitions][];

@@ -25,7 +25,8 @@ import scala.Tuple2;
  * records its earlier attempt wrote (end offset − the batch's start offset), so a retry never
  * duplicates; it first reads those records back and checks their keys are its own, in order, so
  * another producer's records are never mistaken for its own. A first attempt must find nothing
- * past the start offset at all.
+ * past the start offset at all, unless it resumes a batch a crashed run cut off: that run's task
+ * wrote the same records in the same order, so they are skipped the same way.
  */
 final class PartitionWriter {
   static final String HEADER_FILE = "spark-sync.file";
@@ -44,7 +45,8 @@ final class PartitionWriter {
       String topic,
       Map<String, String> kafkaProps,
       long batchStartOffset,
-      String fileIdentity) {
+      String fileIdentity,
+      boolean resume) {
     if (!records.hasNext()) {
       return result(partition, 0, 0, 0);
     }
@@ -59,14 +61,17 @@ final class PartitionWriter {
     TaskContext task = TaskContext.get();
     boolean firstAttempt =
         task == null || (task.attemptNumber() == 0 && task.stageAttemptNumber() == 0);
-    if (alreadyWritten > 0 && firstAttempt) {
+    if (alreadyWritten > 0 && firstAttempt && !resume) {
       throw new JobException(Code.OFFSET_MISMATCH, String.format(
           "partition %d of topic %s holds %d records past the batch's start offset %d before the "
               + "batch wrote anything: another producer is writing to the topic",
           partition, topic, alreadyWritten, batchStartOffset));
     }
+    // What a mismatch in the already-written records means: foreign writes, or (resuming a batch
+    // cut off by a crash) a partition the driver must recover with the anti-join instead.
+    Code mismatch = resume ? Code.RESUME_MISMATCH : Code.OFFSET_MISMATCH;
     WrittenKeys written = alreadyWritten > 0
-        ? new WrittenKeys(kafkaProps, topic, partition, batchStartOffset) : null;
+        ? new WrittenKeys(kafkaProps, topic, partition, batchStartOffset, mismatch) : null;
     byte[] file = fileIdentity.getBytes(StandardCharsets.UTF_8);
     AtomicReference<Exception> failure = new AtomicReference<>();
     long seen = 0;
@@ -110,7 +115,7 @@ final class PartitionWriter {
           failure.get());
     }
     if (alreadyWritten > seen) {
-      throw new JobException(Code.OFFSET_MISMATCH, String.format(
+      throw new JobException(mismatch, String.format(
           "partition %d of topic %s holds %d records past the batch's start offset %d, but the "
               + "batch has only %d for it: another producer is writing to the topic",
           partition, topic, alreadyWritten, batchStartOffset, seen));

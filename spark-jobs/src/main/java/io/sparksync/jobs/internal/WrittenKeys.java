@@ -24,10 +24,12 @@ final class WrittenKeys implements AutoCloseable {
   private final String topic;
   private final int partition;
   private final long start;
+  private final Code mismatch;
   private Iterator<ConsumerRecord<byte[], byte[]>> batch = Collections.emptyIterator();
   private long read;
 
-  WrittenKeys(Map<String, String> kafkaProps, String topic, int partition, long start) {
+  WrittenKeys(Map<String, String> kafkaProps, String topic, int partition, long start,
+      Code mismatch) {
     Properties p = new Properties();
     p.putAll(kafkaProps);
     p.put("enable.auto.commit", "false");
@@ -35,6 +37,7 @@ final class WrittenKeys implements AutoCloseable {
     this.topic = topic;
     this.partition = partition;
     this.start = start;
+    this.mismatch = mismatch;
     TopicPartition tp = new TopicPartition(topic, partition);
     consumer.assign(Collections.singletonList(tp));
     consumer.seek(tp, start);
@@ -54,7 +57,7 @@ final class WrittenKeys implements AutoCloseable {
     ConsumerRecord<byte[], byte[]> r = batch.next();
     if (!Arrays.equals(key, r.key())) {
       String found = r.key() == null ? null : new String(r.key(), StandardCharsets.UTF_8);
-      throw new JobException(Code.OFFSET_MISMATCH, String.format(
+      throw new JobException(mismatch, String.format(
           "partition %d of topic %s holds a record at offset %d that this batch did not write "
               + "(key %s, expected %s): another producer is writing to the topic",
           partition, topic, r.offset(), found, new String(key, StandardCharsets.UTF_8)));
