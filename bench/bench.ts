@@ -120,7 +120,8 @@ class BenchContext {
       '--topic', topic('ceiling'), '--num-records', String(n), '--record-size', String(this.recordBytes), '--throughput', '-1',
       '--producer-props', `bootstrap.servers=${this.bootstrap}`, ...PRODUCER_SETTINGS]);
     must(ceilingRun, 'ProducerPerformance');
-    const selfReported = /(\d+) records sent, ([\d.]+) records\/sec/.exec(ceilingRun.stdout);
+    // The tool prints a line every 5 s and its total last.
+    const selfReported = [...ceilingRun.stdout.matchAll(/(\d+) records sent, ([\d.]+) records\/sec/g)].pop();
     const ceiling = { ...this.step(ceilingRun, n), messages: await this.messages(topic('ceiling')), selfReportedRps: selfReported ? Number(selfReported[2]) : undefined };
 
     // (b) and (c) swap places every other run, so neither always meets a broker still busy with

@@ -122,7 +122,7 @@ export function renderChart(s: BenchSummary): string {
   ];
   const width = 760;
   const labelWidth = 210;
-  const barArea = width - labelWidth - 110;
+  const barArea = width - labelWidth - 160;
   const parts: string[] = [];
   let y = 20;
   for (const panel of panels) {
