@@ -158,8 +158,8 @@ public final class SparkSyncJobs {
       keys += keysTo[p] - keysFrom[p];
     }
     if (keys <= BROADCAST_KEYS_MAX) {
-      // A window's keys (at most one batch) go to every task: the rows are joined where they are
-      // read, with no shuffle of the rows for the join.
+      // Few keys (a window's, or a small file's) go to every task: the rows are joined where
+      // they are read, with no shuffle of the rows for the join.
       written = broadcast(written);
     }
     var delta = rows.join(written,
