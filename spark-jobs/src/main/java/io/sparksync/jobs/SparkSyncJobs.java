@@ -150,8 +150,7 @@ public final class SparkSyncJobs {
   public long[][] writeDelta(String path, String format, String fileIdentity, long from, long to,
       String topic, String[] kafkaConf, long[] keysFrom, long[] keysTo) {
     Map<String, String> kafka = KeyValues.parse(kafkaConf);
-    var rows = BatchWriter.keyed(SourceReader.readWithPositions(spark, path, format), fileIdentity,
-        from, to);
+    var rows = BatchWriter.keyed(spark, path, format, fileIdentity, from, to);
     var written = KafkaKeys.keysIn(spark, topic, kafka, keysFrom, keysTo);
     long keys = 0;
     for (int p = 0; p < keysTo.length; p++) {
@@ -178,8 +177,7 @@ public final class SparkSyncJobs {
    */
   public long[] auditFile(String path, String format, String fileIdentity, long rows, String topic,
       String[] kafkaConf, long[] from, long[] to) {
-    var source = BatchWriter.keyed(SourceReader.readWithPositions(spark, path, format),
-        fileIdentity, 0, rows).select(col(BatchWriter.KEY), lit(true).as("in_source"));
+    var source = BatchWriter.keyed(spark, path, format, fileIdentity, 0, rows).select(col(BatchWriter.KEY), lit(true).as("in_source"));
     var inKafka = KafkaKeys.keysIn(spark, topic, KeyValues.parse(kafkaConf), from, to)
         .groupBy(BatchWriter.KEY).count();
     Row r = source.join(inKafka, source.col(BatchWriter.KEY).equalTo(inKafka.col(BatchWriter.KEY)),

@@ -1,14 +1,14 @@
 package io.sparksync.jobs.bench;
 
+import static org.apache.spark.sql.functions.avg;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.count;
 import static org.apache.spark.sql.functions.countDistinct;
 import static org.apache.spark.sql.functions.length;
-import static org.apache.spark.sql.functions.avg;
 
 import io.sparksync.jobs.internal.BatchWriter;
+import io.sparksync.jobs.internal.KafkaKeys;
 import io.sparksync.jobs.internal.KeyValues;
-import io.sparksync.jobs.internal.SourceReader;
 import java.util.HashMap;
 import java.util.Map;
 import org.apache.spark.sql.DataFrameWriter;
@@ -31,8 +31,7 @@ public final class BenchJobs {
   public static long plainSparkSink(String path, String format, String fileIdentity, long rows,
       String topic, String[] kafkaConf) {
     SparkSession spark = SparkSession.active();
-    Dataset<Row> keyed = BatchWriter.keyed(
-        SourceReader.readWithPositions(spark, path, format), fileIdentity, 0, rows);
+    Dataset<Row> keyed = BatchWriter.keyed(spark, path, format, fileIdentity, 0, rows);
     DataFrameWriter<Row> writer = keyed
         .select(col(BatchWriter.KEY).as("key"), col(BatchWriter.VALUE).as("value"))
         .write().format("kafka").option("topic", topic);
@@ -45,21 +44,17 @@ public final class BenchJobs {
 
   /** {messages, distinct keys} over the whole topic, counted by Spark's Kafka batch source. */
   public static long[] topicTally(String topic, String[] kafkaConf) {
-    var reader = SparkSession.active().read().format("kafka")
-        .option("subscribe", topic)
+    Row r = KafkaKeys.topicReader(SparkSession.active(), topic, KeyValues.parse(kafkaConf))
         .option("startingOffsets", "earliest")
-        .option("endingOffsets", "latest");
-    for (Map.Entry<String, String> e : KeyValues.parse(kafkaConf).entrySet()) {
-      reader = reader.option("kafka." + e.getKey(), e.getValue());
-    }
-    Row r = reader.load().agg(count(col("key")), countDistinct(col("key"))).first();
+        .option("endingOffsets", "latest")
+        .load().agg(count(col("key")), countDistinct(col("key"))).first();
     return new long[] {r.getLong(0), r.getLong(1)};
   }
 
   /** Mean bytes of key + value of a file's messages, so the producer ceiling sends the same size. */
   public static long meanRecordBytes(String path, String format, String fileIdentity, long rows) {
-    Dataset<Row> keyed = BatchWriter.keyed(
-        SourceReader.readWithPositions(SparkSession.active(), path, format), fileIdentity, 0, rows);
+    Dataset<Row> keyed =
+        BatchWriter.keyed(SparkSession.active(), path, format, fileIdentity, 0, rows);
     Row r = keyed.agg(avg(length(col(BatchWriter.KEY)).plus(length(col(BatchWriter.VALUE)))))
         .first();
     return Math.round(r.getDouble(0));

@@ -42,8 +42,7 @@ public final class BatchPlan {
     long batches = Math.min(maxBatches, (fileRows - from + batchSize - 1) / batchSize);
     this.to = Math.min(fileRows, from + batches * batchSize);
     this.placed = BatchWriter.place(
-        BatchWriter.keyed(SourceReader.readWithPositions(spark, path, format), fileIdentity, from,
-            to),
+        BatchWriter.keyed(spark, path, format, fileIdentity, from, to),
         kafkaPartitions, from, batchSize, (int) batches);
   }
 

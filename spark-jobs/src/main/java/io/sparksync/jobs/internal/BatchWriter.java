@@ -12,6 +12,7 @@ import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
@@ -33,8 +34,10 @@ public final class BatchWriter {
 
   private BatchWriter() {}
 
-  /** The rows at positions {@code [from, to)} as (key, value, position). */
-  public static Dataset<Row> keyed(Dataset<Row> positioned, String fileIdentity, long from, long to) {
+  /** The rows of a file at positions {@code [from, to)} as (key, value, position). */
+  public static Dataset<Row> keyed(SparkSession spark, String path, String format,
+      String fileIdentity, long from, long to) {
+    Dataset<Row> positioned = SourceReader.readWithPositions(spark, path, format);
     StructType dataSchema = dataSchema(positioned.schema());
     Column position = col(SourceReader.POSITION);
     return positioned

@@ -18,15 +18,21 @@ public final class KafkaKeys {
    */
   public static Dataset<Row> keysIn(SparkSession spark, String topic, Map<String, String> kafkaProps,
       long[] from, long[] to) {
-    DataFrameReader reader = spark.read().format("kafka")
-        .option("subscribe", topic)
+    return topicReader(spark, topic, kafkaProps)
         .option("startingOffsets", offsetsJson(topic, from))
         .option("endingOffsets", offsetsJson(topic, to))
-        .option("failOnDataLoss", "true");
+        .option("failOnDataLoss", "true")
+        .load().select(col("key").cast("string").as(BatchWriter.KEY));
+  }
+
+  /** Spark's Kafka batch source for one topic, with the Kafka client settings as kafka.* options. */
+  public static DataFrameReader topicReader(SparkSession spark, String topic,
+      Map<String, String> kafkaProps) {
+    DataFrameReader reader = spark.read().format("kafka").option("subscribe", topic);
     for (Map.Entry<String, String> e : kafkaProps.entrySet()) {
       reader = reader.option("kafka." + e.getKey(), e.getValue());
     }
-    return reader.load().select(col("key").cast("string").as(BatchWriter.KEY));
+    return reader;
   }
 
   static String offsetsJson(String topic, long[] offsets) {
