@@ -23,9 +23,9 @@ import scala.Tuple2;
  *
  * <p>Keys and values are computed by Spark SQL. {@link #place} then shuffles the rows once (Kryo,
  * raw UTF-8 bytes) so that Spark partition {@code b·P + k} holds batch b's records for Kafka
- * partition k, sorted by position ({@link BatchPartitioner}). {@link #writeBatch} runs a job over
- * just one batch's P partitions, each task writing its Kafka partition with
- * {@link PartitionWriter}. The shuffle output stays while the placed rows are in use, so later
+ * partition k ({@link BatchPartitioner}). {@link #writeBatch} runs a job over just one batch's P
+ * partitions, each task sorting its records by position ({@link PositionSorter}) and writing its
+ * Kafka partition with {@link PartitionWriter}. The shuffle output stays while the placed rows are in use, so later
  * batches neither read nor hash the file again.
  */
 public final class BatchWriter {
@@ -50,8 +50,9 @@ public final class BatchWriter {
 
   /**
    * Places keyed rows (of {@link #keyed}, positions in {@code [firstPosition, firstPosition +
-   * batches·batchSize)}) into their batches and Kafka partitions, sorted by position. Lazy: the
-   * shuffle runs with the first batch written.
+   * batches·batchSize)}) into their batches and Kafka partitions. Lazy: the shuffle runs with
+   * the first batch written. Each task of {@link #writeBatch} puts its records in position order
+   * ({@link PositionSorter}).
    */
   public static JavaPairRDD<Slot, Tuple2<byte[], byte[]>> place(Dataset<Row> keyedRows,
       int kafkaPartitions, long firstPosition, long batchSize, int batches) {
@@ -62,8 +63,7 @@ public final class BatchWriter {
           return new Tuple2<>(new Slot(HashKeys.partitionOf(key, kafkaPartitions), r.getLong(2)),
               new Tuple2<>(key, r.getUTF8String(1).getBytes()));
         })
-        .repartitionAndSortWithinPartitions(
-            new BatchPartitioner(kafkaPartitions, firstPosition, batchSize, batches));
+        .partitionBy(new BatchPartitioner(kafkaPartitions, firstPosition, batchSize, batches));
   }
 
   /**
@@ -89,7 +89,8 @@ public final class BatchWriter {
     List<long[]>[] results = placed
         .mapPartitionsWithIndex((index, records) -> {
           int kafkaPartition = index % partitions;
-          return List.of(PartitionWriter.write(kafkaPartition, records, topic, kafkaProps,
+          return List.of(PartitionWriter.write(kafkaPartition,
+              PositionSorter.sorted(records, PositionSorter.DEFAULT_SPILL_BYTES), topic, kafkaProps,
               batchStartOffsets[kafkaPartition], fileIdentity, resume)).iterator();
         }, true)
         .collectPartitions(sparkPartitions);
