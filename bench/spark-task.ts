@@ -21,8 +21,8 @@ async function run(jobs: SparkJobs, t: SparkTask): Promise<Record<string, unknow
   const bench = await benchJobs();
   switch (t.task) {
     case 'write-samples': {
-      await jobs.writeSampleParquet(t.fullFile, t.rows);
-      await jobs.writeSampleParquet(t.tailFile, t.rows - t.tailFirstRow, undefined, t.tailFirstRow);
+      await jobs.writeSample(t.fullFile, { rows: t.rows });
+      await jobs.writeSample(t.tailFile, { rows: t.rows - t.tailFirstRow, firstRow: t.tailFirstRow });
       return { recordBytes: Number(await bench.meanRecordBytes(t.fullFile, 'parquet', path.basename(t.fullFile), t.rows)) };
     }
     case 'plain-sink':

@@ -84,9 +84,9 @@ export class SparkSync extends EventEmitter<EventsOf<SyncEvent>> {
     );
   }
 
-  /** Writes the deterministic sample table (demo, tests, benchmark) as one Parquet file. */
-  async writeSampleParquet(path: string, rows: number, rowGroupBytes?: number): Promise<void> {
-    await (await this.spark()).writeSampleParquet(path, rows, rowGroupBytes);
+  /** Writes the deterministic sample table (demo, tests, benchmark) as one Parquet or ORC file. */
+  async writeSample(path: string, options: { rows: number; format?: 'parquet' | 'orc'; rowGroupBytes?: number }): Promise<void> {
+    await (await this.spark()).writeSample(path, options);
   }
 
   /** The Spark job API, started on first use. */

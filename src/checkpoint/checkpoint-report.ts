@@ -1,4 +1,27 @@
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { FileCheckpoint } from './checkpoint-store';
+
+/**
+ * The source file now against its fingerprint in the checkpoint, checked when the status is shown
+ * (not stored): `changed` means size or modification time differ, so the file will not be
+ * (re)sent until an operator restores it or resets it. Only local files are checked here;
+ * `hdfs://` sources are checked by `submit`.
+ */
+export type SourceCheck = 'unchanged' | 'changed' | 'missing' | 'not checked';
+
+export function checkSourceFile(cp: FileCheckpoint): SourceCheck {
+  if (!cp.sourcePath.startsWith('file:')) return 'not checked';
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(fileURLToPath(cp.sourcePath));
+  } catch {
+    return 'missing';
+  }
+  const sizeChanged = cp.sourceSizeBytes !== null && cp.sourceSizeBytes !== stat.size;
+  const mtimeChanged = cp.sourceMtimeMs !== null && cp.sourceMtimeMs !== Math.floor(stat.mtimeMs);
+  return sizeChanged || mtimeChanged ? 'changed' : 'unchanged';
+}
 
 /** A file's checkpoint in the patent's structure (snake_case, offsets keyed by partition), plus what recovery keeps. */
 export interface CheckpointRecord {
@@ -18,6 +41,8 @@ export interface CheckpointRecord {
   source_format: string;
   source_fingerprint: { size_bytes: number | null; modification_time: string | null; rows: number | null };
   key_fields: string[] | null;
+  /** Not checkpoint content: the source checked against the fingerprint as the status is shown. */
+  source_check: SourceCheck;
 }
 
 export function toCheckpointRecord(cp: FileCheckpoint): CheckpointRecord {
@@ -43,5 +68,6 @@ export function toCheckpointRecord(cp: FileCheckpoint): CheckpointRecord {
       rows: cp.totalRecords,
     },
     key_fields: cp.keyFields,
+    source_check: checkSourceFile(cp),
   };
 }

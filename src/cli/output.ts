@@ -8,15 +8,16 @@ export function printSummary(summary: object): void {
 /** `status` for people: one row a file. */
 export function statusTable(records: CheckpointRecord[]): string {
   if (records.length === 0) return 'no files in this checkpoint yet\n';
-  const header = ['TOPIC', 'FILE', 'STATUS', 'RECORDS', 'PARTITIONS', 'STARTED', 'COMPLETED'];
+  const header = ['TOPIC', 'FILE', 'STATUS', 'RECORDS', 'PARTITIONS', 'STARTED', 'COMPLETED', 'SOURCE'];
   const rows = records.map((r) => [
     r.kafka_topic,
     r.file_name,
-    r.status,
+    r.source_check === 'changed' || r.source_check === 'missing' ? `${r.status}, SOURCE ${r.source_check.toUpperCase()}` : r.status,
     `${r.records_processed}/${r.total_records ?? '?'}`,
     String(r.partition_count ?? '-'),
     shortTime(r.start_timestamp),
     shortTime(r.completion_timestamp),
+    r.source_check,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();

@@ -4,8 +4,14 @@ import { SparkSyncError } from '../errors/spark-sync-error';
 import { parseBootstrapServers, sparkKafkaConf } from '../kafka/kafka-admin';
 import { defaultCheckpointPath } from './paths';
 
-export const FORMATS = ['parquet'] as const;
+export const FORMATS = ['parquet', 'orc', 'csv', 'json'] as const;
 export type SourceFormat = (typeof FORMATS)[number];
+
+/** How CSV files are read (Spark's `header` and `delimiter` options; Spark's defaults). */
+export interface CsvOptions {
+  header: boolean;
+  delimiter: string;
+}
 
 /** A validated `submit`: everything checked before any file, broker or JVM is touched. */
 export interface SubmitConfig {
@@ -13,6 +19,7 @@ export interface SubmitConfig {
   topic: string;
   bootstrapServers: string[];
   format?: SourceFormat;
+  csv: CsvOptions;
   checkpoint: string;
   batchSize: number;
   createTopic: boolean;
@@ -34,6 +41,8 @@ export type SubmitInput = {
   topic?: unknown;
   bootstrapServer?: unknown;
   format?: unknown;
+  csvHeader?: unknown;
+  csvDelimiter?: unknown;
   checkpoint?: unknown;
   batchSize?: unknown;
   createTopic?: unknown;
@@ -61,6 +70,12 @@ const schema = z.object({
     .regex(TOPIC_NAME, '--topic must be 1–249 characters of a-z, A-Z, 0-9, ".", "_" and "-"'),
   bootstrapServer: z.string({ required_error: '--bootstrap-server is required' }),
   format: z.enum(FORMATS, { errorMap: () => ({ message: `--format must be one of: ${FORMATS.join(', ')}` }) }).optional(),
+  csvHeader: z.boolean().default(false),
+  csvDelimiter: z
+    .string()
+    .transform((d) => (d === '\\t' ? '\t' : d))
+    .refine((d) => [...d].length === 1 && d !== '\n' && d !== '\r' && d !== '"', '--csv-delimiter must be one character (\\t for a tab), not a quote or line break')
+    .default(','),
   checkpoint: z.string().min(1).optional(),
   batchSize: positiveInt('--batch-size', 1_000_000_000).default(1_000_000),
   createTopic: z.boolean().default(false),
@@ -87,6 +102,7 @@ export function parseSubmitConfig(input: SubmitInput, env: NodeJS.ProcessEnv = p
     topic: c.topic,
     bootstrapServers: parseBootstrapServers(c.bootstrapServer),
     format: c.format,
+    csv: { header: c.csvHeader, delimiter: c.csvDelimiter },
     checkpoint: path.resolve(c.checkpoint ?? defaultCheckpointPath(env)),
     batchSize: c.batchSize,
     createTopic: c.createTopic,

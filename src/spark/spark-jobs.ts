@@ -66,12 +66,14 @@ export interface SparkSessionOptions extends JvmOptions {
  */
 interface JavaJobs {
   describeFile(path: string, format: string): Promise<bigint[]>;
+  statFile(path: string): Promise<bigint[]>;
   writeBatch(path: string, format: string, file: string, from: number, batchSize: number, fileRows: number, topic: string, kafkaConf: string[], startOffsets: number[]): Promise<bigint[][]>;
   resumeBatch(path: string, format: string, file: string, from: number, batchSize: number, fileRows: number, topic: string, kafkaConf: string[], startOffsets: number[]): Promise<bigint[][]>;
   writeDelta(path: string, format: string, file: string, from: number, to: number, topic: string, kafkaConf: string[], keysFrom: number[], keysTo: number[]): Promise<bigint[][]>;
   auditFile(path: string, format: string, file: string, rows: number, topic: string, kafkaConf: string[], from: number[], to: number[]): Promise<bigint[]>;
   armTestFault(fault: string, afterRecords: number): Promise<void>;
-  writeSampleParquet(path: string, firstRow: number, rows: number, rowGroupBytes: number): Promise<void>;
+  listFiles(root: string): Promise<string[]>;
+  writeSample(path: string, format: string, firstRow: number, rows: number, rowGroupBytes: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -96,6 +98,23 @@ export class SparkJobs {
     } catch (err) {
       throw fromJavaError(err, 'starting Spark');
     }
+  }
+
+  /**
+   * The data files under a source root (a file or a directory; local, `file://` or `hdfs://`),
+   * in path order, each with its path relative to the root (a file root: its own name).
+   */
+  async listFiles(root: string): Promise<Array<{ relativePath: string; uri: string }>> {
+    const flat = await this.call(() => this.jobs.listFiles(root), `listing ${root}`);
+    const files: Array<{ relativePath: string; uri: string }> = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) files.push({ relativePath: flat[i], uri: flat[i + 1] });
+    return files;
+  }
+
+  /** Size and modification time of a file, without reading it. */
+  async statFile(path: string): Promise<{ sizeBytes: number; mtimeMs: number }> {
+    const [sizeBytes, mtimeMs] = (await this.call(() => this.jobs.statFile(path), `reading ${path}`)).map(Number);
+    return { sizeBytes, mtimeMs };
   }
 
   async describeFile(path: string, format: string): Promise<FileDescription> {
@@ -162,11 +181,11 @@ export class SparkJobs {
   }
 
   /** Writes sample rows `[firstRow, firstRow + rows)` as one Parquet file (row i is a pure function of i). */
-  async writeSampleParquet(path: string, rows: number, rowGroupBytes = 8 * 1024 * 1024, firstRow = 0): Promise<void> {
-    await this.call(() => this.jobs.writeSampleParquet(path, firstRow, rows, rowGroupBytes), `writing sample data to ${path}`);
+  /** Rows `[firstRow, firstRow + rows)` of the deterministic sample table as one Parquet or ORC file. */
+  async writeSample(path: string, options: { rows: number; format?: 'parquet' | 'orc'; rowGroupBytes?: number; firstRow?: number }): Promise<void> {
+    const { rows, format = 'parquet', rowGroupBytes = 8 * 1024 * 1024, firstRow = 0 } = options;
+    await this.call(() => this.jobs.writeSample(path, format, firstRow, rows, rowGroupBytes), `writing sample data to ${path}`);
   }
-
-
 
   async stop(): Promise<void> {
     await this.call(() => this.jobs.stop(), 'stopping Spark');

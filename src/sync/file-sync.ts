@@ -6,7 +6,7 @@ import { RecoveryMode } from '../config/submit-config';
 import { PartitionWrite, SparkJobs } from '../spark/spark-jobs';
 import { SourceFile } from './source';
 import { SyncEventListener } from './sync-events';
-import { crashPoint, taskFailurePoint } from './test-faults';
+import { crashPoint, pausePoint, taskFailurePoint } from './test-faults';
 
 export interface FileSyncContext {
   store: CheckpointStore;
@@ -25,7 +25,7 @@ export interface FileSyncContext {
 
 export interface FileResult {
   file: string;
-  status: 'COMPLETED' | 'SKIPPED' | 'CHANGED_AFTER_COMPLETION';
+  status: 'COMPLETED' | 'SKIPPED';
   totalRecords: number;
   /** Records this run put into Kafka. */
   recordsSent: number;
@@ -41,17 +41,26 @@ export async function syncFile(ctx: FileSyncContext, file: SourceFile): Promise<
   const started = Date.now();
   const { store, admin, jobs, topic } = ctx;
   let cp = await store.getFile(topic, file.identity);
+  if (cp?.status === 'COMPLETED') {
+    // Size and modification time are enough here: a file that kept both kept its rows, and
+    // counting a CSV or JSON file's rows means reading it.
+    const stat = await jobs.statFile(file.uri);
+    const changed = fingerprintChanged(cp, { ...stat, rows: cp.totalRecords ?? 0 });
+    if (changed) {
+      throw new SparkSyncError('SOURCE_CHANGED', `source file ${file.identity} changed after it was synced (${changed}); it is not re-sent`, {
+        hint: `restore the original file, or run \`spark-sync reset --file ${file.identity}\` to resync it deliberately (its earlier messages stay in the topic)`,
+      });
+    }
+    ctx.emit({ type: 'file-skipped', topic, file: file.identity, reason: 'completed' });
+    return result(file, 'SKIPPED', cp.totalRecords ?? 0, 0, 0, started);
+  }
+  if (cp && cp.sourceFormat !== file.format) {
+    throw new SparkSyncError('USAGE', `${file.identity} was started as ${cp.sourceFormat} but is now read as ${file.format}, which may give other rows`, {
+      hint: 'rerun with the --format and --csv-* options it started with, or `spark-sync reset --file` it to resync from the start',
+    });
+  }
   const description = await jobs.describeFile(file.uri, file.format);
   const fingerprint: SourceFingerprint = { sizeBytes: description.sizeBytes, mtimeMs: description.mtimeMs, rows: description.rows };
-
-  if (cp?.status === 'COMPLETED') {
-    const changed = fingerprintChanged(cp, fingerprint);
-    if (changed) {
-      ctx.log.warn({ file: file.identity, topic, change: changed }, 'file changed after it was synced; not re-sent (use `spark-sync reset --file` to resync it deliberately)');
-    }
-    ctx.emit({ type: 'file-skipped', topic, file: file.identity, reason: changed ? 'changed-after-completion' : 'completed' });
-    return result(file, changed ? 'CHANGED_AFTER_COMPLETION' : 'SKIPPED', cp.totalRecords ?? 0, 0, 0, started);
-  }
 
   const endOffsets = await admin.endOffsets(topic);
   const resumed = cp?.status === 'IN_PROGRESS';
@@ -86,6 +95,7 @@ export async function syncFile(ctx: FileSyncContext, file: SourceFile): Promise<
     await crashPoint('before-batch', batchIndex, jobs);
     await crashPoint('mid-batch', batchIndex, jobs);
     await taskFailurePoint(batchIndex, jobs);
+    await pausePoint(batchIndex);
     const writes = await jobs.writeBatch({
       path: file.uri, format: file.format, fileIdentity: file.identity, from: position, to, topic,
       batchSize: ctx.batchSize, fileRows: fingerprint.rows, kafkaConf: ctx.kafkaConf, startOffsets: offsets,

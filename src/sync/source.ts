@@ -1,49 +1,85 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { FORMATS, SourceFormat } from '../config/submit-config';
+import { CsvOptions, FORMATS, SourceFormat } from '../config/submit-config';
 import { SparkSyncError } from '../errors/spark-sync-error';
+import { SparkJobs } from '../spark/spark-jobs';
 
 /** One unit of work: a source file, its identity in the checkpoint and hash keys, and its format. */
 export interface SourceFile {
-  /** Path relative to the source root; a single-file source uses its base name. */
+  /** Path relative to the source root, `/`-separated; a single-file source uses its base name. */
   identity: string;
   /** Where Spark reads it (a URI). */
   uri: string;
-  format: SourceFormat;
+  /**
+   * The format and the reader options that decide its rows (`csv?header=true&delimiter=%2C`).
+   * The checkpoint keeps it, so a file is never resumed under options that read other rows.
+   */
+  format: string;
+}
+
+/** A `--source` checked before any JVM starts. */
+export interface SourceRoot {
+  /** A URI Hadoop's file systems understand. */
+  uri: string;
+}
+
+const SCHEMES = ['file', 'hdfs'];
+
+/**
+ * Checks a `--source` as far as can be done without Spark: the scheme is one spark-sync reads,
+ * and a local path exists. A local path becomes a `file://` URI.
+ */
+export function checkSource(source: string): SourceRoot {
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(source)?.[1]?.toLowerCase();
+  if (scheme === 'hive') {
+    throw new SparkSyncError('USAGE', `--source ${source}: Hive tables are not supported by this build`, {
+      hint: 'pass the table\'s directory (a local path, file:// or hdfs:// URI) instead',
+    });
+  }
+  if (scheme && scheme !== 'file') {
+    if (!SCHEMES.includes(scheme)) {
+      throw new SparkSyncError('USAGE', `--source ${source}: '${scheme}://' sources are not supported`, {
+        hint: 'pass a local path, a file:// or an hdfs:// URI',
+      });
+    }
+    return { uri: source };
+  }
+  const local = scheme === 'file' ? fileURLToPath(source) : path.resolve(source);
+  if (!fs.existsSync(local)) {
+    throw new SparkSyncError('SOURCE_UNREADABLE', `source ${local} does not exist`, { hint: 'check --source' });
+  }
+  return { uri: pathToFileURL(local).href };
 }
 
 /**
- * Plans a `--source` into its files. This build takes one local file (a path or `file://` URI);
- * directories, HDFS and Hive tables are planned here too once supported.
+ * Plans a source into its data files, in path order (SourceFiles on the Java side lists them
+ * and skips hidden files, `_SUCCESS` and `.crc`). Each file's format is `--format`, or else its
+ * extension; a file of unknown extension stops the plan before anything is written.
  */
-export function planSource(source: string, format?: SourceFormat): SourceFile[] {
-  if (/^[a-z][a-z0-9+.-]*:/i.test(source) && !source.startsWith('file:')) {
-    throw new SparkSyncError('USAGE', `--source ${source}: only local files are supported by this build`, {
-      hint: 'pass a local path or a file:// URI',
-    });
-  }
-  const local = source.startsWith('file:') ? fileURLToPath(source) : path.resolve(source);
-  let stat: fs.Stats;
-  try {
-    stat = fs.statSync(local);
-  } catch {
-    throw new SparkSyncError('SOURCE_UNREADABLE', `source ${local} does not exist`, { hint: 'check --source' });
-  }
-  if (!stat.isFile()) {
-    throw new SparkSyncError('SOURCE_UNREADABLE', `source ${local} is not a regular file`, {
-      hint: 'this build syncs one file per --source',
-    });
-  }
-  return [{ identity: path.basename(local), uri: pathToFileURL(local).href, format: format ?? formatOf(local) }];
+export async function planFiles(jobs: SparkJobs, root: SourceRoot, format: SourceFormat | undefined, csv: CsvOptions): Promise<SourceFile[]> {
+  const listed = await jobs.listFiles(root.uri);
+  return listed.map((f) => ({ identity: f.relativePath, uri: f.uri, format: formatSpec(format ?? formatOf(f.relativePath), csv) }));
 }
 
-function formatOf(file: string): SourceFormat {
-  const ext = path.extname(file).slice(1).toLowerCase();
-  const known = (FORMATS as readonly string[]).includes(ext) ? (ext as SourceFormat) : ext === 'parq' ? 'parquet' : undefined;
+/** The format spec the Java reader takes: the format, plus CSV's reader options. */
+export function formatSpec(format: SourceFormat, csv: CsvOptions): string {
+  if (format !== 'csv') return format;
+  return `csv?header=${csv.header}&delimiter=${encodeURIComponent(csv.delimiter)}`;
+}
+
+/** Compression suffixes Hadoop decompresses on read; the format is the extension before them. */
+const COMPRESSION = new Set(['gz', 'bz2', 'deflate', 'lz4', 'snappy', 'zst']);
+const EXTENSIONS: Record<string, SourceFormat> = { parquet: 'parquet', parq: 'parquet', orc: 'orc', csv: 'csv', json: 'json', jsonl: 'json', ndjson: 'json' };
+
+export function formatOf(file: string): SourceFormat {
+  const parts = path.posix.basename(file).toLowerCase().split('.').slice(1);
+  if (parts.length > 1 && COMPRESSION.has(parts[parts.length - 1])) parts.pop();
+  const ext = parts[parts.length - 1] ?? '';
+  const known = EXTENSIONS[ext];
   if (!known) {
-    throw new SparkSyncError('UNSUPPORTED_FORMAT', `cannot tell the format of ${file} from its extension '.${ext}'`, {
-      hint: `pass --format (${FORMATS.join(', ')})`,
+    throw new SparkSyncError('UNSUPPORTED_FORMAT', `cannot tell the format of ${file} from its extension${ext ? ` '.${ext}'` : ''}`, {
+      hint: `pass --format (${FORMATS.join(', ')}), or keep only data files in the source`,
     });
   }
   return known;

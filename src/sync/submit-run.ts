@@ -7,7 +7,7 @@ import { KafkaAdmin } from '../kafka/kafka-admin';
 import { Logger } from '../log/logger';
 import { SparkJobs } from '../spark/spark-jobs';
 import { FileResult, syncFile } from './file-sync';
-import { planSource } from './source';
+import { checkSource, planFiles } from './source';
 import { SyncEventListener } from './sync-events';
 
 /** The outcome of a submit; the CLI prints it as the last line of stdout. */
@@ -39,7 +39,7 @@ const HEARTBEAT_MS = 10_000;
  */
 export async function runSubmit(config: SubmitConfig, deps: SubmitDeps): Promise<SubmitSummary> {
   const started = Date.now();
-  const files = planSource(config.source, config.format);
+  const root = checkSource(config.source);
   const admin = await KafkaAdmin.connect({ bootstrapServers: config.bootstrapServers });
   try {
     const partitions = await ensureTopic(admin, config, deps.log);
@@ -47,14 +47,30 @@ export async function runSubmit(config: SubmitConfig, deps: SubmitDeps): Promise
     try {
       return await underLease(store, config.topic, deps.log, async () => {
         const jobs = await deps.spark();
+        const files = await planFiles(jobs, root, config.format, config.csv);
+        if (files.length === 0) deps.log.warn({ source: config.source }, 'the source holds no data files; nothing to sync');
         const results: FileResult[] = [];
+        // A changed file stops only itself: the other files still sync, then the run fails.
+        const changed: SparkSyncError[] = [];
         for (const file of files) {
-          results.push(
-            await syncFile(
-              { store, admin, jobs, topic: config.topic, partitions, batchSize: config.batchSize, kafkaConf: config.kafkaConf, recovery: config.recovery, log: deps.log, emit: deps.emit, signal: deps.signal },
-              file,
-            ),
-          );
+          try {
+            results.push(
+              await syncFile(
+                { store, admin, jobs, topic: config.topic, partitions, batchSize: config.batchSize, kafkaConf: config.kafkaConf, recovery: config.recovery, log: deps.log, emit: deps.emit, signal: deps.signal },
+                file,
+              ),
+            );
+          } catch (err) {
+            if (!(err instanceof SparkSyncError && err.code === 'SOURCE_CHANGED')) throw err;
+            deps.log.warn({ file: file.identity, reason: err.message }, 'source file changed; not synced');
+            changed.push(err);
+          }
+        }
+        if (changed.length === 1) throw changed[0];
+        if (changed.length > 1) {
+          throw new SparkSyncError('SOURCE_CHANGED', `${changed.length} source files changed since spark-sync read them: ${changed.map((e) => e.message.replace(/^source file /, '')).join('; ')}`, {
+            hint: 'restore them, or resync each deliberately with `spark-sync reset --file F`; the other files were synced',
+          });
         }
         const seconds = (Date.now() - started) / 1000;
         const recordsSent = results.reduce((n, r) => n + r.recordsSent, 0);

@@ -41,6 +41,6 @@ export type SyncEvent =
       seconds: number;
     }
   | { type: 'file-completed'; topic: string; file: string; records: number; batches: number; seconds: number }
-  | { type: 'file-skipped'; topic: string; file: string; reason: 'completed' | 'changed-after-completion' };
+  | { type: 'file-skipped'; topic: string; file: string; reason: 'completed' };
 
 export type SyncEventListener = (event: SyncEvent) => void;

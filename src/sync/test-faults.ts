@@ -2,8 +2,10 @@ import { SparkJobs } from '../spark/spark-jobs';
 
 /**
  * Test-only crash points, so crash tests can kill the process at a named moment:
- * `SPARK_SYNC_TEST_CRASH_AT=<point>@<batch index>` SIGKILLs this process there, and
- * `SPARK_SYNC_TEST_TASK_FAILURE_AT=<batch index>` fails one Spark task once mid-write. Unset in
+ * `SPARK_SYNC_TEST_CRASH_AT=<point>@<batch index>` SIGKILLs this process there,
+ * `SPARK_SYNC_TEST_TASK_FAILURE_AT=<batch index>` fails one Spark task once mid-write, and
+ * `SPARK_SYNC_TEST_PAUSE_BEFORE_BATCH=<batch index>:<ms>` waits there, after logging
+ * `test pause`, so a test can break something (an HDFS datanode) at a known moment. Unset in
  * normal runs, where every check below is one string comparison.
  */
 export type CrashPoint =
@@ -45,4 +47,13 @@ export async function taskFailurePoint(batchIndex: number, jobs: SparkJobs): Pro
   if (armedAt('SPARK_SYNC_TEST_TASK_FAILURE_AT') === String(batchIndex)) {
     await jobs.armTestFault('fail', inTaskAfterRecords());
   }
+}
+
+/** Before a batch's write (and so before its plan reads the file): waits when asked to. */
+export async function pausePoint(batchIndex: number): Promise<void> {
+  const spec = armedAt('SPARK_SYNC_TEST_PAUSE_BEFORE_BATCH');
+  const [batch, ms] = (spec ?? '').split(':').map(Number);
+  if (spec === undefined || batch !== batchIndex || !(ms > 0)) return;
+  process.stderr.write(JSON.stringify({ level: 30, time: new Date().toISOString(), msg: 'test pause', batch, ms }) + '\n');
+  await new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -22,7 +22,7 @@ export interface CliResult {
 export function runCli(
   args: string[],
   env: Record<string, string> = {},
-  options: { timeoutMs?: number; killAfterMs?: number; killAfterLog?: { msg: string; delayMs: number } } = {},
+  options: { timeoutMs?: number; killAfterMs?: number; killAfterLog?: { msg: string; delayMs: number }; onLog?: { msg: string; run: () => void } } = {},
 ): Promise<CliResult> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
@@ -39,11 +39,16 @@ export function runCli(
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     let logKiller: NodeJS.Timeout | undefined;
+    let onLogRan = false;
     child.stderr.on('data', (d: Buffer) => {
       stderr += d.toString();
       // Arms the kill when the log line appears: a random moment measured from a known phase.
       if (options.killAfterLog && logKiller === undefined && stderr.includes(`"msg":"${options.killAfterLog.msg}"`)) {
         logKiller = setTimeout(killGroup, options.killAfterLog.delayMs);
+      }
+      if (options.onLog && !onLogRan && stderr.includes(`"msg":"${options.onLog.msg}"`)) {
+        onLogRan = true;
+        options.onLog.run();
       }
     });
     const timer = setTimeout(killGroup, options.timeoutMs ?? 300_000);

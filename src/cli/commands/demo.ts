@@ -28,7 +28,7 @@ export function demoCommand(): Command {
       sync.on('batch-committed', (e) => log.info({ batch: e.batchIndex, records_processed: e.recordsProcessed, total_records: e.totalRecords }, 'batch committed'));
       try {
         log.info({ file: sourceFile, rows }, '2/6 writing a sample Parquet file with Spark');
-        await sync.writeSampleParquet(sourceFile, rows);
+        await sync.writeSample(sourceFile, { rows });
         log.info({ topic, bootstrap: broker.bootstrap }, '3/6 syncing it into a new 3-partition topic');
         const first = await sync.submit({ source: sourceFile, topic, bootstrapServer: broker.bootstrap, createTopic: true, partitions: 3, checkpoint, batchSize: Math.ceil(rows / 4) });
         log.info({}, '4/6 rerunning the same submit: the checkpoint says everything is there');

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { SparkSyncError } from '../../errors/spark-sync-error';
 import { SparkJobs } from '../../spark/spark-jobs';
 import { globalOptions } from '../global-options';
@@ -7,12 +7,13 @@ import { printSummary } from '../output';
 
 export function sampleCommand(): Command {
   return new Command('sample')
-    .description('write a deterministic sample Parquet file (row i is a pure function of i), for trials and benchmarks')
-    .requiredOption('--output <file>', 'the Parquet file to write (replaced if it exists)')
+    .description('write a deterministic sample Parquet or ORC file (row i is a pure function of i), for trials and benchmarks')
+    .requiredOption('--output <file>', 'the file to write (replaced if it exists)')
+    .addOption(new Option('--format <format>', 'file format').choices(['parquet', 'orc']).default('parquet'))
     .option('--rows <n>', 'number of rows', '100000')
-    .option('--row-group-bytes <n>', 'Parquet row-group size; small values give many splits', String(8 * 1024 * 1024))
+    .option('--row-group-bytes <n>', 'Parquet row-group (ORC stripe) size; small values give many splits', String(8 * 1024 * 1024))
     .addHelpText('after', '\nExample:\n  spark-sync sample --rows 1000000 --output /tmp/txn.parquet')
-    .action(async (opts: { output: string; rows: string; rowGroupBytes: string }, cmd: Command) => {
+    .action(async (opts: { output: string; format: 'parquet' | 'orc'; rows: string; rowGroupBytes: string }, cmd: Command) => {
       const { log } = globalOptions(cmd);
       const rows = Number(opts.rows);
       const rowGroupBytes = Number(opts.rowGroupBytes);
@@ -20,8 +21,8 @@ export function sampleCommand(): Command {
       if (!Number.isSafeInteger(rowGroupBytes) || rowGroupBytes < 1024) throw new SparkSyncError('USAGE', `--row-group-bytes must be a whole number ≥ 1024, not '${opts.rowGroupBytes}'`);
       const output = path.resolve(opts.output);
       const jobs = await SparkJobs.start({ master: 'local[*]', conf: [] });
-      await jobs.writeSampleParquet(output, rows, rowGroupBytes);
-      log.info({ output, rows }, 'sample written');
-      printSummary({ command: 'sample', output, rows });
+      await jobs.writeSample(output, { rows, format: opts.format, rowGroupBytes });
+      log.info({ output, rows, format: opts.format }, 'sample written');
+      printSummary({ command: 'sample', output, format: opts.format, rows });
     });
 }

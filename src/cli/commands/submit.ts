@@ -11,10 +11,12 @@ import { printSummary } from '../output';
 export function submitCommand(): Command {
   return new Command('submit')
     .description('sync a source into a Kafka topic, exactly once across crashes and reruns')
-    .requiredOption('--source <path>', 'a Parquet file: a local path or file:// URI')
+    .requiredOption('--source <path>', 'a data file or a directory of them: a local path, file:// or hdfs:// URI')
     .requiredOption('--topic <topic>', 'the Kafka topic to write')
     .requiredOption('--bootstrap-server <host:port>', 'Kafka brokers, comma-separated')
-    .option('--format <format>', 'source format (default: from the file extension)')
+    .option('--format <format>', 'parquet, orc, csv or json (JSON lines) for every file (default: from each file\'s extension)')
+    .option('--csv-header', 'CSV files start with a header line naming the columns')
+    .option('--csv-delimiter <char>', 'CSV field delimiter, one character (\\t for a tab)', ',')
     .option('--checkpoint <file>', 'checkpoint file (default: $SPARK_SYNC_HOME/checkpoint.db, ~/.spark-sync/ when unset)')
     .option('--batch-size <rows>', 'rows per committed batch', '1000000')
     .option('--create-topic', 'create the topic if it does not exist')
@@ -27,6 +29,11 @@ export function submitCommand(): Command {
 Example:
   spark-sync submit --source /data/txn_2024_01_15.parquet --topic transactions \\
     --bootstrap-server 127.0.0.1:9092 --create-topic --partitions 6 --batch-size 500000
+  spark-sync submit --source hdfs://namenode:8020/warehouse/events --topic events \\
+    --bootstrap-server kafka1:9092 --format csv --csv-header
+
+A directory is synced file by file (hidden files, _SUCCESS and .crc are skipped); each file is
+known by its path relative to the directory, and a rerun sends only new or unfinished files.
 
 Rerunning the same command after a crash continues where the checkpoint stands; rerunning it
 after success sends nothing. Exit codes: 0 done, 2 bad input, 3 unreachable (safe to retry),

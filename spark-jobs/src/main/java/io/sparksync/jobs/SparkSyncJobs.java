@@ -14,6 +14,7 @@ import io.sparksync.jobs.internal.KafkaKeys;
 import io.sparksync.jobs.internal.KeyValues;
 import io.sparksync.jobs.internal.SampleData;
 import io.sparksync.jobs.internal.Slot;
+import io.sparksync.jobs.internal.SourceFiles;
 import io.sparksync.jobs.internal.SourceReader;
 import io.sparksync.jobs.internal.TestFaults;
 import java.io.FileNotFoundException;
@@ -72,7 +73,6 @@ public final class SparkSyncJobs {
     spark.stop();
   }
 
-
   /**
    * Size, modification time and row count of one source file, plus how many input splits Spark
    * makes of it under the current settings.
@@ -83,17 +83,38 @@ public final class SparkSyncJobs {
     FileStatus st = status(path);
     if (st.isDirectory()) {
       throw new JobException(JobException.Code.SOURCE_UNREADABLE,
-          path + " is a directory; this build syncs single files");
+          path + " is a directory, not a data file", null);
     }
-    var data = SourceReader.read(spark, path, format);
+    return new long[] {
+      st.getLen(), st.getModificationTime(), SourceReader.rows(spark, path, format, st.getLen()),
+      SourceReader.inputSplits(spark, path, format)
+    };
+  }
+
+  /** Size and modification time of a file: {sizeBytes, modificationTimeMs}. */
+  public long[] statFile(String path) {
+    FileStatus st = status(path);
+    return new long[] {st.getLen(), st.getModificationTime()};
+  }
+
+  /**
+   * The data files under {@code root} (a file or a directory, any Hadoop file system: local,
+   * {@code file://}, {@code hdfs://}), recursively, in path order. Skipped, as Spark and Hive
+   * skip them: names starting with {@code .}, names starting with {@code _} that are not
+   * {@code key=value} partition folders ({@code _SUCCESS}, {@code _temporary}), {@code .crc}
+   * checksums and files still being copied ({@code ._COPYING_}).
+   *
+   * @return pairs, flattened: {path relative to root, fully qualified URI, …}; a file root
+   *     gives its own name
+   */
+  public String[] listFiles(String root) {
+    FileStatus st = status(root);
     try {
-      return new long[] {
-        st.getLen(), st.getModificationTime(), SourceReader.rows(spark, path),
-        data.rdd().getNumPartitions()
-      };
-    } catch (Exception e) {
+      return SourceFiles.list(st.getPath().getFileSystem(spark.sparkContext().hadoopConfiguration()),
+          st);
+    } catch (IOException e) {
       throw new JobException(JobException.Code.SOURCE_UNREADABLE,
-          "cannot read " + path + ": " + e.getMessage(), e);
+          "cannot list " + root + ": " + e.getMessage(), e);
     }
   }
 
@@ -203,11 +224,11 @@ public final class SparkSyncJobs {
 
   /**
    * Writes rows {@code [firstRow, firstRow + rows)} of the deterministic sample table as one
-   * Parquet file at {@code path}.
+   * {@code format} file (parquet or orc) at {@code path}.
    */
-  public void writeSampleParquet(String path, long firstRow, long rows, long rowGroupBytes)
-      throws IOException {
-    SampleData.writeParquet(spark, path, firstRow, rows, rowGroupBytes);
+  public void writeSample(String path, String format, long firstRow, long rows,
+      long rowGroupBytes) throws IOException {
+    SampleData.write(spark, path, format, firstRow, rows, rowGroupBytes);
   }
 
 

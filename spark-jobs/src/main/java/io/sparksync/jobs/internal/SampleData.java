@@ -17,9 +17,12 @@ import org.apache.spark.sql.SparkSession;
 public final class SampleData {
   private SampleData() {}
 
-  /** Rows with ids {@code [firstRow, firstRow + rows)} as one Parquet file (replaced if it exists). */
-  public static void writeParquet(SparkSession spark, String target, long firstRow, long rows,
-      long rowGroupBytes) throws IOException {
+  /**
+   * Rows with ids {@code [firstRow, firstRow + rows)} as one Parquet or ORC file (replaced if it
+   * exists); {@code rowGroupBytes} sizes Parquet row groups and ORC stripes.
+   */
+  public static void write(SparkSession spark, String target, String format, long firstRow,
+      long rows, long rowGroupBytes) throws IOException {
     Path out = new Path(target);
     Path staging = new Path(out.getParent(), "." + out.getName() + ".staging");
     spark.range(firstRow, firstRow + rows).select(
@@ -34,10 +37,12 @@ public final class SampleData {
         .write()
         .mode("overwrite")
         .option("parquet.block.size", Long.toString(rowGroupBytes))
-        .parquet(staging.toString());
+        .option("orc.stripe.size", Long.toString(rowGroupBytes))
+        .format(format)
+        .save(staging.toString());
     FileSystem fs = staging.getFileSystem(spark.sparkContext().hadoopConfiguration());
     for (FileStatus st : fs.listStatus(staging)) {
-      if (st.getPath().getName().endsWith(".parquet")) {
+      if (st.getPath().getName().endsWith("." + format)) {
         fs.delete(out, false);
         if (!fs.rename(st.getPath(), out)) {
           throw new IOException("could not move " + st.getPath() + " to " + out);

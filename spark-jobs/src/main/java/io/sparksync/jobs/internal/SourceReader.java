@@ -3,50 +3,113 @@ package io.sparksync.jobs.internal;
 import io.sparksync.jobs.JobException;
 import io.sparksync.jobs.JobException.Code;
 import java.io.IOException;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
+import org.apache.orc.OrcFile;
+import org.apache.orc.Reader;
 import org.apache.parquet.hadoop.ParquetFileReader;
 import org.apache.parquet.hadoop.util.HadoopInputFile;
+import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.sql.Column;
+import org.apache.spark.sql.DataFrameReader;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructField;
+import org.apache.spark.sql.types.StructType;
 
 /**
  * Reads one source file with a deterministic 0-based record position per row.
  *
- * <p>Parquet's position is {@code _metadata.row_index}: the row's index in its file, whatever
- * the split size, parallelism or cluster. Never a generated row id, whose values depend on how
- * Spark partitioned the read.
+ * <p>A format arrives as a spec: its name, then optionally {@code ?k=v&k=v} reader options,
+ * URL-encoded ({@code csv?header=true&delimiter=%3B}). The spec is what the checkpoint stores,
+ * so a file is never resumed under options that would read different rows.
+ *
+ * <p>Positions: Parquet's is {@code _metadata.row_index}, the row's index in its file whatever
+ * the split size, parallelism or cluster. ORC, CSV and JSON lines have no row index, so the file
+ * is read unsplit, as one Spark partition, and its rows are numbered in file order. Never a
+ * generated row id, whose values depend on how Spark partitioned the read.
  */
 public final class SourceReader {
   /** Name of the position column added next to the data columns. */
   public static final String POSITION = "__spark_sync_position";
+  public static final Set<String> FORMATS = Set.of("parquet", "orc", "csv", "json");
+  private static final Set<String> CSV_OPTIONS = Set.of("header", "delimiter");
 
   private SourceReader() {}
 
-  /** The file's data columns only. */
-  public static Dataset<Row> read(SparkSession spark, String path, String format) {
-    String f = format.toLowerCase(Locale.ROOT);
-    if (!f.equals("parquet")) {
+  /** A parsed format spec. */
+  static final class Format {
+    final String name;
+    final Map<String, String> options;
+
+    private Format(String name, Map<String, String> options) {
+      this.name = name;
+      this.options = options;
+    }
+  }
+
+  static Format parse(String spec) {
+    int q = spec.indexOf('?');
+    String name = (q < 0 ? spec : spec.substring(0, q)).toLowerCase(Locale.ROOT);
+    if (!FORMATS.contains(name)) {
       throw new JobException(Code.UNSUPPORTED_FORMAT,
-          "format '" + format + "' is not supported yet; this build reads parquet");
+          "format '" + name + "' is not supported; spark-sync reads parquet, orc, csv and json");
+    }
+    Map<String, String> options = new LinkedHashMap<>();
+    if (q >= 0 && q + 1 < spec.length()) {
+      for (String pair : spec.substring(q + 1).split("&")) {
+        int eq = pair.indexOf('=');
+        String key = URLDecoder.decode(eq < 0 ? pair : pair.substring(0, eq), StandardCharsets.UTF_8);
+        String value = eq < 0 ? "" : URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8);
+        if (!name.equals("csv") || !CSV_OPTIONS.contains(key)) {
+          throw new JobException(Code.UNSUPPORTED_FORMAT,
+              "option '" + key + "' does not apply to " + name + " (csv takes header, delimiter)");
+        }
+        options.put(key, value);
+      }
+    }
+    return new Format(name, options);
+  }
+
+  /** The file's data columns only (lazy: nothing is read until an action). */
+  public static Dataset<Row> read(SparkSession spark, String path, String spec) {
+    return load(spark, path, parse(spec));
+  }
+
+  private static Dataset<Row> load(SparkSession spark, String path, Format format) {
+    DataFrameReader reader = spark.read().format(format.name);
+    if (format.name.equals("csv")) {
+      // Quoted fields may hold line breaks; the file is read unsplit anyway.
+      reader = reader.option("multiLine", "true").options(format.options);
+    } else if (format.name.equals("json")) {
+      // A malformed line is an unreadable file, never a row of NULLs sent to Kafka.
+      reader = reader.option("mode", "FAILFAST");
     }
     try {
-      return spark.read().format(f).load(path);
+      return reader.load(path);
     } catch (Exception e) {
-      throw new JobException(Code.SOURCE_UNREADABLE,
-          "cannot read " + path + " as " + f + ": " + firstLine(e), e);
+      throw unreadable(path, format.name, e);
     }
   }
 
   /** The data columns plus {@link #POSITION}. */
-  public static Dataset<Row> readWithPositions(SparkSession spark, String path, String format) {
-    Dataset<Row> data = read(spark, path, format);
+  public static Dataset<Row> readWithPositions(SparkSession spark, String path, String spec) {
+    Format format = parse(spec);
+    if (!format.name.equals("parquet")) {
+      return numberedUnsplit(spark, path, format);
+    }
+    Dataset<Row> data = load(spark, path, format);
     List<Column> cols = new ArrayList<>();
     for (StructField field : data.schema().fields()) {
       cols.add(KeyColumns.column(field.name()));
@@ -56,15 +119,97 @@ public final class SourceReader {
   }
 
   /**
-   * Rows of one file. Parquet keeps the count in its footer, so no Spark job scans the file (it is
-   * what {@code _metadata.row_index} counts, so positions run exactly from 0 to rows − 1).
+   * The file read as one Spark partition, in file order, each row numbered from 0. The read runs
+   * in a session of its own whose split settings make one split of any single file (a split never
+   * exceeds the file's size); Spark confs from {@code --conf} still apply to everything else.
    */
-  public static long rows(SparkSession spark, String path) throws IOException {
-    Configuration conf = spark.sessionState().newHadoopConf();
-    try (ParquetFileReader reader =
-        ParquetFileReader.open(HadoopInputFile.fromPath(new Path(path), conf))) {
-      return reader.getRecordCount();
+  private static Dataset<Row> numberedUnsplit(SparkSession spark, String path, Format format) {
+    SparkSession unsplit = spark.newSession();
+    unsplit.conf().set("spark.sql.session.timeZone", spark.conf().get("spark.sql.session.timeZone"));
+    unsplit.conf().set("spark.sql.files.maxPartitionBytes", Long.toString(Long.MAX_VALUE));
+    unsplit.conf().set("spark.sql.files.minPartitionNum", "1");
+    Dataset<Row> data = load(unsplit, path, format);
+    StructType schema = data.schema().add(POSITION, DataTypes.LongType, false);
+    JavaRDD<Row> rows = data.toJavaRDD();
+    if (rows.getNumPartitions() > 1) {
+      throw new IllegalStateException(path + " was read in " + rows.getNumPartitions()
+          + " splits; its rows could not be numbered in file order");
     }
+    JavaRDD<Row> numbered = rows.mapPartitions(it -> new java.util.Iterator<Row>() {
+      private long position;
+
+      @Override
+      public boolean hasNext() {
+        return it.hasNext();
+      }
+
+      @Override
+      public Row next() {
+        Row r = it.next();
+        Object[] values = new Object[r.length() + 1];
+        for (int i = 0; i < r.length(); i++) {
+          values[i] = r.get(i);
+        }
+        values[r.length()] = position++;
+        return RowFactory.create(values);
+      }
+    });
+    Dataset<Row> positioned = spark.createDataFrame(numbered, schema);
+    List<Column> cols = new ArrayList<>();
+    for (StructField field : data.schema().fields()) {
+      cols.add(KeyColumns.column(field.name()));
+    }
+    cols.add(positioned.col(POSITION));
+    return positioned.select(cols.toArray(new Column[0]));
+  }
+
+  /**
+   * Rows of one file. Parquet and ORC keep the count in their footers, so no Spark job scans the
+   * file (for Parquet it is what {@code _metadata.row_index} counts, so positions run exactly
+   * from 0 to rows − 1). CSV and JSON are counted by reading them as {@link #readWithPositions}
+   * does. A 0-byte CSV or JSON file has no rows; a 0-byte Parquet or ORC file is not a valid one.
+   */
+  public static long rows(SparkSession spark, String path, String spec, long sizeBytes) {
+    Format format = parse(spec);
+    Configuration conf = spark.sessionState().newHadoopConf();
+    try {
+      switch (format.name) {
+        case "parquet":
+          try (ParquetFileReader reader =
+              ParquetFileReader.open(HadoopInputFile.fromPath(new Path(path), conf))) {
+            return reader.getRecordCount();
+          }
+        case "orc":
+          try (Reader reader = OrcFile.createReader(new Path(path), OrcFile.readerOptions(conf))) {
+            return reader.getNumberOfRows();
+          }
+        default:
+          return sizeBytes == 0 ? 0 : numberedUnsplit(spark, path, format).count();
+      }
+    } catch (JobException e) {
+      throw e;
+    } catch (Exception e) {
+      throw unreadable(path, format.name, e);
+    }
+  }
+
+  /** How many input splits Spark makes of the file under the current settings. */
+  public static int inputSplits(SparkSession spark, String path, String spec) {
+    Format format = parse(spec);
+    return format.name.equals("parquet") ? load(spark, path, format).rdd().getNumPartitions() : 1;
+  }
+
+  static JobException unreadable(String path, String format, Throwable e) {
+    return new JobException(Code.SOURCE_UNREADABLE,
+        "cannot read " + path + " as " + format + ": " + firstLine(rootCause(e)), e);
+  }
+
+  private static Throwable rootCause(Throwable e) {
+    Throwable t = e;
+    while (t.getCause() != null && t.getCause() != t) {
+      t = t.getCause();
+    }
+    return t;
   }
 
   static String firstLine(Throwable e) {
