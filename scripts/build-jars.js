@@ -2,6 +2,7 @@
 // Builds the Spark job jar and fills jars/ with the runtime classpaths (DESIGN.md §1):
 //   jars/spark  the job jar + Spark, Hadoop client, Kafka client: the bridge JVM's classpath
 //   jars/kafka  Apache Kafka's broker and tools: run only as child JVMs
+//   jars/hdfs   Hadoop's MiniDFSCluster, a real HDFS for the tests: run only as a child JVM
 // Runs as part of `npm install` / `npm ci` (the package's prepare script). Maven's local
 // repository (~/.m2) caches the downloads, so only the first run on a machine is slow.
 'use strict';
@@ -13,6 +14,7 @@ const root = path.resolve(__dirname, '..');
 const modules = [
   { pom: 'spark-jobs/pom.xml', out: 'jars/spark' },
   { pom: 'spark-jobs/dev-services/pom.xml', out: 'jars/kafka' },
+  { pom: 'spark-jobs/hdfs-fixture/pom.xml', out: 'jars/hdfs' },
 ];
 
 const probe = spawnSync('mvn', ['-v'], { stdio: 'ignore' });
