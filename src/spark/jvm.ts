@@ -1,6 +1,8 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { SPARK_JARS_DIR } from '../config/paths';
+import { SPARK_JARS_DIR, sparkSyncHome } from '../config/paths';
+import { isAlive } from '../util/processes';
 import { SparkSyncError } from '../errors/spark-sync-error';
 
 /** Spark on Java 17 needs these opens; no spark-submit launcher is there to add them. */
@@ -35,6 +37,30 @@ export function heapOptions(driverMemory: string = DEFAULT_DRIVER_MEMORY): strin
 }
 
 let started: JvmOptions | undefined;
+let scratch: string | undefined;
+
+/**
+ * This process's scratch folder for Spark (shuffle files, spills) and the JVM's temp files (the
+ * native libraries Snappy and LZ4 unpack): `$SPARK_SYNC_HOME/scratch/<host>-<pid>`. A killed run,
+ * the case spark-sync exists for, leaves its shuffle files behind, gigabytes for a large file;
+ * in /tmp they piled up unseen. Here the first call removes the folders of this host's processes
+ * that are gone, and a normal exit removes its own.
+ */
+export function scratchDir(): string {
+  if (scratch) return scratch;
+  const root = path.join(sparkSyncHome(), 'scratch');
+  fs.mkdirSync(root, { recursive: true, mode: 0o700 });
+  const host = os.hostname();
+  for (const name of fs.readdirSync(root)) {
+    const pid = name.startsWith(`${host}-`) ? Number(name.slice(host.length + 1)) : NaN;
+    if (Number.isInteger(pid) && pid !== process.pid && !isAlive(pid)) fs.rmSync(path.join(root, name), { recursive: true, force: true });
+  }
+  const mine = path.join(root, `${host}-${process.pid}`);
+  fs.mkdirSync(mine, { recursive: true, mode: 0o700 });
+  process.once('exit', () => fs.rmSync(mine, { recursive: true, force: true }));
+  scratch = mine;
+  return mine;
+}
 
 /**
  * Starts the one JVM of this process with every jar of jars/spark on its startup classpath
@@ -50,7 +76,7 @@ export async function ensureJvm(options: JvmOptions = {}): Promise<void> {
     });
   }
   const bridge = await import('java-bridge');
-  const opts = [...SPARK_JAVA17_OPTIONS, '-Djava.awt.headless=true'];
+  const opts = [...SPARK_JAVA17_OPTIONS, '-Djava.awt.headless=true', `-Djava.io.tmpdir=${scratchDir()}`];
   opts.push(...heapOptions(options.driverMemory));
   try {
     bridge.ensureJvm({ classpath: jars.map((j) => path.join(SPARK_JARS_DIR, j)), opts });

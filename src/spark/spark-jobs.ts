@@ -1,5 +1,5 @@
 import { fromJavaError } from '../errors/java-errors';
-import { JvmOptions, ensureJvm } from './jvm';
+import { JvmOptions, ensureJvm, scratchDir } from './jvm';
 
 /** Size, modification time and rows of a source file, and how Spark splits it now. */
 export interface FileDescription {
@@ -94,7 +94,8 @@ export class SparkJobs {
     const { importClassAsync } = await import('java-bridge');
     try {
       const cls = (await importClassAsync('io.sparksync.jobs.SparkSyncJobs')) as unknown as JavaJobsClass;
-      return new SparkJobs(await cls.start(options.master, options.conf));
+      // --conf spark.local.dir, coming later, still wins.
+      return new SparkJobs(await cls.start(options.master, [`spark.local.dir=${scratchDir()}`, ...options.conf]));
     } catch (err) {
       throw fromJavaError(err, 'starting Spark');
     }

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { startBroker, tempDir, uniqueTopic } from '../helpers/broker-fixture';
@@ -75,6 +76,8 @@ for (const point of ['before-batch', 'mid-batch', 'after-ack'] as const) {
         if (point === 'mid-batch') assert.ok(Number(rec!.delta_written) > 0, 'part of the batch was missing');
       }
       await assertExact(topic, small.keys);
+      // The killed run's shuffle files went with the rerun's start, the rerun's with its exit.
+      assert.deepEqual(fs.readdirSync(path.join(env.SPARK_SYNC_HOME, 'scratch')), []);
     });
   }
 }

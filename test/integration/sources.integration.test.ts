@@ -208,6 +208,19 @@ for (const c of [0, 1, 2]) {
   });
 }
 
+test('a file cut off by a crash is not resumed under other reader options: exit 2, checkpoint unchanged', async () => {
+  const f = formatCases[1];
+  const topic = uniqueTopic('csv-options');
+  const checkpoint = path.join(dir, `${topic}.db`);
+  const crashed = await submit(f.file, topic, checkpoint, ['--batch-size', String(FORMAT_BATCH), ...f.args], { SPARK_SYNC_TEST_CRASH_AT: 'after-ack@1' });
+  assert.equal(crashed.signal, 'SIGKILL', crashed.stderr.slice(-500));
+  const before = await statusFiles(checkpoint);
+  const rerun = await submit(f.file, topic, checkpoint, ['--batch-size', String(FORMAT_BATCH), '--csv-header', '--csv-delimiter', ',']);
+  assert.equal(rerun.code, 2, rerun.stderr);
+  assert.match(errorLine(rerun), /events\.csv was started as csv\?header=true&delimiter=%3B but is now read as csv\?header=true&delimiter=%2C/);
+  assert.deepEqual(await statusFiles(checkpoint), before);
+});
+
 test('empty files end COMPLETED with 0 records', async () => {
   const root = path.join(dir, 'empty');
   const zeroRows = path.join(root, 'none.parquet');
