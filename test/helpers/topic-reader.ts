@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { Kafka, logLevel } from 'kafkajs';
 
 export interface TopicMessage {
@@ -57,4 +58,10 @@ export function tally(messages: TopicMessage[], expectedKeys: Set<string>) {
     missing: [...expectedKeys].filter((k) => !seen.has(k)).length,
     foreign: [...seen.keys()].filter((k) => !expectedKeys.has(k)).length,
   };
+}
+
+/** Asserts the topic holds exactly `keys`: every one once, nothing missing, duplicated or foreign. */
+export async function assertExactTopic(bootstrap: string, topic: string, keys: Set<string>): Promise<void> {
+  const messages = await readTopic(bootstrap, topic);
+  assert.deepEqual(tally(messages, keys), { messages: keys.size, distinctKeys: keys.size, duplicated: 0, missing: 0, foreign: 0 });
 }

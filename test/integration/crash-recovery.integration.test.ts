@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test';
 import { startBroker, tempDir, uniqueTopic } from '../helpers/broker-fixture';
 import { CliResult, runCli } from '../helpers/cli';
 import { expectedSampleKeys } from '../helpers/sample-rows';
-import { readTopic, tally } from '../helpers/topic-reader';
+import { assertExactTopic } from '../helpers/topic-reader';
 
 /**
  * Exactly-once across crashes (DESIGN.md §2): the CLI is SIGKILLed — at named points, and at
@@ -48,9 +48,8 @@ function submit(source: string, topic: string, checkpoint: string, batch: number
   );
 }
 
-async function assertExact(topic: string, keys: Set<string>): Promise<void> {
-  const messages = await readTopic(broker.bootstrap, topic);
-  assert.deepEqual(tally(messages, keys), { messages: keys.size, distinctKeys: keys.size, duplicated: 0, missing: 0, foreign: 0 });
+function assertExact(topic: string, keys: Set<string>): Promise<void> {
+  return assertExactTopic(broker.bootstrap, topic, keys);
 }
 
 function recovered(run: CliResult): Record<string, unknown> | undefined {

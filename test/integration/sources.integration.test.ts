@@ -6,7 +6,7 @@ import { hashKey } from '../../src/index';
 import { startBroker, tempDir, uniqueTopic } from '../helpers/broker-fixture';
 import { CliResult, runCli } from '../helpers/cli';
 import { expectedSampleKeys } from '../helpers/sample-rows';
-import { readTopic, tally } from '../helpers/topic-reader';
+import { assertExactTopic, readTopic } from '../helpers/topic-reader';
 
 /**
  * Real sources (DESIGN.md §2–3): directories planned into files known by their relative paths,
@@ -30,9 +30,8 @@ function submit(source: string, topic: string, checkpoint: string, extra: string
   );
 }
 
-async function assertExact(topic: string, keys: Set<string>): Promise<void> {
-  const messages = await readTopic(broker.bootstrap, topic);
-  assert.deepEqual(tally(messages, keys), { messages: keys.size, distinctKeys: keys.size, duplicated: 0, missing: 0, foreign: 0 });
+function assertExact(topic: string, keys: Set<string>): Promise<void> {
+  return assertExactTopic(broker.bootstrap, topic, keys);
 }
 
 async function statusFiles(checkpoint: string): Promise<Array<Record<string, unknown>>> {

@@ -110,12 +110,17 @@ public final class SourceReader {
       return numberedUnsplit(spark, path, format);
     }
     Dataset<Row> data = load(spark, path, format);
+    return withPosition(data, data.schema(), data.col("_metadata.row_index"));
+  }
+
+  /** The data columns of {@code schema}, then {@code position} as {@link #POSITION}. */
+  private static Dataset<Row> withPosition(Dataset<Row> rows, StructType schema, Column position) {
     List<Column> cols = new ArrayList<>();
-    for (StructField field : data.schema().fields()) {
+    for (StructField field : schema.fields()) {
       cols.add(KeyColumns.column(field.name()));
     }
-    cols.add(data.col("_metadata.row_index").as(POSITION));
-    return data.select(cols.toArray(new Column[0]));
+    cols.add(position.as(POSITION));
+    return rows.select(cols.toArray(new Column[0]));
   }
 
   /**
@@ -155,12 +160,7 @@ public final class SourceReader {
       }
     });
     Dataset<Row> positioned = spark.createDataFrame(numbered, schema);
-    List<Column> cols = new ArrayList<>();
-    for (StructField field : data.schema().fields()) {
-      cols.add(KeyColumns.column(field.name()));
-    }
-    cols.add(positioned.col(POSITION));
-    return positioned.select(cols.toArray(new Column[0]));
+    return withPosition(positioned, data.schema(), positioned.col(POSITION));
   }
 
   /**
