@@ -2,7 +2,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { SparkSyncError } from '../errors/spark-sync-error';
 import { parseBootstrapServers, sparkKafkaConf } from '../kafka/kafka-admin';
-import { defaultCheckpointPath } from './paths';
+import { defaultCheckpointPath, sparkSyncHome } from './paths';
 
 export const FORMATS = ['parquet', 'orc', 'csv', 'json'] as const;
 export type SourceFormat = (typeof FORMATS)[number];
@@ -19,6 +19,8 @@ export interface SubmitConfig {
   topic: string;
   bootstrapServers: string[];
   format?: SourceFormat;
+  /** With a `hive:db.table` source: a predicate over partition columns selecting partitions. */
+  where?: string;
   csv: CsvOptions;
   checkpoint: string;
   batchSize: number;
@@ -41,6 +43,7 @@ export type SubmitInput = {
   topic?: unknown;
   bootstrapServer?: unknown;
   format?: unknown;
+  where?: unknown;
   csvHeader?: unknown;
   csvDelimiter?: unknown;
   checkpoint?: unknown;
@@ -52,6 +55,23 @@ export type SubmitInput = {
   driverMemory?: unknown;
   recovery?: unknown;
 };
+
+/** `hive:table` or `hive:db.table`, each part an identifier. */
+export const HIVE_SOURCE = /^hive:[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/i;
+
+/**
+ * Spark's Hive catalog, with an embedded Derby metastore and warehouse in $SPARK_SYNC_HOME unless
+ * `--conf` says otherwise: production passes `--conf spark.hadoop.hive.metastore.uris=thrift://…`,
+ * and Spark's defaults would put both in the working directory.
+ */
+function hiveConf(env: NodeJS.ProcessEnv): string[] {
+  const home = sparkSyncHome(env);
+  return [
+    'spark.sql.catalogImplementation=hive',
+    `spark.hadoop.javax.jdo.option.ConnectionURL=jdbc:derby:;databaseName=${path.join(home, 'metastore_db')};create=true`,
+    `spark.sql.warehouse.dir=${path.join(home, 'warehouse')}`,
+  ];
+}
 
 /** Kafka's rule for topic names. */
 export const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
@@ -70,6 +90,7 @@ const schema = z.object({
     .regex(TOPIC_NAME, '--topic must be 1–249 characters of a-z, A-Z, 0-9, ".", "_" and "-"'),
   bootstrapServer: z.string({ required_error: '--bootstrap-server is required' }),
   format: z.enum(FORMATS, { errorMap: () => ({ message: `--format must be one of: ${FORMATS.join(', ')}` }) }).optional(),
+  where: z.string().min(1, '--where needs a predicate').optional(),
   csvHeader: z.boolean().default(false),
   csvDelimiter: z
     .string()
@@ -97,8 +118,19 @@ export function parseSubmitConfig(input: SubmitInput, env: NodeJS.ProcessEnv = p
   if (c.partitions !== undefined && !c.createTopic) {
     throw new SparkSyncError('USAGE', '--partitions only applies with --create-topic', { hint: 'add --create-topic, or drop --partitions' });
   }
+  const hive = /^hive:/i.test(c.source);
+  if (hive && !HIVE_SOURCE.test(c.source)) {
+    throw new SparkSyncError('USAGE', `--source ${c.source} is not a table name: expected hive:db.table, each part letters, digits and _`, { hint: 'e.g. --source hive:sales.transactions' });
+  }
+  if (hive && c.format) {
+    throw new SparkSyncError('USAGE', '--format does not apply to a Hive table: its format comes from the metastore', { hint: 'drop --format' });
+  }
+  if (!hive && c.where !== undefined) {
+    throw new SparkSyncError('USAGE', '--where selects partitions of a Hive table (--source hive:db.table)', { hint: 'drop --where, or pass a Hive table' });
+  }
   return {
     source: c.source,
+    where: c.where,
     topic: c.topic,
     bootstrapServers: parseBootstrapServers(c.bootstrapServer),
     format: c.format,
@@ -108,7 +140,7 @@ export function parseSubmitConfig(input: SubmitInput, env: NodeJS.ProcessEnv = p
     createTopic: c.createTopic,
     partitions: c.partitions,
     master: c.master,
-    conf: c.conf,
+    conf: hive ? [...hiveConf(env), ...c.conf] : c.conf,
     driverMemory: c.driverMemory,
     kafkaConf: sparkKafkaConf(parseBootstrapServers(c.bootstrapServer)),
     recovery: c.recovery,

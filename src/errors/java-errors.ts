@@ -5,7 +5,8 @@ const JAVA_CLASS = /\b((?:[a-z][\w$]*\.)+[A-Z][\w$]*(?:Exception|Error))\b/;
 
 const HINTS: Partial<Record<ErrorCode, string>> = {
   SOURCE_UNREADABLE: 'check the path and that it is a data file of the given --format',
-  UNSUPPORTED_FORMAT: 'pass --format parquet',
+  UNSUPPORTED_FORMAT: 'pass --format (parquet, orc, csv, json), or keep only data files in the source',
+  USAGE: 'see `spark-sync submit --help`',
   KAFKA_UNAVAILABLE: 'check --bootstrap-server and that the broker is up, then rerun (safe to retry)',
   KAFKA_WRITE_FAILED: 'check the broker and the topic, then rerun: the checkpoint is consistent (safe to retry)',
   OFFSET_MISMATCH: 'another producer may be writing to the topic; stop it and check the topic before rerunning',

@@ -76,7 +76,8 @@ export async function ensureJvm(options: JvmOptions = {}): Promise<void> {
     });
   }
   const bridge = await import('java-bridge');
-  const opts = [...SPARK_JAVA17_OPTIONS, '-Djava.awt.headless=true', `-Djava.io.tmpdir=${scratchDir()}`];
+  // Derby (an embedded Hive metastore) writes derby.log to the working directory unless told.
+  const opts = [...SPARK_JAVA17_OPTIONS, '-Djava.awt.headless=true', `-Djava.io.tmpdir=${scratchDir()}`, `-Dderby.stream.error.file=${path.join(scratchDir(), 'derby.log')}`];
   opts.push(...heapOptions(options.driverMemory));
   try {
     bridge.ensureJvm({ classpath: jars.map((j) => path.join(SPARK_JARS_DIR, j)), opts });

@@ -73,6 +73,7 @@ interface JavaJobs {
   auditFile(path: string, format: string, file: string, rows: number, topic: string, kafkaConf: string[], from: number[], to: number[]): Promise<bigint[]>;
   armTestFault(fault: string, afterRecords: number): Promise<void>;
   listFiles(root: string): Promise<string[]>;
+  listTable(table: string, where: string | null): Promise<string[]>;
   writeSample(path: string, format: string, firstRow: number, rows: number, rowGroupBytes: number): Promise<void>;
   stop(): Promise<void>;
 }
@@ -116,6 +117,14 @@ export class SparkJobs {
   async statFile(path: string): Promise<{ sizeBytes: number; mtimeMs: number }> {
     const [sizeBytes, mtimeMs] = (await this.call(() => this.jobs.statFile(path), `reading ${path}`)).map(Number);
     return { sizeBytes, mtimeMs };
+  }
+
+  /** The data files of a Hive table's partitions (all, or those `where` selects), each with its path relative to the table's location and its format. */
+  async listTable(table: string, where?: string): Promise<Array<{ relativePath: string; uri: string; format: string }>> {
+    const flat = await this.call(() => this.jobs.listTable(table, where ?? null), `listing the files of ${table}`);
+    const files: Array<{ relativePath: string; uri: string; format: string }> = [];
+    for (let i = 0; i + 2 < flat.length; i += 3) files.push({ relativePath: flat[i], uri: flat[i + 1], format: flat[i + 2] });
+    return files;
   }
 
   async describeFile(path: string, format: string): Promise<FileDescription> {

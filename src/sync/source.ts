@@ -18,13 +18,15 @@ export interface SourceFile {
   format: string;
 }
 
+const SCHEMES = ['file', 'hdfs'];
+
 /** A `--source` checked before any JVM starts. */
 export interface SourceRoot {
-  /** A URI Hadoop's file systems understand. */
+  /** A URI Hadoop's file systems understand, or `hive:db.table`. */
   uri: string;
+  /** With a Hive source: `db.table` (checked as identifiers by the config). */
+  table?: string;
 }
-
-const SCHEMES = ['file', 'hdfs'];
 
 /**
  * Checks a `--source` as far as can be done without Spark: the scheme is one spark-sync reads,
@@ -32,15 +34,11 @@ const SCHEMES = ['file', 'hdfs'];
  */
 export function checkSource(source: string): SourceRoot {
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(source)?.[1]?.toLowerCase();
-  if (scheme === 'hive') {
-    throw new SparkSyncError('USAGE', `--source ${source}: Hive tables are not supported by this build`, {
-      hint: 'pass the table\'s directory (a local path, file:// or hdfs:// URI) instead',
-    });
-  }
+  if (scheme === 'hive') return { uri: source, table: source.slice('hive:'.length) };
   if (scheme && scheme !== 'file') {
     if (!SCHEMES.includes(scheme)) {
       throw new SparkSyncError('USAGE', `--source ${source}: '${scheme}://' sources are not supported`, {
-        hint: 'pass a local path, a file:// or an hdfs:// URI',
+        hint: 'pass a local path, a file:// or hdfs:// URI, or hive:db.table',
       });
     }
     return { uri: source };
@@ -55,9 +53,14 @@ export function checkSource(source: string): SourceRoot {
 /**
  * Plans a source into its data files, in path order (SourceFiles on the Java side lists them
  * and skips hidden files, `_SUCCESS` and `.crc`). Each file's format is `--format`, or else its
- * extension; a file of unknown extension stops the plan before anything is written.
+ * extension; a file of unknown extension stops the plan before anything is written. A Hive
+ * table's files are those of its partitions (`where` selects them), in the table's format.
  */
-export async function planFiles(jobs: SparkJobs, root: SourceRoot, format: SourceFormat | undefined, csv: CsvOptions): Promise<SourceFile[]> {
+export async function planFiles(jobs: SparkJobs, root: SourceRoot, format: SourceFormat | undefined, csv: CsvOptions, where?: string): Promise<SourceFile[]> {
+  if (root.table !== undefined) {
+    const files = await jobs.listTable(root.table, where);
+    return files.map((f) => ({ identity: f.relativePath, uri: f.uri, format: formatSpec(f.format as SourceFormat, csv) }));
+  }
   const listed = await jobs.listFiles(root.uri);
   return listed.map((f) => ({ identity: f.relativePath, uri: f.uri, format: formatSpec(format ?? formatOf(f.relativePath), csv) }));
 }

@@ -258,7 +258,7 @@ test('a corrupt file stops the run with exit 2, naming it; the other files\' che
   assert.equal((await readTopic(broker.bootstrap, topic)).length, 2 * DIR_ROWS);
 });
 
-test('an unknown format or a Hive source in this build: exit 2, one clear line, nothing written', async () => {
+test('an unknown format, a bad table name, --format or --where where they do not apply: exit 2, one clear line, nothing written', async () => {
   const root = path.join(dir, 'with-notes');
   copyInto(path.join(root, 'x.parquet'));
   place(path.join(root, 'readme.txt'), 'notes\n');
@@ -267,7 +267,9 @@ test('an unknown format or a Hive source in this build: exit 2, one clear line, 
   const cases: Array<{ args: string[]; line: RegExp }> = [
     { args: [root], line: /UNSUPPORTED_FORMAT.*readme\.txt.*'\.txt'.*--format/ },
     { args: [root, '--format', 'xml'], line: /--format must be one of: parquet, orc, csv, json/ },
-    { args: ['hive:db.t'], line: /Hive tables are not supported by this build/ },
+    { args: ['hive:db.t; DROP TABLE x'], line: /USAGE.*hive:db\.t; DROP TABLE x is not a table name/ },
+    { args: ['hive:db.t', '--format', 'orc'], line: /--format does not apply to a Hive table/ },
+    { args: [root, '--where', "dt = '1'"], line: /--where selects partitions of a Hive table/ },
   ];
   for (const c of cases) {
     const run = await submit(c.args[0], topic, checkpoint, c.args.slice(1));

@@ -11,7 +11,8 @@ import { printSummary } from '../output';
 export function submitCommand(): Command {
   return new Command('submit')
     .description('sync a source into a Kafka topic, exactly once across crashes and reruns')
-    .requiredOption('--source <path>', 'a data file or a directory of them: a local path, file:// or hdfs:// URI')
+    .requiredOption('--source <path>', 'a data file or a directory of them (a local path, file:// or hdfs:// URI), or hive:db.table')
+    .option('--where <predicate>', "with hive:db.table: the partitions to sync, e.g. \"dt >= '2024-01-01'\"")
     .requiredOption('--topic <topic>', 'the Kafka topic to write')
     .requiredOption('--bootstrap-server <host:port>', 'Kafka brokers, comma-separated')
     .option('--format <format>', 'parquet, orc, csv or json (JSON lines) for every file (default: from each file\'s extension)')
@@ -31,9 +32,14 @@ Example:
     --bootstrap-server 127.0.0.1:9092 --create-topic --partitions 6 --batch-size 500000
   spark-sync submit --source hdfs://namenode:8020/warehouse/events --topic events \\
     --bootstrap-server kafka1:9092 --format csv --csv-header
+  spark-sync submit --source hive:sales.transactions --where "dt = '2024-01-15'" --topic transactions \\
+    --bootstrap-server kafka1:9092 --conf spark.hadoop.hive.metastore.uris=thrift://metastore:9083
 
 A directory is synced file by file (hidden files, _SUCCESS and .crc are skipped); each file is
 known by its path relative to the directory, and a rerun sends only new or unfinished files.
+A Hive table is synced the same way, file by file of its (selected) partitions, each known by
+its path relative to the table's location. Without hive.metastore.uris, the metastore is an
+embedded Derby database in $SPARK_SYNC_HOME.
 
 Rerunning the same command after a crash continues where the checkpoint stands; rerunning it
 after success sends nothing. Exit codes: 0 done, 2 bad input, 3 unreachable (safe to retry),

@@ -13,6 +13,8 @@ public class JobException extends RuntimeException {
 
   /** Codes shared with the TypeScript driver. */
   public enum Code {
+    /** A bad argument: a table name or a --where predicate that cannot be used. */
+    USAGE,
     /** The source path does not exist or is not a readable data file. */
     SOURCE_UNREADABLE,
     /** The format is not one this build can read. */

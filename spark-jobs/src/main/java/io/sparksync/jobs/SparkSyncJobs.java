@@ -10,6 +10,7 @@ import static org.apache.spark.sql.functions.when;
 
 import io.sparksync.jobs.internal.BatchPlan;
 import io.sparksync.jobs.internal.BatchWriter;
+import io.sparksync.jobs.internal.HiveTables;
 import io.sparksync.jobs.internal.KafkaKeys;
 import io.sparksync.jobs.internal.KeyValues;
 import io.sparksync.jobs.internal.SampleData;
@@ -89,6 +90,17 @@ public final class SparkSyncJobs {
       st.getLen(), st.getModificationTime(), SourceReader.rows(spark, path, format, st.getLen()),
       SourceReader.inputSplits(spark, path, format)
     };
+  }
+
+  /**
+   * The data files of a Hive table ({@code db.table}), of every partition or of those
+   * {@code where} (a predicate over partition columns, or null) selects; see {@link HiveTables}.
+   * Needs a session started with {@code spark.sql.catalogImplementation=hive}.
+   *
+   * @return triples, flattened: {path relative to the table's location, URI, format, …}
+   */
+  public String[] listTable(String table, String where) {
+    return HiveTables.list(spark, table, where);
   }
 
   /** Size and modification time of a file: {sizeBytes, modificationTimeMs}. */
