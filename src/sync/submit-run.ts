@@ -52,14 +52,10 @@ export async function runSubmit(config: SubmitConfig, deps: SubmitDeps): Promise
         const results: FileResult[] = [];
         // A changed file stops only itself: the other files still sync, then the run fails.
         const changed: SparkSyncError[] = [];
+        const ctx = { store, admin, jobs, topic: config.topic, partitions, batchSize: config.batchSize, kafkaConf: config.kafkaConf, recovery: config.recovery, log: deps.log, emit: deps.emit, signal: deps.signal };
         for (const file of files) {
           try {
-            results.push(
-              await syncFile(
-                { store, admin, jobs, topic: config.topic, partitions, batchSize: config.batchSize, kafkaConf: config.kafkaConf, recovery: config.recovery, log: deps.log, emit: deps.emit, signal: deps.signal },
-                file,
-              ),
-            );
+            results.push(await syncFile(ctx, file));
           } catch (err) {
             if (!(err instanceof SparkSyncError && err.code === 'SOURCE_CHANGED')) throw err;
             deps.log.warn({ file: file.identity, reason: err.message }, 'source file changed; not synced');

@@ -243,7 +243,6 @@ public final class SparkSyncJobs {
     SampleData.write(spark, path, format, firstRow, rows, rowGroupBytes);
   }
 
-
   private FileStatus status(String path) {
     Path p = new Path(path);
     try {
@@ -255,5 +254,4 @@ public final class SparkSyncJobs {
           "cannot stat " + path + ": " + e.getMessage(), e);
     }
   }
-
 }
