@@ -253,7 +253,7 @@ function checkResumable(cp: FileCheckpoint, fingerprint: SourceFingerprint, endO
   }
 }
 
-function fingerprintChanged(cp: FileCheckpoint, now: SourceFingerprint): string | undefined {
+export function fingerprintChanged(cp: FileCheckpoint, now: SourceFingerprint): string | undefined {
   if (cp.sourceSizeBytes !== null && cp.sourceSizeBytes !== now.sizeBytes) return `size ${cp.sourceSizeBytes} → ${now.sizeBytes} bytes`;
   if (cp.sourceMtimeMs !== null && cp.sourceMtimeMs !== now.mtimeMs) return `modified ${new Date(cp.sourceMtimeMs).toISOString()} → ${new Date(now.mtimeMs).toISOString()}`;
   if (cp.totalRecords !== null && cp.totalRecords !== now.rows) return `rows ${cp.totalRecords} → ${now.rows}`;

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { Kafka, logLevel } from 'kafkajs';
 import { partitionOfKey } from '../../src/index';
 import { startBroker, tempDir, uniqueTopic } from '../helpers/broker-fixture';
 import { CliResult, runCli } from '../helpers/cli';
@@ -14,6 +15,16 @@ const BATCH = 6_000;
 const FILE = 'txn_2024_01_15.parquet';
 
 let broker: Awaited<ReturnType<typeof startBroker>>;
+
+async function listTopics(): Promise<string[]> {
+  const admin = new Kafka({ clientId: 'dry-run-test', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    return await admin.listTopics();
+  } finally {
+    await admin.disconnect();
+  }
+}
 let dir: string;
 let source: string;
 let checkpoint: string;
@@ -87,6 +98,29 @@ test('submit lands every row once, keyed by its hash, in partition key mod P; a 
   assert.equal(rerun.code, 0, rerun.stderr);
   assert.equal(rerun.summary.recordsSent, 0);
   assert.equal((await readTopic(broker.bootstrap, topic)).length, ROWS);
+});
+
+test('--dry-run shows the files, records and batches a submit would send, and writes nothing', async () => {
+  const fresh = uniqueTopic('dry');
+  const newCheckpoint = path.join(dir, 'dry', 'checkpoint.db');
+  const planNew = await runCli(['submit', '--source', source, '--topic', fresh, '--bootstrap-server', broker.bootstrap, '--checkpoint', newCheckpoint, '--batch-size', String(BATCH), '--create-topic', '--dry-run'], env);
+  assert.equal(planNew.code, 0, planNew.stderr);
+  assert.deepEqual(planNew.summary.files, [{ file: FILE, format: 'parquet', status: 'NEW', totalRecords: ROWS, recordsProcessed: 0, toSend: ROWS, batches: Math.ceil(ROWS / BATCH) }]);
+  assert.equal(fs.existsSync(newCheckpoint), false, 'no checkpoint was created');
+  assert.equal(fs.existsSync(path.dirname(newCheckpoint)), false, 'not even its folder');
+  const topics = await listTopics();
+  assert.equal(topics.includes(fresh), false, '--create-topic did not create the topic');
+
+  // Against a checkpoint where the file is done: nothing to send, and the checkpoint is untouched.
+  const done = uniqueTopic('dry-done');
+  assert.equal((await submit(done, '--create-topic')).code, 0);
+  const before = fs.readFileSync(checkpoint);
+  const planDone = await submit(done, '--dry-run');
+  assert.equal(planDone.code, 0, planDone.stderr);
+  assert.deepEqual((planDone.summary.files as Array<Record<string, unknown>>).map((f) => [f.status, f.toSend, f.batches]), [['COMPLETED', 0, 0]]);
+  assert.equal(planDone.summary.recordsToSend, 0);
+  assert.ok(fs.readFileSync(checkpoint).equals(before), 'checkpoint unchanged');
+  assert.equal((await readTopic(broker.bootstrap, done)).length, ROWS);
 });
 
 test('keys do not move when Spark splits the file differently', async () => {

@@ -3,6 +3,7 @@ import { parseSubmitConfig } from '../../config/submit-config';
 import { Logger } from '../../log/logger';
 import { DEFAULT_DRIVER_MEMORY } from '../../spark/jvm';
 import { SparkJobs } from '../../spark/spark-jobs';
+import { planSubmit } from '../../sync/dry-run';
 import { runSubmit } from '../../sync/submit-run';
 import { SyncEvent } from '../../sync/sync-events';
 import { collect, globalOptions } from '../global-options';
@@ -25,6 +26,7 @@ export function submitCommand(): Command {
     .option('--master <url>', 'Spark master: local[*], local[N], spark://host:port', 'local[*]')
     .option('--conf <key=value>', 'a Spark setting; repeatable', collect, [])
     .option('--driver-memory <size>', 'heap of the driver JVM, e.g. 2g', DEFAULT_DRIVER_MEMORY)
+    .option('--dry-run', 'plan only: list the files, records and batches a submit would send; writes nothing and does not contact Kafka')
     .option('--recovery <mode>', 'after a crash: window (join one batch against its Kafka offsets) or full (the whole file)', 'window')
     .addHelpText('after', `
 Example:
@@ -32,6 +34,7 @@ Example:
     --bootstrap-server 127.0.0.1:9092 --create-topic --partitions 6 --batch-size 500000
   spark-sync submit --source hdfs://namenode:8020/warehouse/events --topic events \\
     --bootstrap-server kafka1:9092 --format csv --csv-header
+  spark-sync submit --source /data/events --topic events --bootstrap-server kafka1:9092 --dry-run
   spark-sync submit --source hive:sales.transactions --where "dt = '2024-01-15'" --topic transactions \\
     --bootstrap-server kafka1:9092 --conf spark.hadoop.hive.metastore.uris=thrift://metastore:9083
 
@@ -47,12 +50,20 @@ after success sends nothing. Exit codes: 0 done, 2 bad input, 3 unreachable (saf
     .action(async (opts: Record<string, unknown>, cmd: Command) => {
       const { log } = globalOptions(cmd);
       const config = parseSubmitConfig(opts);
+      const spark = () => SparkJobs.start({ master: config.master, conf: config.conf, driverMemory: config.driverMemory });
+      if (opts.dryRun) {
+        const plan = await planSubmit(config, spark);
+        for (const f of plan.files) log.info({ file: f.file, status: f.status, total_records: f.totalRecords, records_processed: f.recordsProcessed, to_send: f.toSend, batches: f.batches }, `would send ${f.toSend} records of ${f.file} in ${f.batches} batches`);
+        log.info({ files: plan.files.length, records_to_send: plan.recordsToSend, batches: plan.batches }, `dry run: ${plan.recordsToSend} records in ${plan.batches} batches would go to ${plan.topic}; nothing was written`);
+        printSummary(plan);
+        return;
+      }
       const stop = stopOnSignals(log);
       try {
         const summary = await runSubmit(config, {
           log,
           emit: (e) => logEvent(log, e),
-          spark: () => SparkJobs.start({ master: config.master, conf: config.conf, driverMemory: config.driverMemory }),
+          spark,
           signal: stop.signal,
         });
         log.info({ records_sent: summary.recordsSent, seconds: summary.seconds, records_per_second: summary.recordsPerSecond }, `done: ${summary.recordsSent} records sent to ${summary.topic}`);
