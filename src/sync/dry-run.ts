@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { CheckpointStore } from '../checkpoint/checkpoint-store';
 import { SubmitConfig } from '../config/submit-config';
 import { SparkJobs } from '../spark/spark-jobs';
-import { fingerprintChanged } from './file-sync';
+import { completedFileChange, fingerprintChanged } from './file-sync';
 import { checkSource, planFiles } from './source';
 
 /** What a submit would do with one file. */
@@ -44,8 +44,7 @@ export async function planSubmit(config: SubmitConfig, spark: () => Promise<Spar
       const cp = await store?.getFile(config.topic, file.identity);
       const base = { file: file.identity, format: file.format, recordsProcessed: cp?.recordsProcessed ?? 0 };
       if (cp?.status === 'COMPLETED') {
-        const stat = await jobs.statFile(file.uri);
-        const changed = fingerprintChanged(cp, { ...stat, rows: cp.totalRecords ?? 0 });
+        const changed = await completedFileChange(jobs, cp, file.uri);
         planned.push({ ...base, status: changed ? 'SOURCE_CHANGED' : 'COMPLETED', totalRecords: cp.totalRecords ?? 0, toSend: 0, batches: 0 });
         continue;
       }

@@ -42,10 +42,7 @@ export async function syncFile(ctx: FileSyncContext, file: SourceFile): Promise<
   const { store, admin, jobs, topic } = ctx;
   let cp = await store.getFile(topic, file.identity);
   if (cp?.status === 'COMPLETED') {
-    // Size and modification time are enough here: a file that kept both kept its rows, and
-    // counting a CSV or JSON file's rows means reading it.
-    const stat = await jobs.statFile(file.uri);
-    const changed = fingerprintChanged(cp, { ...stat, rows: cp.totalRecords ?? 0 });
+    const changed = await completedFileChange(jobs, cp, file.uri);
     if (changed) {
       throw new SparkSyncError('SOURCE_CHANGED', `source file ${file.identity} changed after it was synced (${changed}); it is not re-sent`, {
         hint: `restore the original file, or run \`spark-sync reset --file ${file.identity}\` to resync it deliberately (its earlier messages stay in the topic)`,
@@ -251,6 +248,16 @@ function checkResumable(cp: FileCheckpoint, fingerprint: SourceFingerprint, endO
       });
     }
   }
+}
+
+/**
+ * How a COMPLETED file changed since it was synced, if it did. Size and modification time are
+ * enough: a file that kept both kept its rows, and counting a CSV or JSON file's rows means
+ * reading it.
+ */
+export async function completedFileChange(jobs: SparkJobs, cp: FileCheckpoint, uri: string): Promise<string | undefined> {
+  const stat = await jobs.statFile(uri);
+  return fingerprintChanged(cp, { ...stat, rows: cp.totalRecords ?? 0 });
 }
 
 export function fingerprintChanged(cp: FileCheckpoint, now: SourceFingerprint): string | undefined {

@@ -2,6 +2,7 @@ package io.sparksync.jobs.internal;
 
 import io.sparksync.jobs.JobException;
 import io.sparksync.jobs.JobException.Code;
+import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -9,6 +10,7 @@ import java.util.Locale;
 import java.util.Set;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
+import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.AnalysisException;
@@ -80,10 +82,13 @@ public final class HiveTables {
       FileSystem fs = location.getFileSystem(spark.sparkContext().hadoopConfiguration());
       String tablePrefix = fs.makeQualified(location).toUri().getPath() + "/";
       for (Path root : roots) {
-        if (!fs.exists(root)) {
-          continue;
+        FileStatus rootStatus;
+        try {
+          rootStatus = fs.getFileStatus(root);
+        } catch (FileNotFoundException e) {
+          continue; // a partition in the metastore whose folder holds no data yet
         }
-        String[] files = SourceFiles.list(fs, fs.getFileStatus(root));
+        String[] files = SourceFiles.list(fs, rootStatus);
         for (int i = 0; i < files.length; i += 2) {
           String path = new Path(files[i + 1]).toUri().getPath();
           // A partition stored outside the table's folder is known by its full path.
@@ -177,7 +182,7 @@ public final class HiveTables {
 
   /** Only partition columns, and no subquery: the predicate selects partitions, nothing else. */
   private static void check(Expression e, Set<String> partitionColumns, String where) {
-    if (e instanceof SubqueryExpression || e.nodeName().toLowerCase(Locale.ROOT).contains("subquery")) {
+    if (e instanceof SubqueryExpression) {
       throw new JobException(Code.USAGE, "--where '" + where + "' holds a subquery; it may only"
           + " compare partition columns");
     }
