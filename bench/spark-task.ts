@@ -8,7 +8,7 @@
  * stdout line, as JSON.
  */
 import path from 'node:path';
-import { sparkKafkaConf } from '../src/kafka/kafka-admin';
+import { sparkKafkaConf } from '../src/config/kafka-client-config';
 import { SparkJobs } from '../src/spark/spark-jobs';
 import { benchJobs } from './bench-jobs';
 

@@ -2,12 +2,11 @@ import { EventEmitter } from 'node:events';
 import { CheckpointRecord, toCheckpointRecord } from './checkpoint/checkpoint-report';
 import { CheckpointStore } from './checkpoint/checkpoint-store';
 import { defaultCheckpointPath } from './config/paths';
-import { SubmitInput, parseSubmitConfig } from './config/submit-config';
+import { SubmitInput, VerifyInput, parseSubmitConfig, parseVerifyConfig } from './config/submit-config';
 import { Logger, silentLogger } from './log/logger';
 import { SparkJobs } from './spark/spark-jobs';
 import { SubmitSummary, runSubmit } from './sync/submit-run';
 import { VerifySummary, runVerify } from './sync/verify-run';
-import { parseBootstrapServers, sparkKafkaConf } from './kafka/kafka-admin';
 import { SyncEvent } from './sync/sync-events';
 
 /** How the Spark session of a SparkSync is started; fixed for the life of the process's JVM. */
@@ -76,12 +75,8 @@ export class SparkSync extends EventEmitter<EventsOf<SyncEvent>> {
   }
 
   /** Audits a topic against its sources: each file's missing, duplicated and foreign keys. */
-  async verify(input: { topic: string; bootstrapServer: string; checkpoint?: string }): Promise<VerifySummary> {
-    const bootstrapServers = parseBootstrapServers(input.bootstrapServer);
-    return runVerify(
-      { topic: input.topic, bootstrapServers, checkpoint: input.checkpoint ?? defaultCheckpointPath(), kafkaConf: sparkKafkaConf(bootstrapServers) },
-      { log: this.options.logger ?? silentLogger, spark: () => this.spark() },
-    );
+  async verify(input: VerifyInput): Promise<VerifySummary> {
+    return runVerify(parseVerifyConfig(input), { log: this.options.logger ?? silentLogger, spark: () => this.spark() });
   }
 
   /** Writes the deterministic sample table (demo, tests, benchmark) as one Parquet or ORC file. */

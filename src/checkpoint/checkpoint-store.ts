@@ -151,6 +151,12 @@ export class CheckpointStore {
     await this.db.close();
   }
 
+  /** SQLite's own check of every page and index: 'ok', or what is damaged. */
+  async integrityCheck(): Promise<string> {
+    const rows = await this.db.all<{ integrity_check: string }>('PRAGMA integrity_check');
+    return rows.map((r) => r.integrity_check).join('; ');
+  }
+
   async getFile(topic: string, fileName: string): Promise<FileCheckpoint | undefined> {
     const row = await this.db.get<FileRow>('SELECT * FROM files WHERE kafka_topic = ? AND file_name = ?', [topic, fileName]);
     return row && toFileCheckpoint(row);

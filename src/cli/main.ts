@@ -2,22 +2,28 @@ import { Command, CommanderError } from 'commander';
 import { ExitCode, asSparkSyncError } from '../errors/spark-sync-error';
 import { brokerCommand } from './commands/broker';
 import { demoCommand } from './commands/demo';
+import { doctorCommand } from './commands/doctor';
 import { statusCommand } from './commands/status';
 import { resetCommand } from './commands/reset';
 import { sampleCommand } from './commands/sample';
 import { submitCommand } from './commands/submit';
 import { verifyCommand } from './commands/verify';
+import { applyConfigFile } from './config-file';
 import { printSummary } from './output';
+import { setting } from './shared-options';
 
-function program(): Command {
+/** The CLI's command tree (exported for tests of option resolution). */
+export function program(): Command {
   const root = new Command('spark-sync')
     .description('exactly-once sync of files into Kafka topics, executed by Apache Spark')
     .version(require('../../../package.json').version as string)
-    .option('--log-format <format>', 'text or json (default: json when stderr is not a terminal)')
-    .option('--verbose', 'debug logs, and the Java cause of an error')
+    .addOption(setting('--config <file>', 'a YAML file of option defaults (keys: long option names); flags beat SPARK_SYNC_* variables, which beat the file'))
+    .addOption(setting('--log-format <format>', 'text or json (default: json lines unless stdout and stderr are terminals)'))
+    .addOption(setting('--verbose', "debug logs, Spark's and Kafka's own logs, and the Java cause of an error"))
     .showHelpAfterError('(run with --help for usage)')
+    .hook('preAction', (root, action) => applyConfigFile(root, action))
     .exitOverride();
-  for (const cmd of [submitCommand(), statusCommand(), verifyCommand(), resetCommand(), brokerCommand(), demoCommand(), sampleCommand()]) {
+  for (const cmd of [submitCommand(), statusCommand(), verifyCommand(), resetCommand(), doctorCommand(), brokerCommand(), demoCommand(), sampleCommand()]) {
     root.addCommand(cmd.exitOverride());
   }
   root.commands.find((c) => c.name() === 'broker')?.commands.forEach((c) => c.exitOverride());
@@ -29,6 +35,11 @@ function program(): Command {
  * what to do), never a stack trace unless --verbose.
  */
 export async function main(argv: string[] = process.argv): Promise<void> {
+  // `spark-sync status | head` closes stdout early: that is the reader's choice, not an error.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? ExitCode.OK);
+    throw err;
+  });
   try {
     await program().parseAsync(argv);
     process.exit(process.exitCode ?? ExitCode.OK);

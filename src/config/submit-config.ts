@@ -1,7 +1,10 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { SparkSyncError } from '../errors/spark-sync-error';
-import { parseBootstrapServers, sparkKafkaConf } from '../kafka/kafka-admin';
+import { parseBootstrapServers } from '../kafka/kafka-admin';
+import { KafkaClientSettings, kafkaClientSettings, loadKafkaClientConfig, sparkKafkaConf } from './kafka-client-config';
+import type { VerifyConfig } from '../sync/verify-run';
 import { defaultCheckpointPath, sparkSyncHome } from './paths';
 
 export const FORMATS = ['parquet', 'orc', 'csv', 'json'] as const;
@@ -29,6 +32,10 @@ export interface SubmitConfig {
   master: string;
   conf: string[];
   driverMemory?: string;
+  /** Extra jars for the driver's classpath and Spark's executors (`--jars`). */
+  jars: string[];
+  /** `--kafka-config`: security settings for the driver's Kafka client and Spark's. */
+  kafkaClient: KafkaClientSettings;
   /** `key=value` Kafka client settings for Spark's producer and consumer. */
   kafkaConf: string[];
   /** How a batch cut off by a crash is recovered: `window` joins one batch, `full` the whole file. */
@@ -53,6 +60,11 @@ export type SubmitInput = {
   master?: unknown;
   conf?: unknown;
   driverMemory?: unknown;
+  jars?: unknown;
+  /** A Kafka `client.properties` file (`--kafka-config`). */
+  kafkaConfig?: unknown;
+  /** The same settings as an object, for library callers (takes precedence over kafkaConfig). */
+  kafkaProperties?: Record<string, string>;
   recovery?: unknown;
 };
 
@@ -83,6 +95,19 @@ const positiveInt = (option: string, max: number) =>
     .min(1, `${option} must be at least 1`)
     .max(max, `${option} must be at most ${max}`);
 
+/** `--jars a.jar,b.jar` (repeatable, as spark-submit's): each must be a readable .jar file. */
+export const jarList = z
+  .union([z.string(), z.array(z.string())])
+  .transform((v) => (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean))
+  .superRefine((jars, ctx) => {
+    for (const jar of jars) {
+      if (!jar.endsWith('.jar')) ctx.addIssue({ code: 'custom', message: `--jars takes .jar files, not ${jar}` });
+      else if (!fs.existsSync(jar)) ctx.addIssue({ code: 'custom', message: `--jars ${jar} does not exist` });
+    }
+  })
+  .transform((jars) => jars.map((j) => path.resolve(j)))
+  .default([]);
+
 const schema = z.object({
   source: z.string({ required_error: '--source is required' }).min(1, '--source is required'),
   topic: z
@@ -104,17 +129,15 @@ const schema = z.object({
   master: z.string().regex(/^(local(\[(\*|\d+)(,\d+)?\])?|spark:\/\/.+|yarn|k8s:\/\/.+)$/, '--master must be local[*], local[N], spark://…, yarn or k8s://…').default('local[*]'),
   conf: z.array(z.string().regex(/^[^=\s]+=.*$/, '--conf takes key=value')).default([]),
   driverMemory: z.string().regex(/^\d+[kmgt]?$/i, '--driver-memory takes a JVM size like 2g or 512m').optional(),
+  jars: jarList,
+  kafkaConfig: z.string().min(1, '--kafka-config needs a file').optional(),
+  kafkaProperties: z.record(z.string(), z.string()).optional(),
   recovery: z.enum(['window', 'full'], { errorMap: () => ({ message: '--recovery must be window or full' }) }).default('window'),
 });
 
 /** Parses and validates a submit request, naming the offending option in the error. */
 export function parseSubmitConfig(input: SubmitInput, env: NodeJS.ProcessEnv = process.env): SubmitConfig {
-  const parsed = schema.safeParse(input);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new SparkSyncError('USAGE', issue.message, { hint: 'see `spark-sync submit --help`' });
-  }
-  const c = parsed.data;
+  const c = parseOrThrow(schema, input, 'submit');
   if (c.partitions !== undefined && !c.createTopic) {
     throw new SparkSyncError('USAGE', '--partitions only applies with --create-topic', { hint: 'add --create-topic, or drop --partitions' });
   }
@@ -128,11 +151,13 @@ export function parseSubmitConfig(input: SubmitInput, env: NodeJS.ProcessEnv = p
   if (!hive && c.where !== undefined) {
     throw new SparkSyncError('USAGE', '--where selects partitions of a Hive table (--source hive:db.table)', { hint: 'drop --where, or pass a Hive table' });
   }
+  const bootstrapServers = parseBootstrapServers(c.bootstrapServer);
+  const kafkaClient = c.kafkaProperties ? kafkaClientSettings(c.kafkaProperties) : loadKafkaClientConfig(c.kafkaConfig);
   return {
     source: c.source,
     where: c.where,
     topic: c.topic,
-    bootstrapServers: parseBootstrapServers(c.bootstrapServer),
+    bootstrapServers,
     format: c.format,
     csv: { header: c.csvHeader, delimiter: c.csvDelimiter },
     checkpoint: path.resolve(c.checkpoint ?? defaultCheckpointPath(env)),
@@ -142,7 +167,41 @@ export function parseSubmitConfig(input: SubmitInput, env: NodeJS.ProcessEnv = p
     master: c.master,
     conf: hive ? [...hiveConf(env), ...c.conf] : c.conf,
     driverMemory: c.driverMemory,
-    kafkaConf: sparkKafkaConf(parseBootstrapServers(c.bootstrapServer)),
+    jars: c.jars,
+    kafkaClient,
+    kafkaConf: sparkKafkaConf(bootstrapServers, kafkaClient),
     recovery: c.recovery,
   };
+}
+
+/** What `verify` takes; the Kafka settings as `submit`'s. */
+export type VerifyInput = Pick<SubmitInput, 'topic' | 'bootstrapServer' | 'checkpoint' | 'kafkaConfig' | 'kafkaProperties'>;
+
+/** A validated `verify`: checked before any broker or JVM is touched. */
+export function parseVerifyConfig(input: VerifyInput, env: NodeJS.ProcessEnv = process.env): VerifyConfig {
+  const c = parseOrThrow(verifySchema, input, 'verify');
+  const bootstrapServers = parseBootstrapServers(c.bootstrapServer);
+  const kafkaClient = c.kafkaProperties ? kafkaClientSettings(c.kafkaProperties) : loadKafkaClientConfig(c.kafkaConfig);
+  return {
+    topic: c.topic,
+    bootstrapServers,
+    checkpoint: path.resolve(c.checkpoint ?? defaultCheckpointPath(env)),
+    kafkaClient,
+    kafkaConf: sparkKafkaConf(bootstrapServers, kafkaClient),
+  };
+}
+
+const verifySchema = schema.pick({ topic: true, bootstrapServer: true, checkpoint: true, kafkaConfig: true, kafkaProperties: true });
+
+function parseOrThrow<T extends z.ZodTypeAny>(s: T, input: unknown, command: string): z.infer<T> {
+  const parsed = s.safeParse(input);
+  if (!parsed.success) {
+    throw new SparkSyncError('USAGE', parsed.error.issues[0].message, { hint: `see \`spark-sync ${command} --help\`` });
+  }
+  return parsed.data;
+}
+
+/** `--master`, `--conf`, `--driver-memory` and `--jars` alone, for commands that start Spark but do not submit. */
+export function parseSparkOptions(input: Pick<SubmitInput, 'master' | 'conf' | 'driverMemory' | 'jars'>): { master: string; conf: string[]; driverMemory?: string; jars: string[] } {
+  return parseOrThrow(schema.pick({ master: true, conf: true, driverMemory: true, jars: true }), input, 'verify');
 }

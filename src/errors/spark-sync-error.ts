@@ -21,6 +21,7 @@ export type ErrorCode =
   | 'CHECKPOINT_INVALID'
   | 'INSTALL_INCOMPLETE'
   | 'KAFKA_UNAVAILABLE'
+  | 'KAFKA_AUTH_FAILED'
   | 'LEASE_HELD'
   | 'KAFKA_WRITE_FAILED'
   | 'INTERRUPTED'
@@ -37,6 +38,8 @@ const EXIT_CODE_OF: Record<ErrorCode, ExitCodeValue> = {
   CHECKPOINT_INVALID: ExitCode.USAGE,
   INSTALL_INCOMPLETE: ExitCode.USAGE,
   KAFKA_UNAVAILABLE: ExitCode.UNAVAILABLE,
+  /** Wrong credentials: a rerun fails the same way until a person fixes them. */
+  KAFKA_AUTH_FAILED: ExitCode.USAGE,
   LEASE_HELD: ExitCode.UNAVAILABLE,
   KAFKA_WRITE_FAILED: ExitCode.UNAVAILABLE,
   INTERRUPTED: ExitCode.UNAVAILABLE,

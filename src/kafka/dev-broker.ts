@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { KafkaClientSettings, kafkaClientSettings } from '../config/kafka-client-config';
 import { KAFKA_JARS_DIR } from '../config/paths';
 import { SparkSyncError } from '../errors/spark-sync-error';
 import { isAlive, sleep } from '../util/processes';
@@ -16,8 +17,13 @@ export interface DevBrokerOptions {
   /** Keep running after this process exits (`spark-sync broker start`). */
   detached?: boolean;
   heapMb?: number;
-  /** Extra broker settings (server.properties lines), e.g. for SASL in tests. */
+  /** Extra broker settings (server.properties lines). */
   extraConfig?: Record<string, string>;
+  /**
+   * SASL/SCRAM-SHA-512 on the client listener (SASL_PLAINTEXT), with these users and passwords;
+   * `brokerUser` is the one the broker itself and the readiness check log in as.
+   */
+  scram?: { users: Record<string, string>; brokerUser: string };
 }
 
 /** A running single-node Apache Kafka broker (KRaft, combined broker + controller). */
@@ -50,8 +56,8 @@ export async function startDevBroker(options: DevBrokerOptions): Promise<DevBrok
   }
   const port = options.port ?? (await freePort());
   const controllerPort = await freePort();
-  const config = writeConfig(dataDir, port, controllerPort, options.extraConfig ?? {});
-  formatStorage(classpath, dataDir, config);
+  const config = writeConfig(dataDir, port, controllerPort, options.scram ? 'SASL_PLAINTEXT' : 'PLAINTEXT', { ...(options.scram ? scramConfig(options.scram) : {}), ...options.extraConfig });
+  formatStorage(classpath, dataDir, config, options.scram?.users ?? {});
 
   const out = fs.openSync(path.join(dataDir, 'broker.out'), 'a');
   const heap = options.heapMb ?? 512;
@@ -68,7 +74,7 @@ export async function startDevBroker(options: DevBrokerOptions): Promise<DevBrok
   const pid = child.pid!;
   fs.writeFileSync(path.join(dataDir, PID_FILE), `${pid}\n`);
   const bootstrap = `127.0.0.1:${port}`;
-  await waitUntilReady(child, bootstrap, dataDir);
+  await waitUntilReady(child, bootstrap, dataDir, options.scram ? scramClient(options.scram) : undefined);
   return { bootstrap, port, pid, dataDir, stop: () => stopBrokerProcess(pid, dataDir) };
 }
 
@@ -103,16 +109,16 @@ export function kafkaClasspath(): string {
   return jars.map((j) => path.join(KAFKA_JARS_DIR, j)).join(path.delimiter);
 }
 
-function writeConfig(dataDir: string, port: number, controllerPort: number, extra: Record<string, string>): string {
+function writeConfig(dataDir: string, port: number, controllerPort: number, protocol: string, extra: Record<string, string>): string {
   const settings: Record<string, string> = {
     'process.roles': 'broker,controller',
     'node.id': '1',
     'controller.quorum.voters': `1@127.0.0.1:${controllerPort}`,
-    listeners: `PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
-    'advertised.listeners': `PLAINTEXT://127.0.0.1:${port}`,
+    listeners: `${protocol}://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
+    'advertised.listeners': `${protocol}://127.0.0.1:${port}`,
     'controller.listener.names': 'CONTROLLER',
-    'inter.broker.listener.name': 'PLAINTEXT',
-    'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    'inter.broker.listener.name': protocol,
+    'listener.security.protocol.map': `${protocol}:${protocol},CONTROLLER:PLAINTEXT`,
     'log.dirs': path.join(dataDir, 'data'),
     'num.partitions': '1',
     'num.network.threads': '2',
@@ -144,13 +150,38 @@ function writeConfig(dataDir: string, port: number, controllerPort: number, extr
   return file;
 }
 
-/** KRaft needs its log directory formatted once with a cluster id; later starts reuse it. */
-function formatStorage(classpath: string, dataDir: string, config: string): void {
+/** One SASL_PLAINTEXT client listener, SCRAM-SHA-512 only; the controller stays PLAINTEXT on loopback. */
+function scramConfig(scram: NonNullable<DevBrokerOptions['scram']>): Record<string, string> {
+  return {
+    'sasl.enabled.mechanisms': 'SCRAM-SHA-512',
+    'sasl.mechanism.inter.broker.protocol': 'SCRAM-SHA-512',
+    'listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config': scramJaas(scram.brokerUser, scram.users[scram.brokerUser]),
+  };
+}
+
+function scramJaas(user: string, password: string): string {
+  return `org.apache.kafka.common.security.scram.ScramLoginModule required username="${user}" password="${password}";`;
+}
+
+function scramClient(scram: NonNullable<DevBrokerOptions['scram']>): KafkaClientSettings {
+  return kafkaClientSettings({
+    'security.protocol': 'SASL_PLAINTEXT',
+    'sasl.mechanism': 'SCRAM-SHA-512',
+    'sasl.jaas.config': scramJaas(scram.brokerUser, scram.users[scram.brokerUser]),
+  });
+}
+
+/**
+ * KRaft needs its log directory formatted once with a cluster id; later starts reuse it. SCRAM
+ * users are written into the metadata log here (KRaft has no ZooKeeper to add them to later).
+ */
+function formatStorage(classpath: string, dataDir: string, config: string, scramUsers: Record<string, string>): void {
   if (fs.existsSync(path.join(dataDir, 'data', 'meta.properties'))) return;
   // A leading '-' would read as an option to StorageTool (Kafka's own Uuid avoids it the same way).
   let clusterId = randomBytes(16).toString('base64url');
   while (clusterId.startsWith('-')) clusterId = randomBytes(16).toString('base64url');
-  const r = spawnSync('java', ['-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', config, '--ignore-formatted'], {
+  const scram = Object.entries(scramUsers).flatMap(([name, password]) => ['--add-scram', `SCRAM-SHA-512=[name=${name},password=${password}]`]);
+  const r = spawnSync('java', ['-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', config, '--ignore-formatted', ...scram], {
     encoding: 'utf8',
   });
   if (r.status !== 0) {
@@ -158,7 +189,7 @@ function formatStorage(classpath: string, dataDir: string, config: string): void
   }
 }
 
-async function waitUntilReady(child: ChildProcess, bootstrap: string, dataDir: string): Promise<void> {
+async function waitUntilReady(child: ChildProcess, bootstrap: string, dataDir: string, client?: KafkaClientSettings): Promise<void> {
   let exited: number | null = null;
   child.once('exit', (code) => {
     exited = code ?? -1;
@@ -167,7 +198,7 @@ async function waitUntilReady(child: ChildProcess, bootstrap: string, dataDir: s
   while (Date.now() < deadline) {
     if (exited !== null) break;
     try {
-      const admin = await KafkaAdmin.connect({ bootstrapServers: [bootstrap], connectTimeoutMs: 2_000 });
+      const admin = await KafkaAdmin.connect({ bootstrapServers: [bootstrap], connectTimeoutMs: 2_000, client });
       await admin.close();
       return;
     } catch {

@@ -1,10 +1,13 @@
 import { Admin, Kafka, logLevel } from 'kafkajs';
+import { KafkaClientSettings, NO_KAFKA_SETTINGS } from '../config/kafka-client-config';
 import { SparkSyncError, firstLine } from '../errors/spark-sync-error';
 
 export interface KafkaAdminOptions {
   bootstrapServers: string[];
   /** How long to try to reach the cluster before giving up with exit code 3. */
   connectTimeoutMs?: number;
+  /** Security settings from `--kafka-config`. */
+  client?: KafkaClientSettings;
 }
 
 /**
@@ -27,6 +30,7 @@ export class KafkaAdmin {
       connectionTimeout: Math.min(timeout, 5_000),
       requestTimeout: 30_000,
       retry: { retries: 3, initialRetryTime: 300, maxRetryTime: timeout / 2 },
+      ...(options.client ?? NO_KAFKA_SETTINGS).kafkajs,
     });
     const admin = kafka.admin();
     try {
@@ -35,6 +39,7 @@ export class KafkaAdmin {
       await withDeadline(admin.describeCluster(), timeout, `asking ${where} for its cluster`);
     } catch (err) {
       await admin.disconnect().catch(() => undefined);
+      if (isAuthFailure(err)) throw authFailed(where, options.client, err);
       throw unreachable(where, err);
     }
     return new KafkaAdmin(admin, where);
@@ -46,6 +51,11 @@ export class KafkaAdmin {
     if (!topics.includes(topic)) return undefined;
     const meta = await this.call(() => this.admin.fetchTopicMetadata({ topics: [topic] }), `reading metadata of ${topic}`);
     return meta.topics[0].partitions.length;
+  }
+
+  /** How many brokers the cluster reports. */
+  async brokerCount(): Promise<number> {
+    return (await this.call(() => this.admin.describeCluster(), 'describing the cluster')).brokers.length;
   }
 
   async createTopic(topic: string, partitions: number, replicationFactor = 1): Promise<void> {
@@ -82,6 +92,22 @@ export class KafkaAdmin {
   }
 }
 
+/** kafkajs wraps a refused login in its retry error; the cause chain names it. */
+function isAuthFailure(err: unknown): boolean {
+  for (let e = err as { name?: string; cause?: unknown; originalError?: unknown } | undefined; e; e = (e.originalError ?? e.cause) as typeof e) {
+    if (/SASLAuthentication|Authentication/.test(e.name ?? '')) return true;
+  }
+  return /SASL .*authentication failed|Authentication failed/i.test((err as Error)?.message ?? '');
+}
+
+function authFailed(where: string, client: KafkaClientSettings | undefined, cause: unknown): SparkSyncError {
+  // kafkajs's message names the mechanism and the broker's reason, never the password.
+  return new SparkSyncError('KAFKA_AUTH_FAILED', `Kafka at ${where} refused the login: ${firstLine((cause as Error).message ?? String(cause))}`, {
+    cause,
+    hint: `check the user and password in ${client?.file ? `--kafka-config ${client.file}` : '--kafka-config'} (retrying will not help)`,
+  });
+}
+
 function unreachable(where: string, cause: unknown): SparkSyncError {
   return new SparkSyncError('KAFKA_UNAVAILABLE', `Kafka at ${where} did not answer: ${firstLine((cause as Error).message ?? String(cause))}`, {
     cause,
@@ -104,9 +130,4 @@ export function parseBootstrapServers(value: string, option = '--bootstrap-serve
     throw new SparkSyncError('USAGE', `${option} '${value}' is not a list of host:port`, { hint: 'e.g. --bootstrap-server 127.0.0.1:9092' });
   }
   return servers;
-}
-
-/** Kafka client settings for Spark's producer and consumer, as `key=value` pairs. */
-export function sparkKafkaConf(bootstrapServers: string[]): string[] {
-  return [`bootstrap.servers=${bootstrapServers.join(',')}`];
 }

@@ -3,7 +3,7 @@ import pino from 'pino';
 export type LogFormat = 'text' | 'json';
 
 export interface LoggerOptions {
-  /** `json` gives JSON lines without control characters (default when stderr is not a TTY). */
+  /** `json` gives JSON lines without control characters (default unless stdout and stderr are TTYs). */
   format?: LogFormat;
   verbose?: boolean;
 }
@@ -16,8 +16,9 @@ export interface Logger {
   error(fields: object, msg: string): void;
 }
 
+/** Text for a person at a terminal; JSON lines for anything else (a scheduler, a pipe, a file). */
 export function defaultLogFormat(): LogFormat {
-  return process.stderr.isTTY ? 'text' : 'json';
+  return process.stdout.isTTY && process.stderr.isTTY ? 'text' : 'json';
 }
 
 /**

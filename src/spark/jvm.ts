@@ -20,6 +20,8 @@ export interface JvmOptions {
    * {@link heapOptions}).
    */
   driverMemory?: string;
+  /** Extra jars (`--jars`), put on the JVM's startup classpath beside Spark's. */
+  jars?: string[];
 }
 
 export const DEFAULT_DRIVER_MEMORY = '1g';
@@ -80,7 +82,7 @@ export async function ensureJvm(options: JvmOptions = {}): Promise<void> {
   const opts = [...SPARK_JAVA17_OPTIONS, '-Djava.awt.headless=true', `-Djava.io.tmpdir=${scratchDir()}`, `-Dderby.stream.error.file=${path.join(scratchDir(), 'derby.log')}`];
   opts.push(...heapOptions(options.driverMemory));
   try {
-    bridge.ensureJvm({ classpath: jars.map((j) => path.join(SPARK_JARS_DIR, j)), opts });
+    bridge.ensureJvm({ classpath: [...jars.map((j) => path.join(SPARK_JARS_DIR, j)), ...(options.jars ?? [])], opts });
   } catch (err) {
     throw new SparkSyncError('INSTALL_INCOMPLETE', `the Java VM did not start: ${(err as Error).message}`, {
       cause: err,

@@ -57,6 +57,8 @@ export interface SparkSessionOptions extends JvmOptions {
   master: string;
   /** `key=value` Spark settings. */
   conf: string[];
+  /** Spark's and Kafka's own INFO logs on stderr (`--verbose`). */
+  verbose?: boolean;
 }
 
 /**
@@ -80,6 +82,7 @@ interface JavaJobs {
 
 interface JavaJobsClass {
   start(master: string, conf: string[]): Promise<JavaJobs>;
+  setLogLevel(level: string): Promise<void>;
 }
 
 /**
@@ -95,8 +98,12 @@ export class SparkJobs {
     const { importClassAsync } = await import('java-bridge');
     try {
       const cls = (await importClassAsync('io.sparksync.jobs.SparkSyncJobs')) as unknown as JavaJobsClass;
-      // --conf spark.local.dir, coming later, still wins.
-      return new SparkJobs(await cls.start(options.master, [`spark.local.dir=${scratchDir()}`, ...options.conf]));
+      // Spark's and Kafka's own logs stay at ERROR (log4j2.properties) unless --verbose.
+      if (options.verbose) await cls.setLogLevel('INFO');
+      // --conf spark.local.dir, coming later, still wins. spark.jars ships --jars to executors;
+      // the driver has them on its startup classpath already (ensureJvm).
+      const jars = options.jars?.length ? [`spark.jars=${options.jars.join(',')}`] : [];
+      return new SparkJobs(await cls.start(options.master, [`spark.local.dir=${scratchDir()}`, ...jars, ...options.conf]));
     } catch (err) {
       throw fromJavaError(err, 'starting Spark');
     }

@@ -40,7 +40,7 @@ const HEARTBEAT_MS = 10_000;
 export async function runSubmit(config: SubmitConfig, deps: SubmitDeps): Promise<SubmitSummary> {
   const started = Date.now();
   const root = checkSource(config.source);
-  const admin = await KafkaAdmin.connect({ bootstrapServers: config.bootstrapServers });
+  const admin = await KafkaAdmin.connect({ bootstrapServers: config.bootstrapServers, client: config.kafkaClient });
   try {
     const partitions = await ensureTopic(admin, config, deps.log);
     const store = await CheckpointStore.open(config.checkpoint, { create: true });

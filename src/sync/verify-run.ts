@@ -1,3 +1,4 @@
+import { KafkaClientSettings } from '../config/kafka-client-config';
 import { CheckpointStore } from '../checkpoint/checkpoint-store';
 import { SparkSyncError } from '../errors/spark-sync-error';
 import { KafkaAdmin } from '../kafka/kafka-admin';
@@ -8,6 +9,7 @@ export interface VerifyConfig {
   topic: string;
   bootstrapServers: string[];
   checkpoint: string;
+  kafkaClient: KafkaClientSettings;
   kafkaConf: string[];
 }
 
@@ -39,7 +41,7 @@ export async function runVerify(config: VerifyConfig, deps: { log: Logger; spark
     if (files.length === 0) {
       throw new SparkSyncError('USAGE', `the checkpoint ${store.file} has no files synced to topic ${config.topic}`, { hint: 'check --topic and --checkpoint' });
     }
-    const admin = await KafkaAdmin.connect({ bootstrapServers: config.bootstrapServers });
+    const admin = await KafkaAdmin.connect({ bootstrapServers: config.bootstrapServers, client: config.kafkaClient });
     await admin.close();
     const jobs = await deps.spark();
     const results: FileVerification[] = [];

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, KafkaConfig, logLevel } from 'kafkajs';
 
 export interface TopicMessage {
   partition: number;
@@ -13,8 +13,8 @@ export interface TopicMessage {
  * Reads every message of a topic with its own kafkajs consumer, independent of spark-sync's
  * code paths: what a downstream user would see.
  */
-export async function readTopic(bootstrap: string, topic: string): Promise<TopicMessage[]> {
-  const kafka = new Kafka({ clientId: 'spark-sync-test-reader', brokers: [bootstrap], logLevel: logLevel.NOTHING });
+export async function readTopic(bootstrap: string, topic: string, security: Pick<KafkaConfig, 'sasl' | 'ssl'> = {}): Promise<TopicMessage[]> {
+  const kafka = new Kafka({ clientId: 'spark-sync-test-reader', brokers: [bootstrap], logLevel: logLevel.NOTHING, ...security });
   const admin = kafka.admin();
   await admin.connect();
   const offsets = await admin.fetchTopicOffsets(topic);
@@ -61,7 +61,7 @@ export function tally(messages: TopicMessage[], expectedKeys: Set<string>) {
 }
 
 /** Asserts the topic holds exactly `keys`: every one once, nothing missing, duplicated or foreign. */
-export async function assertExactTopic(bootstrap: string, topic: string, keys: Set<string>): Promise<void> {
-  const messages = await readTopic(bootstrap, topic);
+export async function assertExactTopic(bootstrap: string, topic: string, keys: Set<string>, security: Pick<KafkaConfig, 'sasl' | 'ssl'> = {}): Promise<void> {
+  const messages = await readTopic(bootstrap, topic, security);
   assert.deepEqual(tally(messages, keys), { messages: keys.size, distinctKeys: keys.size, duplicated: 0, missing: 0, foreign: 0 });
 }

@@ -4,16 +4,16 @@ import { CheckpointStore, LEASE_STALE_MS } from '../../checkpoint/checkpoint-sto
 import { defaultCheckpointPath } from '../../config/paths';
 import { SparkSyncError } from '../../errors/spark-sync-error';
 import { globalOptions } from '../global-options';
+import { addCheckpointOption } from '../shared-options';
 import { printSummary } from '../output';
 
 
 export function resetCommand(): Command {
-  return new Command('reset')
+  return addCheckpointOption(new Command('reset'))
     .description("forget files' checkpoints so the next submit resyncs them from the start (their messages stay in Kafka)")
     .option('--file <name>', 'the file identity, as `status` shows it')
     .option('--all', 'every file (of --topic, if given)')
     .option('--topic <topic>', 'only this topic')
-    .option('--checkpoint <file>', 'checkpoint file (default: $SPARK_SYNC_HOME/checkpoint.db)')
     .option('--yes', 'do not ask for confirmation (required when stdin is not a terminal)')
     .addHelpText('after', '\nExample:\n  spark-sync reset --file dt=2024-01-15/part-00000.parquet --topic transactions --yes')
     .action(async (opts: { file?: string; all?: boolean; topic?: string; checkpoint?: string; yes?: boolean }, cmd: Command) => {

@@ -2,12 +2,12 @@ import { Command } from 'commander';
 import { toCheckpointRecord } from '../../checkpoint/checkpoint-report';
 import { CheckpointStore } from '../../checkpoint/checkpoint-store';
 import { defaultCheckpointPath } from '../../config/paths';
+import { addCheckpointOption } from '../shared-options';
 import { printSummary, statusTable } from '../output';
 
 export function statusCommand(): Command {
-  return new Command('status')
+  return addCheckpointOption(new Command('status'))
     .description("show every file's checkpoint")
-    .option('--checkpoint <file>', 'checkpoint file (default: $SPARK_SYNC_HOME/checkpoint.db)')
     .option('--json', "print each file's checkpoint in the patent's structure, as one JSON object")
     .addHelpText('after', '\nExample:\n  spark-sync status --json | jq \'.files[] | select(.status != "COMPLETED")\'')
     .action(async (opts: { checkpoint?: string; json?: boolean }) => {

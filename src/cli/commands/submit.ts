@@ -1,33 +1,32 @@
 import { Command } from 'commander';
 import { parseSubmitConfig } from '../../config/submit-config';
 import { Logger } from '../../log/logger';
-import { DEFAULT_DRIVER_MEMORY } from '../../spark/jvm';
 import { SparkJobs } from '../../spark/spark-jobs';
 import { planSubmit } from '../../sync/dry-run';
 import { runSubmit } from '../../sync/submit-run';
 import { SyncEvent } from '../../sync/sync-events';
-import { collect, globalOptions } from '../global-options';
+import { globalOptions } from '../global-options';
+import { addCheckpointOption, addKafkaOptions, addSparkOptions, setting } from '../shared-options';
 import { printSummary } from '../output';
 
 export function submitCommand(): Command {
-  return new Command('submit')
+  const cmd = new Command('submit')
     .description('sync a source into a Kafka topic, exactly once across crashes and reruns')
-    .requiredOption('--source <path>', 'a data file or a directory of them (a local path, file:// or hdfs:// URI), or hive:db.table')
+    .option('--source <path>', 'a data file or a directory of them (a local path, file:// or hdfs:// URI), or hive:db.table (required)')
     .option('--where <predicate>', "with hive:db.table: the partitions to sync, e.g. \"dt >= '2024-01-01'\"")
-    .requiredOption('--topic <topic>', 'the Kafka topic to write')
-    .requiredOption('--bootstrap-server <host:port>', 'Kafka brokers, comma-separated')
+    .option('--topic <topic>', 'the Kafka topic to write (required)')
     .option('--format <format>', 'parquet, orc, csv or json (JSON lines) for every file (default: from each file\'s extension)')
     .option('--csv-header', 'CSV files start with a header line naming the columns')
-    .option('--csv-delimiter <char>', 'CSV field delimiter, one character (\\t for a tab)', ',')
-    .option('--checkpoint <file>', 'checkpoint file (default: $SPARK_SYNC_HOME/checkpoint.db, ~/.spark-sync/ when unset)')
-    .option('--batch-size <rows>', 'rows per committed batch', '1000000')
+    .option('--csv-delimiter <char>', 'CSV field delimiter, one character (\\t for a tab)', ',');
+  addKafkaOptions(cmd);
+  addCheckpointOption(cmd)
+    .addOption(setting('--batch-size <rows>', 'rows per committed batch', '1000000'))
     .option('--create-topic', 'create the topic if it does not exist')
-    .option('--partitions <n>', 'partitions of a topic made by --create-topic (default 1)')
-    .option('--master <url>', 'Spark master: local[*], local[N], spark://host:port', 'local[*]')
-    .option('--conf <key=value>', 'a Spark setting; repeatable', collect, [])
-    .option('--driver-memory <size>', 'heap of the driver JVM, e.g. 2g', DEFAULT_DRIVER_MEMORY)
+    .option('--partitions <n>', 'partitions of a topic made by --create-topic (default 1)');
+  addSparkOptions(cmd);
+  return cmd
     .option('--dry-run', 'plan only: list the files, records and batches a submit would send; writes nothing and does not contact Kafka')
-    .option('--recovery <mode>', 'after a crash: window (join one batch against its Kafka offsets) or full (the whole file)', 'window')
+    .addOption(setting('--recovery <mode>', 'after a crash: window (join one batch against its Kafka offsets) or full (the whole file)', 'window'))
     .addHelpText('after', `
 Example:
   spark-sync submit --source /data/txn_2024_01_15.parquet --topic transactions \\
@@ -37,6 +36,9 @@ Example:
   spark-sync submit --source /data/events --topic events --bootstrap-server kafka1:9092 --dry-run
   spark-sync submit --source hive:sales.transactions --where "dt = '2024-01-15'" --topic transactions \\
     --bootstrap-server kafka1:9092 --conf spark.hadoop.hive.metastore.uris=thrift://metastore:9083
+  spark-sync submit --source /data/events --topic events --bootstrap-server kafka1:9093 \
+    --kafka-config /etc/spark-sync/client.properties   # security.protocol=SASL_SSL, sasl.*, ssl.*
+  SPARK_SYNC_BOOTSTRAP_SERVER=kafka1:9092 spark-sync --config spark-sync.yaml submit --source /data/events --topic events
 
 A directory is synced file by file (hidden files, _SUCCESS and .crc are skipped); each file is
 known by its path relative to the directory, and a rerun sends only new or unfinished files.
@@ -44,13 +46,16 @@ A Hive table is synced the same way, file by file of its (selected) partitions, 
 its path relative to the table's location. Without hive.metastore.uris, the metastore is an
 embedded Derby database in $SPARK_SYNC_HOME.
 
+Settings come from flags, then SPARK_SYNC_* variables (shown above as env), then the YAML
+file of --config / SPARK_SYNC_CONFIG (keys are the long option names).
+
 Rerunning the same command after a crash continues where the checkpoint stands; rerunning it
 after success sends nothing. Exit codes: 0 done, 2 bad input, 3 unreachable (safe to retry),
 4 consistency violation (a person must look).`)
     .action(async (opts: Record<string, unknown>, cmd: Command) => {
-      const { log } = globalOptions(cmd);
+      const { log, verbose } = globalOptions(cmd);
       const config = parseSubmitConfig(opts);
-      const spark = () => SparkJobs.start({ master: config.master, conf: config.conf, driverMemory: config.driverMemory });
+      const spark = () => SparkJobs.start({ master: config.master, conf: config.conf, driverMemory: config.driverMemory, jars: config.jars, verbose });
       if (opts.dryRun) {
         const plan = await planSubmit(config, spark);
         for (const f of plan.files) log.info({ file: f.file, status: f.status, total_records: f.totalRecords, records_processed: f.recordsProcessed, to_send: f.toSend, batches: f.batches }, `would send ${f.toSend} records of ${f.file} in ${f.batches} batches`);

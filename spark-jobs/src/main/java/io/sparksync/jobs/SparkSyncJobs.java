@@ -13,6 +13,7 @@ import io.sparksync.jobs.internal.BatchWriter;
 import io.sparksync.jobs.internal.HiveTables;
 import io.sparksync.jobs.internal.KafkaKeys;
 import io.sparksync.jobs.internal.KeyValues;
+import io.sparksync.jobs.internal.Preview;
 import io.sparksync.jobs.internal.SampleData;
 import io.sparksync.jobs.internal.Slot;
 import io.sparksync.jobs.internal.SourceFiles;
@@ -67,6 +68,23 @@ public final class SparkSyncJobs {
     // twice at once (two attempts writing one partition would interleave).
     b.config("spark.sql.session.timeZone", "UTC").config("spark.speculation", "false");
     return new SparkSyncJobs(b.getOrCreate());
+  }
+
+  /**
+   * Spark's and Kafka's own log level in this JVM ({@code ERROR} by default, from
+   * log4j2.properties; {@code INFO} with --verbose).
+   */
+  public static void setLogLevel(String level) {
+    org.apache.logging.log4j.core.config.Configurator.setRootLevel(
+        org.apache.logging.log4j.Level.toLevel(level, org.apache.logging.log4j.Level.ERROR));
+  }
+
+  /**
+   * The first {@code rows} rows of a file with their positions and keys, as an Arrow IPC stream
+   * (columns position, key, then each field as the text its key hashes).
+   */
+  public byte[] previewFile(String path, String format, String fileIdentity, long rows) {
+    return ArrowResults.encode(Preview.firstRows(spark, path, format, fileIdentity, rows));
   }
 
   /** Stops the SparkSession. */

@@ -1,0 +1,109 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import { Command } from 'commander';
+import { CheckpointStore } from '../../checkpoint/checkpoint-store';
+import { loadKafkaClientConfig } from '../../config/kafka-client-config';
+import { KAFKA_JARS_DIR, SPARK_JARS_DIR, defaultCheckpointPath } from '../../config/paths';
+import { ExitCode, SparkSyncError, asSparkSyncError } from '../../errors/spark-sync-error';
+import { KafkaAdmin, parseBootstrapServers } from '../../kafka/kafka-admin';
+import { ensureJvm } from '../../spark/jvm';
+import { globalOptions } from '../global-options';
+import { printSummary } from '../output';
+import { addCheckpointOption, addKafkaOptions } from '../shared-options';
+
+interface Check {
+  name: string;
+  ok: boolean;
+  /** What was found, or what is wrong and what to do. */
+  detail: string;
+  exit_code?: number;
+}
+
+/**
+ * `doctor`: each thing a sync needs, checked on its own and named when it fails, so an operator
+ * sees every problem in one run instead of one per attempt.
+ */
+export function doctorCommand(): Command {
+  const cmd = new Command('doctor').description('check Java, the jars, the JVM bridge, Kafka and the checkpoint, naming each failure');
+  addKafkaOptions(cmd);
+  return addCheckpointOption(cmd).addHelpText(
+    'after',
+    `
+Example:
+  spark-sync doctor --bootstrap-server kafka1:9092 --kafka-config client.properties
+
+Kafka is checked only with --bootstrap-server, the checkpoint only if it exists.
+Exit code: 0 when every check passed, else the code of the first failure (2 install or
+input, 3 Kafka unreachable).`,
+  ).action(async (opts: { bootstrapServer?: string; kafkaConfig?: string; checkpoint?: string }, cmd: Command) => {
+    const { log } = globalOptions(cmd);
+    const checks: Check[] = [];
+    const run = async (name: string, check: () => Promise<string> | string) => {
+      try {
+        checks.push({ name, ok: true, detail: await check() });
+      } catch (err) {
+        const e = asSparkSyncError(err);
+        checks.push({ name, ok: false, detail: e.oneLine(), exit_code: e.exitCode });
+      }
+      const c = checks[checks.length - 1];
+      (c.ok ? log.info.bind(log) : log.error.bind(log))({ check: c.name, ok: c.ok }, `${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}`);
+    };
+    await run('java', javaVersion);
+    await run('jars', jarsPresent);
+    await run('bridge', async () => {
+      await ensureJvm({ driverMemory: '256m' });
+      const { importClassAsync } = await import('java-bridge');
+      await importClassAsync('io.sparksync.jobs.SparkSyncJobs');
+      return 'java-bridge started the JVM and loaded the Spark job classes';
+    });
+    if (opts.bootstrapServer) {
+      await run('kafka', async () => {
+        const servers = parseBootstrapServers(opts.bootstrapServer!);
+        const admin = await KafkaAdmin.connect({ bootstrapServers: servers, client: loadKafkaClientConfig(opts.kafkaConfig), connectTimeoutMs: 10_000 });
+        try {
+          const brokers = await admin.brokerCount();
+          return `${servers.join(',')} answered: ${brokers} broker(s)${opts.kafkaConfig ? `, logged in with ${opts.kafkaConfig}` : ''}`;
+        } finally {
+          await admin.close();
+        }
+      });
+    }
+    const checkpoint = opts.checkpoint ?? defaultCheckpointPath();
+    if (fs.existsSync(checkpoint)) {
+      await run('checkpoint', async () => {
+        const store = await CheckpointStore.open(checkpoint, { create: false });
+        try {
+          const integrity = await store.integrityCheck();
+          if (integrity !== 'ok') throw new SparkSyncError('CHECKPOINT_INVALID', `${store.file} is damaged: ${integrity}`, { hint: 'restore it from a backup; spark-sync never overwrites it' });
+          return `${store.file}: ${(await store.listFiles()).length} file(s), SQLite integrity ok`;
+        } finally {
+          await store.close();
+        }
+      });
+    }
+    const failed = checks.find((c) => !c.ok);
+    printSummary({ command: 'doctor', ok: !failed, checks });
+    if (failed) process.exitCode = failed.exit_code ?? ExitCode.INTERNAL;
+  });
+}
+
+function javaVersion(): string {
+  const r = spawnSync('java', ['-version'], { encoding: 'utf8' });
+  if (r.error || r.status !== 0) {
+    throw new SparkSyncError('INSTALL_INCOMPLETE', 'java is not on PATH', { hint: 'install a Java 17 JDK and put it on PATH (or set JAVA_HOME)' });
+  }
+  const line = r.stderr.split('\n')[0].trim();
+  const major = Number(/version "(\d+)/.exec(line)?.[1]);
+  if (!(major >= 17)) throw new SparkSyncError('INSTALL_INCOMPLETE', `${line}: Spark 3.5 here needs Java 17 or later`, { hint: 'install a Java 17 JDK' });
+  return line;
+}
+
+function jarsPresent(): string {
+  const count = (dir: string) => (fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.jar')) : []);
+  const spark = count(SPARK_JARS_DIR);
+  const kafka = count(KAFKA_JARS_DIR);
+  if (!spark.includes('spark-sync-jobs.jar')) {
+    throw new SparkSyncError('INSTALL_INCOMPLETE', `the Spark job jar is missing from ${SPARK_JARS_DIR}`, { hint: 'run `npm run build:jars` in the spark-sync folder (needs Java 17 and Maven)' });
+  }
+  return `${spark.length} jars in ${SPARK_JARS_DIR}, ${kafka.length} in ${KAFKA_JARS_DIR}`;
+}

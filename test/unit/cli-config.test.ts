@@ -1,0 +1,100 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { program } from '../../src/cli/main';
+import { kafkaClientSettings, loadKafkaClientConfig, sparkKafkaConf } from '../../src/config/kafka-client-config';
+import { SparkSyncError } from '../../src/errors/spark-sync-error';
+
+// Option resolution through the real command tree: flags beat SPARK_SYNC_* variables, which beat
+// the YAML file of --config. The submit action is replaced so nothing runs.
+async function resolvedSubmitOptions(args: string[], env: Record<string, string> = {}): Promise<Record<string, unknown>> {
+  const saved = { ...process.env };
+  Object.assign(process.env, env);
+  try {
+    const root = program();
+    let captured: Record<string, unknown> = {};
+    root.commands.find((c) => c.name() === 'submit')!.action((opts: Record<string, unknown>) => {
+      captured = opts;
+    });
+    await root.parseAsync(['node', 'spark-sync', ...args]);
+    return captured;
+  } finally {
+    for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+  }
+}
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'spark-sync-cfg-'));
+
+function yamlFile(text: string): string {
+  const file = path.join(dir, `c${Math.random().toString(36).slice(2)}.yaml`);
+  fs.writeFileSync(file, text);
+  return file;
+}
+
+test('flags beat env, env beats the config file, the file beats defaults', async () => {
+  const file = yamlFile('bootstrap-server: file:9092\nbatch-size: 100\nmaster: local[1]\nconf:\n  - spark.a=1\n  - spark.b=2\ncreate-topic: true\ntopic: t-from-file\n');
+  const fromFile = await resolvedSubmitOptions(['--config', file, 'submit']);
+  assert.equal(fromFile.bootstrapServer, 'file:9092');
+  assert.equal(fromFile.batchSize, '100');
+  assert.deepEqual(fromFile.conf, ['spark.a=1', 'spark.b=2']);
+  assert.equal(fromFile.createTopic, true);
+  assert.equal(fromFile.recovery, 'window', 'unset everywhere: the default');
+
+  const fromEnv = await resolvedSubmitOptions(['submit'], { SPARK_SYNC_CONFIG: file, SPARK_SYNC_BATCH_SIZE: '200', SPARK_SYNC_BOOTSTRAP_SERVER: 'env:9092' });
+  assert.equal(fromEnv.batchSize, '200');
+  assert.equal(fromEnv.bootstrapServer, 'env:9092');
+  assert.equal(fromEnv.master, 'local[1]', 'not in env: the file');
+
+  const fromFlags = await resolvedSubmitOptions(['--config', file, 'submit', '--batch-size', '300', '--conf', 'spark.c=3'], { SPARK_SYNC_BATCH_SIZE: '200' });
+  assert.equal(fromFlags.batchSize, '300');
+  assert.deepEqual(fromFlags.conf, ['spark.c=3'], 'a repeatable flag replaces the file\'s list');
+});
+
+test('a config file with an unknown key, a wrong type or bad YAML is a usage error naming it', async () => {
+  const cases: Array<[string, RegExp]> = [
+    ['batchsize: 5\n', /unknown setting 'batchsize'/],
+    ['batch-size: [1, 2]\n', /'batch-size' must be a string or a number/],
+    ['create-topic: "yes"\n', /'create-topic' must be true or false/],
+    ['bootstrap-server: [a\n', /is not valid YAML/],
+    ['- just\n- a list\n', /must be a mapping/],
+  ];
+  for (const [text, message] of cases) {
+    await assert.rejects(resolvedSubmitOptions(['--config', yamlFile(text), 'submit']), (err: unknown) => {
+      assert.ok(err instanceof SparkSyncError, String(err));
+      assert.equal(err.exitCode, 2);
+      assert.match(err.message, message);
+      return true;
+    });
+  }
+  await assert.rejects(resolvedSubmitOptions(['--config', path.join(dir, 'missing.yaml'), 'submit']), /cannot be read \(ENOENT\)/);
+});
+
+test('--kafka-config: SASL and TLS settings reach kafkajs and Spark; bad files name the property, never a value', () => {
+  const jaas = 'org.apache.kafka.common.security.scram.ScramLoginModule required username="u1" password="s3cret";';
+  const file = path.join(dir, 'client.properties');
+  fs.writeFileSync(file, `# comment\nsecurity.protocol=SASL_PLAINTEXT\nsasl.mechanism=SCRAM-SHA-512\nsasl.jaas.config=${jaas}\n`);
+  const settings = loadKafkaClientConfig(file);
+  assert.deepEqual(settings.kafkajs, { sasl: { mechanism: 'scram-sha-512', username: 'u1', password: 's3cret' } });
+  assert.deepEqual(sparkKafkaConf(['k:9092'], settings), ['bootstrap.servers=k:9092', 'security.protocol=SASL_PLAINTEXT', 'sasl.mechanism=SCRAM-SHA-512', `sasl.jaas.config=${jaas}`]);
+
+  const refused: Array<[Record<string, string>, RegExp]> = [
+    [{ 'bootstrap.servers': 'x:1' }, /sets bootstrap\.servers.*use --bootstrap-server/],
+    [{ acks: '1' }, /sets acks, which spark-sync controls/],
+    [{ 'linger.ms': '5' }, /unsupported property linger\.ms/],
+    [{ 'security.protocol': 'SASL_SSL', 'sasl.mechanism': 'GSSAPI', 'sasl.jaas.config': jaas }, /sasl\.mechanism=GSSAPI/],
+    [{ 'security.protocol': 'SASL_PLAINTEXT', 'sasl.mechanism': 'PLAIN', 'sasl.jaas.config': 'x required user=u password=p;' }, /without username/],
+    [{ 'security.protocol': 'SSL', 'ssl.truststore.location': '/etc/ts.jks', 'ssl.truststore.password': 'tspw' }, /JKS ssl\.truststore\.location.*PEM/],
+    [{ 'sasl.mechanism': 'PLAIN' }, /sets sasl\.\* but security\.protocol is PLAINTEXT/],
+  ];
+  for (const [properties, message] of refused) {
+    assert.throws(() => kafkaClientSettings(properties, 'c.properties'), (err: unknown) => {
+      assert.ok(err instanceof SparkSyncError);
+      assert.equal(err.exitCode, 2);
+      assert.match(err.oneLine(), message);
+      assert.doesNotMatch(err.oneLine(), /s3cret|tspw/);
+      return true;
+    });
+  }
+});
