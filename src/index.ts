@@ -3,8 +3,9 @@
  * here; other modules are internal.
  */
 export { SparkSync } from './spark-sync';
-export type { SparkSyncOptions } from './spark-sync';
-export type { SubmitInput } from './config/submit-config';
+export type { SparkSyncOptions, SubmitResult, PreviewInput } from './spark-sync';
+export type { Table } from 'apache-arrow';
+export type { SubmitInput, VerifyInput, SourceFormat, CsvOptions } from './config/submit-config';
 export type { SubmitSummary } from './sync/submit-run';
 export type { VerifySummary, FileVerification } from './sync/verify-run';
 export type { FileResult } from './sync/file-sync';

@@ -1,23 +1,57 @@
 import { EventEmitter } from 'node:events';
+import type { Table } from 'apache-arrow';
 import { CheckpointRecord, toCheckpointRecord } from './checkpoint/checkpoint-report';
 import { CheckpointStore } from './checkpoint/checkpoint-store';
 import { defaultCheckpointPath } from './config/paths';
-import { SubmitInput, VerifyInput, parseSubmitConfig, parseVerifyConfig } from './config/submit-config';
+import { CsvOptions, SourceFormat, SubmitInput, VerifyInput, parseSubmitConfig, parseVerifyConfig } from './config/submit-config';
+import { SparkSyncError } from './errors/spark-sync-error';
 import { Logger, silentLogger } from './log/logger';
-import { SparkJobs } from './spark/spark-jobs';
+import { ArrowColumn, SparkJobs } from './spark/spark-jobs';
+import { checkSource, planFiles } from './sync/source';
 import { SubmitSummary, runSubmit } from './sync/submit-run';
-import { VerifySummary, runVerify } from './sync/verify-run';
 import { SyncEvent } from './sync/sync-events';
+import { VerifySummary, runVerify } from './sync/verify-run';
 
 /** How the Spark session of a SparkSync is started; fixed for the life of the process's JVM. */
 export interface SparkSyncOptions {
   /** `local[*]` (default), `local[N]`, `spark://host:7077`, `yarn`. */
   master?: string;
-  /** `key=value` Spark settings. */
+  /** `key=value` Spark settings, as spark-submit's `--conf`. */
   conf?: string[];
   /** Driver JVM heap, e.g. `2g`; only takes effect if this process has not started its JVM yet. */
   driverMemory?: string;
+  /** Extra jars for the driver's classpath and Spark's executors, as spark-submit's `--jars`. */
+  jars?: string[];
+  /** Spark's and Kafka's own INFO logs on stderr (they are quiet otherwise). */
+  verbose?: boolean;
+  /** Where spark-sync's own log events go (none by default). */
   logger?: Logger;
+}
+
+/** What {@link SparkSync.submit} resolves to: the CLI's summary plus its figures as Arrow tables. */
+export interface SubmitResult extends SubmitSummary {
+  /**
+   * One row per file: `file`, `status`, `total_records`, `records_sent`, `batches`, `seconds`.
+   */
+  fileTable: Table;
+  /**
+   * One row per batch this run committed: `file`, `batch`, `first_position`, `end_position`,
+   * `records`, `skipped`, `records_processed`, `total_records`, `seconds`.
+   */
+  batchTable: Table;
+}
+
+/** What {@link SparkSync.preview} reads. */
+export interface PreviewInput {
+  /** As `submit`'s: a file, a directory, an `hdfs://` URI or `hive:db.table`. */
+  source: string;
+  /** Rows to show (default 10). */
+  rows?: number;
+  /** With a directory or table: the file to show, by its identity (default: the first). */
+  file?: string;
+  format?: SourceFormat;
+  csv?: Partial<CsvOptions>;
+  where?: string;
 }
 
 type EventsOf<T extends { type: string }> = { [E in T as E['type']]: [E] } & { event: [T] };
@@ -28,13 +62,16 @@ type EventsOf<T extends { type: string }> = { [E in T as E['type']]: [E] } & { e
  * ```ts
  * const sync = await SparkSync.open();
  * sync.on('batch-committed', (e) => console.log(e.recordsProcessed, '/', e.totalRecords));
- * const summary = await sync.submit({ source: 'events.parquet', topic: 'events', bootstrapServer: '127.0.0.1:9092' });
+ * const result = await sync.submit({ source: 'events.parquet', topic: 'events', bootstrapServer: '127.0.0.1:9092' });
+ * console.table(result.fileTable.toArray());
  * await sync.close();
  * ```
  *
  * Guarantees: every row lands in the topic exactly once across crashes and reruns, provided
  * spark-sync is the topic's only producer. Spark runs in this process's JVM, which is started on
  * first use and lives until the process exits (a JVM cannot be restarted in one process).
+ * Events: `run-planned`, `file-started`, `batch-committed`, `file-recovered`, `file-completed`,
+ * `file-skipped` (see {@link SyncEvent}), and `event` for all of them.
  */
 export class SparkSync extends EventEmitter<EventsOf<SyncEvent>> {
   private jobs?: Promise<SparkJobs>;
@@ -43,28 +80,53 @@ export class SparkSync extends EventEmitter<EventsOf<SyncEvent>> {
     super();
   }
 
+  /** A SparkSync with these Spark settings; Spark itself starts on first use. */
   static async open(options: SparkSyncOptions = {}): Promise<SparkSync> {
     return new SparkSync(options);
   }
 
   /**
    * Syncs a source into a topic and resolves when every file is COMPLETED. Rejects with a
-   * SparkSyncError whose `exitCode` follows the CLI's; the checkpoint is consistent either way.
+   * {@link SparkSyncError} whose `exitCode` follows the CLI's; the checkpoint is consistent
+   * either way. `signal` stops the run at the next batch boundary.
    */
-  async submit(input: SubmitInput, signal?: AbortSignal): Promise<SubmitSummary> {
-    const config = parseSubmitConfig({ ...input, master: this.options.master, conf: this.options.conf, driverMemory: this.options.driverMemory });
-    return runSubmit(config, {
+  async submit(input: SubmitInput, signal?: AbortSignal): Promise<SubmitResult> {
+    const config = parseSubmitConfig({ ...input, master: this.options.master, conf: this.options.conf, driverMemory: this.options.driverMemory, jars: this.options.jars });
+    const batches: Array<Extract<SyncEvent, { type: 'batch-committed' }>> = [];
+    const summary = await runSubmit(config, {
       log: this.options.logger ?? silentLogger,
       emit: (event) => {
+        if (event.type === 'batch-committed') batches.push(event);
         this.emit(event.type, event as never);
         this.emit('event', event);
       },
       spark: () => this.spark(),
       signal,
     });
+    const jobs = await this.spark();
+    const fileTable = await jobs.arrowTable([
+      utf8('file', summary.files.map((f) => f.file)),
+      utf8('status', summary.files.map((f) => f.status)),
+      int64('total_records', summary.files.map((f) => f.totalRecords)),
+      int64('records_sent', summary.files.map((f) => f.recordsSent)),
+      int64('batches', summary.files.map((f) => f.batches)),
+      float64('seconds', summary.files.map((f) => f.seconds)),
+    ]);
+    const batchTable = await jobs.arrowTable([
+      utf8('file', batches.map((b) => b.file)),
+      int64('batch', batches.map((b) => b.batchIndex)),
+      int64('first_position', batches.map((b) => b.firstPosition)),
+      int64('end_position', batches.map((b) => b.endPosition)),
+      int64('records', batches.map((b) => b.records)),
+      int64('skipped', batches.map((b) => b.skipped)),
+      int64('records_processed', batches.map((b) => b.recordsProcessed)),
+      int64('total_records', batches.map((b) => b.totalRecords)),
+      float64('seconds', batches.map((b) => b.seconds)),
+    ]);
+    return { ...summary, fileTable, batchTable };
   }
 
-  /** Every file's checkpoint, in the patent's structure. */
+  /** Every file's checkpoint, in the patent's structure (what `spark-sync status --json` shows). */
   async status(checkpoint: string = defaultCheckpointPath()): Promise<CheckpointRecord[]> {
     const store = await CheckpointStore.open(checkpoint, { create: false });
     try {
@@ -72,6 +134,44 @@ export class SparkSync extends EventEmitter<EventsOf<SyncEvent>> {
     } finally {
       await store.close();
     }
+  }
+
+  /**
+   * {@link status} as an Arrow table, one row per file: `topic`, `file`, `status`,
+   * `records_processed`, `total_records`, `partitions`, `batch_size`, `started`, `completed`.
+   */
+  async statusTable(checkpoint: string = defaultCheckpointPath()): Promise<Table> {
+    const records = await this.status(checkpoint);
+    return (await this.spark()).arrowTable([
+      utf8('topic', records.map((r) => r.kafka_topic)),
+      utf8('file', records.map((r) => r.file_name)),
+      utf8('status', records.map((r) => r.status)),
+      int64('records_processed', records.map((r) => r.records_processed)),
+      int64('total_records', records.map((r) => r.total_records)),
+      int64('partitions', records.map((r) => r.partition_count)),
+      int64('batch_size', records.map((r) => r.batch_size)),
+      utf8('started', records.map((r) => r.start_timestamp)),
+      utf8('completed', records.map((r) => r.completion_timestamp)),
+    ]);
+  }
+
+  /**
+   * The first rows of a source file as spark-sync would send them, read by Spark: `position`,
+   * `key` (the Kafka key), then every field as the text its key hashes. Writes nothing
+   * and does not contact Kafka.
+   */
+  async preview(input: PreviewInput): Promise<Table> {
+    const rows = input.rows ?? 10;
+    if (!Number.isInteger(rows) || rows < 1) throw new SparkSyncError('USAGE', `preview rows must be a whole number ≥ 1, not ${rows}`);
+    // The same checks as a submit's, with placeholders for the Kafka settings a preview never uses.
+    const config = parseSubmitConfig({ source: input.source, topic: 'preview', bootstrapServer: 'localhost:9092', format: input.format, where: input.where, csvHeader: input.csv?.header, csvDelimiter: input.csv?.delimiter });
+    const jobs = await this.spark();
+    const files = await planFiles(jobs, checkSource(config.source), config.format, config.csv, config.where);
+    const file = input.file === undefined ? files[0] : files.find((f) => f.identity === input.file);
+    if (!file) {
+      throw new SparkSyncError('USAGE', input.file === undefined ? `${input.source} holds no data files` : `${input.source} has no file ${input.file}`, { hint: 'pass a file identity as `status` shows it' });
+    }
+    return jobs.preview(file.uri, file.format, file.identity, rows);
   }
 
   /** Audits a topic against its sources: each file's missing, duplicated and foreign keys. */
@@ -86,7 +186,7 @@ export class SparkSync extends EventEmitter<EventsOf<SyncEvent>> {
 
   /** The Spark job API, started on first use. */
   spark(): Promise<SparkJobs> {
-    this.jobs ??= SparkJobs.start({ master: this.options.master ?? 'local[*]', conf: this.options.conf ?? [], driverMemory: this.options.driverMemory });
+    this.jobs ??= SparkJobs.start({ master: this.options.master ?? 'local[*]', conf: this.options.conf ?? [], driverMemory: this.options.driverMemory, jars: this.options.jars, verbose: this.options.verbose });
     return this.jobs;
   }
 
@@ -96,3 +196,7 @@ export class SparkSync extends EventEmitter<EventsOf<SyncEvent>> {
     this.jobs = undefined;
   }
 }
+
+const utf8 = (name: string, values: Array<string | null>): ArrowColumn => ({ name, type: 'utf8', values });
+const int64 = (name: string, values: Array<number | null>): ArrowColumn => ({ name, type: 'int64', values });
+const float64 = (name: string, values: number[]): ArrowColumn => ({ name, type: 'float64', values });

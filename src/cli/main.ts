@@ -22,6 +22,14 @@ export function program(): Command {
     .addOption(setting('--verbose', "debug logs, Spark's and Kafka's own logs, and the Java cause of an error"))
     .showHelpAfterError('(run with --help for usage)')
     .hook('preAction', (root, action) => applyConfigFile(root, action))
+    .addHelpText('after', `
+Example:
+  spark-sync submit --source /data/events --topic events --bootstrap-server kafka1:9092 --create-topic
+  spark-sync status
+  spark-sync <command> --help
+
+Exit codes: 0 done, 1 internal error, 2 bad input, 3 unreachable (safe to retry),
+4 consistency violation (a person must look), 5 verify found missing or duplicated records.`)
     .exitOverride();
   for (const cmd of [submitCommand(), statusCommand(), verifyCommand(), resetCommand(), doctorCommand(), brokerCommand(), demoCommand(), sampleCommand()]) {
     root.addCommand(cmd.exitOverride());
@@ -46,7 +54,9 @@ export async function main(argv: string[] = process.argv): Promise<void> {
   } catch (err) {
     if (err instanceof CommanderError) {
       // Help and --version exit 0; any other parse error is bad usage. Commander printed it.
-      process.exit(err.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE);
+      if (err.exitCode === 0) process.exit(ExitCode.OK);
+      printSummary({ ok: false, error: { code: 'USAGE', exit_code: ExitCode.USAGE, retriable: false, message: err.message.replace(/^error: /, '') } });
+      process.exit(ExitCode.USAGE);
     }
     const e = asSparkSyncError(err);
     process.stderr.write(`spark-sync: error [${e.code}]: ${e.oneLine()}\n`);

@@ -5,6 +5,7 @@ const JAVA_CLASS = /\b((?:[a-z][\w$]*\.)+[A-Z][\w$]*(?:Exception|Error))\b/;
 
 const HINTS: Partial<Record<ErrorCode, string>> = {
   SOURCE_UNREADABLE: 'check the path and that it is a data file of the given --format',
+  SOURCE_UNAVAILABLE: 'check that the namenode in the source URI is up and reachable, then rerun (safe to retry)',
   UNSUPPORTED_FORMAT: 'pass --format (parquet, orc, csv, json), or keep only data files in the source',
   USAGE: 'see `spark-sync submit --help`',
   KAFKA_UNAVAILABLE: 'check --bootstrap-server and that the broker is up, then rerun (safe to retry)',

@@ -16,6 +16,7 @@ export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 export type ErrorCode =
   | 'USAGE'
   | 'SOURCE_UNREADABLE'
+  | 'SOURCE_UNAVAILABLE'
   | 'UNSUPPORTED_FORMAT'
   | 'TOPIC_NOT_FOUND'
   | 'CHECKPOINT_INVALID'
@@ -33,6 +34,8 @@ export type ErrorCode =
 const EXIT_CODE_OF: Record<ErrorCode, ExitCodeValue> = {
   USAGE: ExitCode.USAGE,
   SOURCE_UNREADABLE: ExitCode.USAGE,
+  /** An HDFS namenode or datanode that did not answer: retrying later may succeed. */
+  SOURCE_UNAVAILABLE: ExitCode.UNAVAILABLE,
   UNSUPPORTED_FORMAT: ExitCode.USAGE,
   TOPIC_NOT_FOUND: ExitCode.USAGE,
   CHECKPOINT_INVALID: ExitCode.USAGE,

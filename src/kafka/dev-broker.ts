@@ -70,11 +70,14 @@ export async function startDevBroker(options: DevBrokerOptions): Promise<DevBrok
     { detached: true, stdio: ['ignore', out, out] },
   );
   fs.closeSync(out);
-  if (options.detached) child.unref();
   const pid = child.pid!;
   fs.writeFileSync(path.join(dataDir, PID_FILE), `${pid}\n`);
   const bootstrap = `127.0.0.1:${port}`;
   await waitUntilReady(child, bootstrap, dataDir, options.scram ? scramClient(options.scram) : undefined);
+  // Stopping goes by pid (signals, then polling), never by the child's exit event: once Spark's
+  // JVM starts in this process, Java resets SIGCHLD and Node stops hearing about earlier
+  // children, and a referenced handle would then keep the process (a notebook kernel) alive.
+  child.unref();
   return { bootstrap, port, pid, dataDir, stop: () => stopBrokerProcess(pid, dataDir) };
 }
 

@@ -32,7 +32,17 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   if (format === 'json') {
     return pino(base, pino.destination({ dest: 2, sync: true }));
   }
-  return pino(base, { write: (line: string) => process.stderr.write(toText(line)) });
+  return pino(base, { write: (line: string) => textSink(toText(line)) });
+}
+
+let textSink: (text: string) => void = (text) => process.stderr.write(text);
+
+/**
+ * Where text logs go: stderr, or, while a live progress display owns the terminal, through it
+ * (so a log line is printed above the bar instead of through it). Undefined restores stderr.
+ */
+export function redirectTextLogs(sink: ((text: string) => void) | undefined): void {
+  textSink = sink ?? ((text) => process.stderr.write(text));
 }
 
 /** A logger that drops everything, for library users who pass none. */

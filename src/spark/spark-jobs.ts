@@ -1,5 +1,18 @@
+import { Table, tableFromIPC } from 'apache-arrow';
 import { fromJavaError } from '../errors/java-errors';
 import { JvmOptions, ensureJvm, scratchDir } from './jvm';
+
+/** One column of a result table: Arrow type by name, values in row order (null allowed). */
+export interface ArrowColumn {
+  name: string;
+  type: 'utf8' | 'int64' | 'float64' | 'bool';
+  values: Array<string | number | boolean | null>;
+}
+
+/** java-bridge hands a Java byte[] over as a Buffer (or a signed typed array); Arrow wants bytes. */
+function asBytes(data: Buffer | Int8Array): Uint8Array {
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
 
 /** Size, modification time and rows of a source file, and how Spark splits it now. */
 export interface FileDescription {
@@ -74,6 +87,7 @@ interface JavaJobs {
   writeDelta(path: string, format: string, file: string, from: number, to: number, topic: string, kafkaConf: string[], keysFrom: number[], keysTo: number[]): Promise<bigint[][]>;
   auditFile(path: string, format: string, file: string, rows: number, topic: string, kafkaConf: string[], from: number[], to: number[]): Promise<bigint[]>;
   armTestFault(fault: string, afterRecords: number): Promise<void>;
+  previewFile(path: string, format: string, file: string, rows: number): Promise<Buffer | Int8Array>;
   listFiles(root: string): Promise<string[]>;
   listTable(table: string, where: string | null): Promise<string[]>;
   writeSample(path: string, format: string, firstRow: number, rows: number, rowGroupBytes: number): Promise<void>;
@@ -113,6 +127,27 @@ export class SparkJobs {
    * The data files under a source root (a file or a directory; local, `file://` or `hdfs://`),
    * in path order, each with its path relative to the root (a file root: its own name).
    */
+  /**
+   * The first `rows` rows of a file as they would be sent: `position`, `key`, then each field as
+   * the text its key hashes. An Arrow table, written as Arrow IPC by the JVM.
+   */
+  async preview(path: string, format: string, fileIdentity: string, rows: number): Promise<Table> {
+    const ipc = await this.call(() => this.jobs.previewFile(path, format, fileIdentity, rows), `previewing ${path}`);
+    return tableFromIPC(asBytes(ipc));
+  }
+
+  /**
+   * Figures the driver holds (per file, per batch) as an Arrow table, encoded by the same Arrow
+   * Java writer as the previews: every table a library caller gets has one origin and one set of
+   * type rules (64-bit integers stay exact).
+   */
+  async arrowTable(columns: ArrowColumn[]): Promise<Table> {
+    const { importClassAsync } = await import('java-bridge');
+    const cls = (await importClassAsync('io.sparksync.jobs.ArrowResults')) as unknown as { encodeJson(json: string): Promise<Buffer | Int8Array> };
+    const ipc = await this.call(() => cls.encodeJson(JSON.stringify({ columns })), 'encoding a result table');
+    return tableFromIPC(asBytes(ipc));
+  }
+
   async listFiles(root: string): Promise<Array<{ relativePath: string; uri: string }>> {
     const flat = await this.call(() => this.jobs.listFiles(root), `listing ${root}`);
     const files: Array<{ relativePath: string; uri: string }> = [];

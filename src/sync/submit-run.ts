@@ -48,6 +48,7 @@ export async function runSubmit(config: SubmitConfig, deps: SubmitDeps): Promise
       return await underLease(store, config.topic, deps.log, async () => {
         const jobs = await deps.spark();
         const files = await planFiles(jobs, root, config.format, config.csv, config.where);
+        deps.emit({ type: 'run-planned', topic: config.topic, files: files.length });
         if (files.length === 0) deps.log.warn({ source: config.source }, 'the source holds no data files; nothing to sync');
         const results: FileResult[] = [];
         // A changed file stops only itself: the other files still sync, then the run fails.

@@ -1,6 +1,12 @@
 /** Progress of a sync, as events (the library re-emits them; the CLI logs them). */
 export type SyncEvent =
   | {
+      /** The source is planned: how many files this run will go through (synced or skipped). */
+      type: 'run-planned';
+      topic: string;
+      files: number;
+    }
+  | {
       type: 'file-started';
       topic: string;
       file: string;

@@ -2,7 +2,11 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { spawnSync } from 'node:child_process';
+import net from 'node:net';
 import { Kafka, logLevel } from 'kafkajs';
+import sqlite3 from 'sqlite3';
+import { freePort } from '../../src/kafka/dev-broker';
 import { partitionOfKey } from '../../src/index';
 import { startBroker, tempDir, uniqueTopic } from '../helpers/broker-fixture';
 import { CliResult, runCli } from '../helpers/cli';
@@ -15,6 +19,22 @@ const BATCH = 6_000;
 const FILE = 'txn_2024_01_15.parquet';
 
 let broker: Awaited<ReturnType<typeof startBroker>>;
+
+/** Every file's and batch's checkpoint row, read-only. */
+function checkpointContent(file: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const db = new sqlite3.Database(file, sqlite3.OPEN_READONLY, (err) => {
+      if (err) return reject(err);
+      db.all('SELECT * FROM files ORDER BY kafka_topic, file_name', (e1, files) => {
+        db.all('SELECT * FROM batches ORDER BY kafka_topic, file_name, batch_index', (e2, batches) => {
+          db.close();
+          if (e1 || e2) reject(e1 ?? e2);
+          else resolve(JSON.stringify({ files, batches }));
+        });
+      });
+    });
+  });
+}
 
 async function listTopics(): Promise<string[]> {
   const admin = new Kafka({ clientId: 'dry-run-test', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING }).admin();
@@ -100,6 +120,32 @@ test('submit lands every row once, keyed by its hash, in partition key mod P; a 
   assert.equal((await readTopic(broker.bootstrap, topic)).length, ROWS);
 });
 
+test('at a terminal a live progress bar; otherwise JSON lines with timestamps and no control characters', async () => {
+  // util-linux `script` gives the CLI a real pseudo-terminal for stdout and stderr, 80 columns wide.
+  const topic = uniqueTopic('tty');
+  const cmd = ['node', path.resolve(__dirname, '..', '..', '..', 'bin', 'spark-sync.js'), 'submit', '--source', source, '--topic', topic,
+    '--bootstrap-server', broker.bootstrap, '--checkpoint', path.join(dir, 'tty.db'), '--create-topic', '--batch-size', String(BATCH)].join(' ');
+  const tty = spawnSync('script', ['-qfec', `stty cols 80 rows 24; ${cmd}`, '/dev/null'], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 120_000 });
+  assert.equal(tty.status, 0, tty.stdout);
+  const screen = tty.stdout.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
+  assert.match(screen, /\[[█░]{12}\] 100% \| file 1\/1 \| batch 4\/4 \| 20000\/20000 \| [\d,]+ rec\/s \| ETA \d+s/);
+  assert.match(screen, /\d\d:\d\d:\d\d info  starting file/, 'text logs above the bar');
+
+  const piped = await runCli(['submit', '--source', source, '--topic', uniqueTopic('json'), '--bootstrap-server', broker.bootstrap, '--checkpoint', path.join(dir, 'json.db'), '--create-topic', '--batch-size', String(BATCH)], env);
+  assert.equal(piped.code, 0, piped.stderr);
+  const lines = piped.stderr.trim().split('\n');
+  assert.doesNotMatch(piped.stderr + piped.stdout, /[\x00-\x08\x0b-\x1f\x7f]/, 'no control characters');
+  // Every line is one of spark-sync's JSON events: Spark's and Kafka's own logs (plain text) stay
+  // quiet without --verbose, or JSON.parse would fail here.
+  for (const line of lines) {
+    const event = JSON.parse(line) as { time?: string; level?: number; msg?: string };
+    assert.match(event.time ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/, line);
+  }
+  const msgs = piped.logs.map((l) => l.msg);
+  assert.equal(msgs.filter((m) => m === 'batch committed').length, 4, 'one event per batch');
+  assert.equal(msgs.filter((m) => m === 'file completed').length, 1, 'one event per file');
+});
+
 test('--dry-run shows the files, records and batches a submit would send, and writes nothing', async () => {
   const fresh = uniqueTopic('dry');
   const newCheckpoint = path.join(dir, 'dry', 'checkpoint.db');
@@ -134,24 +180,80 @@ test('keys do not move when Spark splits the file differently', async () => {
 });
 
 test('bad input fails with one line and its exit code, and leaves the checkpoint as it was', async () => {
-  const before = fs.readFileSync(checkpoint);
-  const cases: Array<{ name: string; args: string[]; code: number; line: RegExp }> = [
+  const notData = path.join(dir, 'notes.parquet');
+  fs.writeFileSync(notData, 'this is a text file, not Parquet\n');
+  // A corrupt checkpoint (garbage bytes) and a foreign one (a SQLite file of another program):
+  // both must be refused and left byte for byte as they were, never overwritten or recreated.
+  const corrupt = path.join(dir, 'corrupt.db');
+  fs.writeFileSync(corrupt, Buffer.concat([Buffer.from('SQLite format 3\0'), Buffer.alloc(4096, 0xab)]));
+  const foreign = path.join(dir, 'foreign.db');
+  await new Promise<void>((resolve, reject) => {
+    const db = new sqlite3.Database(foreign, (err) => (err ? reject(err) : db.exec('CREATE TABLE users (id INTEGER, name TEXT); INSERT INTO users VALUES (1, \'a\');', (e) => db.close(() => (e ? reject(e) : resolve())))));
+  });
+  const silentNamenode = net.createServer((socket) => socket.on('data', () => undefined)).listen(0, '127.0.0.1');
+  await new Promise((resolve) => silentNamenode.once('listening', resolve));
+  const silentPort = (silentNamenode.address() as net.AddressInfo).port;
+  const closedPort = await freePort();
+  const props = path.join(dir, 'bad.properties');
+  fs.writeFileSync(props, 'security.protocol=SASL_SSL\nsasl.mechanism=SCRAM-SHA-512\n');
+  const yaml = path.join(dir, 'bad.yaml');
+  fs.writeFileSync(yaml, 'bootstrap-servers: x:1\n');
+
+  const ok = ['--source', source, '--topic', 'x', '--bootstrap-server', broker.bootstrap];
+  const cases: Array<{ name: string; args: string[]; code: number; line: RegExp; checkpoint?: string; maxSeconds?: number }> = [
+    { name: 'unknown flag', args: [...ok, '--bogus'], code: 2, line: /unknown option '--bogus'/ },
+    { name: 'flag without its value', args: [...ok, '--batch-size'], code: 2, line: /option '--batch-size <rows>' argument missing/ },
+    { name: 'malformed batch size', args: [...ok, '--batch-size', '12k'], code: 2, line: /--batch-size must be a whole number/ },
+    { name: 'bad batch size', args: [...ok, '--batch-size', '0'], code: 2, line: /--batch-size must be at least 1/ },
+    { name: 'malformed bootstrap server', args: ['--source', source, '--topic', 'x', '--bootstrap-server', 'kafka1'], code: 2, line: /--bootstrap-server 'kafka1' is not a list of host:port/ },
+    { name: 'bad topic name', args: ['--source', source, '--topic', 'a/b', '--bootstrap-server', broker.bootstrap], code: 2, line: /--topic must be 1–249 characters/ },
     { name: 'missing source', args: ['--source', path.join(dir, 'nope.parquet'), '--topic', 'x', '--bootstrap-server', broker.bootstrap], code: 2, line: /SOURCE_UNREADABLE.*nope\.parquet does not exist/ },
-    { name: 'unreachable broker', args: ['--source', source, '--topic', 'x', '--bootstrap-server', '127.0.0.1:1'], code: 3, line: /KAFKA_UNAVAILABLE.*127\.0\.0\.1:1 did not answer.*safe to retry/ },
+    { name: 'not a data file', args: ['--source', notData, '--topic', uniqueTopic('notdata'), '--bootstrap-server', broker.bootstrap, '--create-topic'], code: 2, line: /SOURCE_UNREADABLE.*notes\.parquet/ },
+    { name: 'invalid table name', args: ['--source', 'hive:sales.t; DROP TABLE x', '--topic', 'x', '--bootstrap-server', broker.bootstrap], code: 2, line: /is not a table name/ },
+    { name: 'unreachable broker', args: ['--source', source, '--topic', 'x', '--bootstrap-server', `127.0.0.1:${closedPort}`], code: 3, line: /KAFKA_UNAVAILABLE.*did not answer.*safe to retry/, maxSeconds: 30 },
+    { name: 'unreachable HDFS (port closed)', args: ['--source', `hdfs://127.0.0.1:${closedPort}/data/x.parquet`, '--topic', uniqueTopic('hdfs'), '--bootstrap-server', broker.bootstrap, '--create-topic'], code: 3, line: /SOURCE_UNAVAILABLE.*did not answer.*safe to retry/, maxSeconds: 40 },
+    { name: 'HDFS that accepts and never answers', args: ['--source', `hdfs://127.0.0.1:${silentPort}/data/x.parquet`, '--topic', uniqueTopic('hdfs'), '--bootstrap-server', broker.bootstrap, '--create-topic'], code: 3, line: /SOURCE_UNAVAILABLE.*SocketTimeoutException.*safe to retry/, maxSeconds: 75 },
     { name: 'missing topic', args: ['--source', source, '--topic', uniqueTopic('absent'), '--bootstrap-server', broker.bootstrap], code: 2, line: /TOPIC_NOT_FOUND.*does not exist.*--create-topic/ },
-    { name: 'bad batch size', args: ['--source', source, '--topic', 'x', '--bootstrap-server', broker.bootstrap, '--batch-size', '0'], code: 2, line: /--batch-size must be at least 1/ },
-    { name: 'unknown flag', args: ['--source', source, '--topic', 'x', '--bootstrap-server', broker.bootstrap, '--bogus'], code: 2, line: /unknown option '--bogus'/ },
+    { name: 'incomplete --kafka-config', args: [...ok, '--kafka-config', props], code: 2, line: /--kafka-config .*bad\.properties has no sasl\.jaas\.config/ },
+    { name: 'unknown key in --config', args: [...ok, '--config', yaml], code: 2, line: /bad\.yaml: unknown setting 'bootstrap-servers'/ },
+    { name: 'corrupt checkpoint', args: [...ok.slice(0, 2), '--topic', uniqueTopic('cp'), '--bootstrap-server', broker.bootstrap, '--create-topic'], checkpoint: corrupt, code: 2, line: /CHECKPOINT_INVALID.*corrupt\.db/ },
+    { name: 'foreign checkpoint', args: [...ok.slice(0, 2), '--topic', uniqueTopic('cp'), '--bootstrap-server', broker.bootstrap, '--create-topic'], checkpoint: foreign, code: 2, line: /CHECKPOINT_INVALID.*foreign\.db.*not a spark-sync checkpoint/ },
   ];
-  for (const c of cases) {
-    const r = await runCli(['submit', '--checkpoint', checkpoint, ...c.args], env);
-    assert.equal(r.code, c.code, `${c.name}: exit code; stderr: ${r.stderr}`);
-    const errorLines = r.stderr.split('\n').filter((l) => /error/i.test(l));
-    assert.equal(errorLines.length, 1, `${c.name}: one error line, got: ${r.stderr}`);
-    assert.match(errorLines[0], c.line, c.name);
-    assert.doesNotMatch(r.stderr, /^\s+at /m, `${c.name}: no stack trace`);
-    assert.ok(r.seconds < 60, `${c.name}: took ${r.seconds} s`);
-    assert.ok(fs.readFileSync(checkpoint).equals(before), `${c.name}: checkpoint unchanged`);
+  try {
+    for (const c of cases) {
+      const file = c.checkpoint ?? checkpoint;
+      // The sync state (files and batches) of the real checkpoint; the bytes of a corrupt or
+      // foreign one. A run that got as far as the writer lease did write the lease row.
+      const content = () => (c.checkpoint ? fs.readFileSync(file).toString('base64') : checkpointContent(file));
+      const before = await content();
+      const r = await runCli(['submit', '--checkpoint', file, ...c.args], env);
+      assert.equal(r.code, c.code, `${c.name}: exit code; stderr: ${r.stderr}`);
+      const errorLines = r.stderr.split('\n').filter((l) => /error/i.test(l));
+      assert.equal(errorLines.length, 1, `${c.name}: one error line, got: ${r.stderr}`);
+      assert.match(errorLines[0], c.line, c.name);
+      assert.doesNotMatch(r.stderr, /^\s+at /m, `${c.name}: no stack trace`);
+      assert.equal(r.summary.ok, false, `${c.name}: the summary line says it failed`);
+      assert.ok(r.seconds < (c.maxSeconds ?? 60), `${c.name}: took ${r.seconds} s`);
+      assert.deepEqual(await content(), before, `${c.name}: checkpoint unchanged`);
+    }
+    // status and reset refuse the corrupt and foreign checkpoints the same way, and leave them.
+    for (const file of [corrupt, foreign]) {
+      const before = fs.readFileSync(file);
+      for (const args of [['status'], ['reset', '--all', '--yes']]) {
+        const r = await runCli([...args, '--checkpoint', file], env);
+        assert.equal(r.code, 2, `${args[0]} ${file}: ${r.stderr}`);
+        assert.match(r.stderr, /CHECKPOINT_INVALID/);
+      }
+      assert.ok(fs.readFileSync(file).equals(before), `${file} unchanged by status and reset`);
+    }
+  } finally {
+    silentNamenode.close();
   }
+
+  // --verbose adds the Java cause after the one line.
+  const verbose = await runCli(['--verbose', 'submit', '--checkpoint', checkpoint, '--source', notData, '--topic', uniqueTopic('notdata'), '--bootstrap-server', broker.bootstrap, '--create-topic'], env);
+  assert.equal(verbose.code, 2);
+  assert.match(verbose.stderr, /^java: \S+Exception/m);
 });
 
 test('reset forgets a file only when confirmed; the next submit resends it in full', async () => {

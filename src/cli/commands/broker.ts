@@ -9,7 +9,9 @@ import { printSummary } from '../output';
 const defaultDataDir = () => path.join(sparkSyncHome(), 'broker');
 
 export function brokerCommand(): Command {
-  const broker = new Command('broker').description('a real single-node Apache Kafka broker (KRaft) on 127.0.0.1, for development');
+  const broker = new Command('broker')
+    .description('a real single-node Apache Kafka broker (KRaft) on 127.0.0.1, for development')
+    .addHelpText('after', '\nExample:\n  spark-sync broker start --port 9092 && spark-sync broker stop');
   broker
     .command('start')
     .description('start the broker in the background; returns when it accepts clients')
@@ -30,6 +32,7 @@ export function brokerCommand(): Command {
     .command('stop')
     .description('stop the broker started from --data-dir and wait until its process is gone')
     .option('--data-dir <dir>', 'as given to start (default: $SPARK_SYNC_HOME/broker)')
+    .addHelpText('after', '\nExample:\n  spark-sync broker stop --data-dir /tmp/kafka')
     .action(async (opts: { dataDir?: string }, cmd: Command) => {
       const { log } = globalOptions(cmd);
       const dataDir = path.resolve(opts.dataDir ?? defaultDataDir());

@@ -12,6 +12,7 @@ export function demoCommand(): Command {
   return new Command('demo')
     .description('the whole story on embedded defaults: sample Parquet file, local Kafka broker, sync, rerun, verify, status')
     .option('--records <n>', 'rows in the sample file', '100000')
+    .addHelpText('after', '\nExample:\n  spark-sync demo --records 1000000   # files in $SPARK_SYNC_HOME/demo (~/.spark-sync/demo)')
     .action(async (opts: { records: string }, cmd: Command) => {
       const { log } = globalOptions(cmd);
       const rows = Number(opts.records);

@@ -8,6 +8,7 @@ import { SyncEvent } from '../../sync/sync-events';
 import { globalOptions } from '../global-options';
 import { addCheckpointOption, addKafkaOptions, addSparkOptions, setting } from '../shared-options';
 import { printSummary } from '../output';
+import { ProgressDisplay } from '../progress';
 
 export function submitCommand(): Command {
   const cmd = new Command('submit')
@@ -53,7 +54,7 @@ Rerunning the same command after a crash continues where the checkpoint stands; 
 after success sends nothing. Exit codes: 0 done, 2 bad input, 3 unreachable (safe to retry),
 4 consistency violation (a person must look).`)
     .action(async (opts: Record<string, unknown>, cmd: Command) => {
-      const { log, verbose } = globalOptions(cmd);
+      const { log, verbose, logFormat } = globalOptions(cmd);
       const config = parseSubmitConfig(opts);
       const spark = () => SparkJobs.start({ master: config.master, conf: config.conf, driverMemory: config.driverMemory, jars: config.jars, verbose });
       if (opts.dryRun) {
@@ -64,16 +65,21 @@ after success sends nothing. Exit codes: 0 done, 2 bad input, 3 unreachable (saf
         return;
       }
       const stop = stopOnSignals(log);
+      const progress = ProgressDisplay.forTerminal(logFormat, config.batchSize);
       try {
         const summary = await runSubmit(config, {
           log,
-          emit: (e) => logEvent(log, e),
+          emit: (e) => {
+            if (!progress?.update(e)) logEvent(log, e);
+          },
           spark,
           signal: stop.signal,
         });
+        progress?.stop();
         log.info({ records_sent: summary.recordsSent, seconds: summary.seconds, records_per_second: summary.recordsPerSecond }, `done: ${summary.recordsSent} records sent to ${summary.topic}`);
         printSummary(summary);
       } finally {
+        progress?.stop();
         stop.dispose();
       }
     });
@@ -81,6 +87,9 @@ after success sends nothing. Exit codes: 0 done, 2 bad input, 3 unreachable (saf
 
 function logEvent(log: Logger, e: SyncEvent): void {
   switch (e.type) {
+    case 'run-planned':
+      log.info({ topic: e.topic, files: e.files }, `planned ${e.files} file(s)`);
+      break;
     case 'file-started':
       log.info({ file: e.file, topic: e.topic, total_records: e.totalRecords, records_processed: e.recordsProcessed, resumed: e.resumed, input_splits: e.inputSplits }, 'starting file');
       break;

@@ -17,6 +17,8 @@ public class JobException extends RuntimeException {
     USAGE,
     /** The source path does not exist or is not a readable data file. */
     SOURCE_UNREADABLE,
+    /** The source's file system (an HDFS namenode or datanode) could not be reached: retriable. */
+    SOURCE_UNAVAILABLE,
     /** The format is not one this build can read. */
     UNSUPPORTED_FORMAT,
     /** Kafka offsets are not what the checkpoint says they must be. */
@@ -46,5 +48,30 @@ public class JobException extends RuntimeException {
 
   public Code code() {
     return code;
+  }
+
+  /**
+   * An I/O failure on the source: {@link Code#SOURCE_UNAVAILABLE} when the file system could not
+   * be reached (connection refused or timed out, unknown host, a namenode in standby or safe
+   * mode), so that a scheduler retries; {@link Code#SOURCE_UNREADABLE} otherwise.
+   */
+  public static JobException ofSourceIo(String what, Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      String name = t.getClass().getName();
+      if (t instanceof java.net.ConnectException || t instanceof java.net.UnknownHostException
+          || t instanceof java.net.SocketTimeoutException || t instanceof java.net.NoRouteToHostException
+          || name.endsWith(".StandbyException") || name.endsWith(".SafeModeException")
+          || name.endsWith(".RetriableException")) {
+        return new JobException(Code.SOURCE_UNAVAILABLE, what + ": the file system did not answer ("
+            + t.getClass().getSimpleName() + ": " + firstLine(t) + ")", e);
+      }
+    }
+    return new JobException(Code.SOURCE_UNREADABLE, what + ": " + firstLine(e), e);
+  }
+
+  private static String firstLine(Throwable t) {
+    String m = String.valueOf(t.getMessage());
+    int nl = m.indexOf('\n');
+    return nl < 0 ? m : m.substring(0, nl);
   }
 }

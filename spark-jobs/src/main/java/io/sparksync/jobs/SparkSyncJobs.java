@@ -60,7 +60,13 @@ public final class SparkSyncJobs {
         // Records cross the shuffle as byte arrays; Kryo moves them far cheaper than Java
         // serialization.
         .config("spark.serializer", "org.apache.spark.serializer.KryoSerializer")
-        .config("spark.kryo.classesToRegister", Slot.class.getName());
+        .config("spark.kryo.classesToRegister", Slot.class.getName())
+        // An unreachable or silent namenode fails in seconds (exit 3, retriable), not after
+        // Hadoop's 45 connect timeouts of 20 s or a call that never returns; --conf may raise these.
+        .config("spark.hadoop.ipc.client.rpc-timeout.ms", "30000")
+        .config("spark.hadoop.ipc.client.connect.timeout", "5000")
+        .config("spark.hadoop.ipc.client.connect.max.retries", "2")
+        .config("spark.hadoop.ipc.client.connect.max.retries.on.timeouts", "2");
     for (Map.Entry<String, String> e : KeyValues.parse(conf).entrySet()) {
       b.config(e.getKey(), e.getValue());
     }
@@ -143,8 +149,7 @@ public final class SparkSyncJobs {
       return SourceFiles.list(st.getPath().getFileSystem(spark.sparkContext().hadoopConfiguration()),
           st);
     } catch (IOException e) {
-      throw new JobException(JobException.Code.SOURCE_UNREADABLE,
-          "cannot list " + root + ": " + e.getMessage(), e);
+      throw JobException.ofSourceIo("cannot list " + root, e);
     }
   }
 
@@ -268,8 +273,7 @@ public final class SparkSyncJobs {
     } catch (FileNotFoundException e) {
       throw new JobException(JobException.Code.SOURCE_UNREADABLE, path + " does not exist", null);
     } catch (IOException e) {
-      throw new JobException(JobException.Code.SOURCE_UNREADABLE,
-          "cannot stat " + path + ": " + e.getMessage(), e);
+      throw JobException.ofSourceIo("cannot stat " + path, e);
     }
   }
 }

@@ -200,6 +200,10 @@ public final class SourceReader {
   }
 
   static JobException unreadable(String path, String format, Throwable e) {
+    JobException io = JobException.ofSourceIo("cannot read " + path, e);
+    if (io.code() == Code.SOURCE_UNAVAILABLE) {
+      return io;
+    }
     return new JobException(Code.SOURCE_UNREADABLE,
         "cannot read " + path + " as " + format + ": " + firstLine(rootCause(e)), e);
   }
