@@ -44,28 +44,47 @@ export interface SubmitConfig {
 
 export type RecoveryMode = 'window' | 'full';
 
-/** What a caller may pass; strings are accepted where a CLI would give them. */
+/**
+ * What `submit` takes, from the CLI's flags or a library call: the option names are the flags'
+ * in camelCase. Everything is validated at run time (numbers may come as strings, as flags do).
+ */
 export type SubmitInput = {
-  source?: unknown;
-  topic?: unknown;
-  bootstrapServer?: unknown;
-  format?: unknown;
-  where?: unknown;
-  csvHeader?: unknown;
-  csvDelimiter?: unknown;
-  checkpoint?: unknown;
-  batchSize?: unknown;
-  createTopic?: unknown;
-  partitions?: unknown;
-  master?: unknown;
-  conf?: unknown;
-  driverMemory?: unknown;
-  jars?: unknown;
-  /** A Kafka `client.properties` file (`--kafka-config`). */
-  kafkaConfig?: unknown;
+  /** A data file or a directory of them (local path, `file://` or `hdfs://` URI), or `hive:db.table`. */
+  source: string;
+  /** The Kafka topic to write. */
+  topic: string;
+  /** Kafka brokers, `host:port[,host:port…]`. */
+  bootstrapServer: string;
+  /** The format of every file; default: each file's extension. */
+  format?: SourceFormat;
+  /** With `hive:db.table`: a predicate over partition columns selecting the partitions. */
+  where?: string;
+  /** CSV files start with a header line. */
+  csvHeader?: boolean;
+  /** CSV field delimiter, one character (`\t` for a tab). */
+  csvDelimiter?: string;
+  /** The SQLite checkpoint; default `$SPARK_SYNC_HOME/checkpoint.db`. */
+  checkpoint?: string;
+  /** Rows per committed batch (default 1,000,000). */
+  batchSize?: number | string;
+  /** Create the topic if it does not exist. */
+  createTopic?: boolean;
+  /** Partitions of a topic made by `createTopic` (default 1). */
+  partitions?: number | string;
+  /** Spark master (CLI only; a library caller sets it in `SparkSync.open`). */
+  master?: string;
+  /** `key=value` Spark settings (CLI only, as `master`). */
+  conf?: string[];
+  /** Driver heap, e.g. `2g` (CLI only, as `master`). */
+  driverMemory?: string;
+  /** Extra jars (CLI only, as `master`). */
+  jars?: string | string[];
+  /** A Kafka `client.properties` file (`--kafka-config`): `security.protocol`, `sasl.*`, `ssl.*`. */
+  kafkaConfig?: string;
   /** The same settings as an object, for library callers (takes precedence over kafkaConfig). */
   kafkaProperties?: Record<string, string>;
-  recovery?: unknown;
+  /** After a crash: `window` (join the cut-off batch, default) or `full` (the whole file). */
+  recovery?: RecoveryMode;
 };
 
 /** `hive:table` or `hive:db.table`, each part an identifier. */
@@ -174,7 +193,7 @@ export function parseSubmitConfig(input: SubmitInput, env: NodeJS.ProcessEnv = p
   };
 }
 
-/** What `verify` takes; the Kafka settings as `submit`'s. */
+/** What `verify` takes: the topic, how to reach Kafka, and the checkpoint, as `submit`'s. */
 export type VerifyInput = Pick<SubmitInput, 'topic' | 'bootstrapServer' | 'checkpoint' | 'kafkaConfig' | 'kafkaProperties'>;
 
 /** A validated `verify`: checked before any broker or JVM is touched. */

@@ -23,6 +23,7 @@ export type ErrorCode =
   | 'INSTALL_INCOMPLETE'
   | 'KAFKA_UNAVAILABLE'
   | 'KAFKA_AUTH_FAILED'
+  | 'KAFKA_TLS_FAILED'
   | 'LEASE_HELD'
   | 'KAFKA_WRITE_FAILED'
   | 'INTERRUPTED'
@@ -43,6 +44,8 @@ const EXIT_CODE_OF: Record<ErrorCode, ExitCodeValue> = {
   KAFKA_UNAVAILABLE: ExitCode.UNAVAILABLE,
   /** Wrong credentials: a rerun fails the same way until a person fixes them. */
   KAFKA_AUTH_FAILED: ExitCode.USAGE,
+  /** The broker's certificate is not trusted: a configuration problem, like wrong credentials. */
+  KAFKA_TLS_FAILED: ExitCode.USAGE,
   LEASE_HELD: ExitCode.UNAVAILABLE,
   KAFKA_WRITE_FAILED: ExitCode.UNAVAILABLE,
   INTERRUPTED: ExitCode.UNAVAILABLE,

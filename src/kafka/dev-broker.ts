@@ -24,6 +24,11 @@ export interface DevBrokerOptions {
    * `brokerUser` is the one the broker itself and the readiness check log in as.
    */
   scram?: { users: Record<string, string>; brokerUser: string };
+  /**
+   * TLS on the client listener (SSL, or SASL_SSL with `scram`): the broker's PKCS12 key store
+   * and its password, and the CA certificate (PEM) the readiness check trusts.
+   */
+  tls?: { keystore: string; password: string; caPem: string };
 }
 
 /** A running single-node Apache Kafka broker (KRaft, combined broker + controller). */
@@ -56,7 +61,12 @@ export async function startDevBroker(options: DevBrokerOptions): Promise<DevBrok
   }
   const port = options.port ?? (await freePort());
   const controllerPort = await freePort();
-  const config = writeConfig(dataDir, port, controllerPort, options.scram ? 'SASL_PLAINTEXT' : 'PLAINTEXT', { ...(options.scram ? scramConfig(options.scram) : {}), ...options.extraConfig });
+  const protocol = `${options.scram ? 'SASL_' : ''}${options.tls ? 'SSL' : 'PLAINTEXT'}`;
+  const config = writeConfig(dataDir, port, controllerPort, protocol, {
+    ...(options.scram ? scramConfig(protocol, options.scram) : {}),
+    ...(options.tls ? tlsConfig(options.tls) : {}),
+    ...options.extraConfig,
+  });
   formatStorage(classpath, dataDir, config, options.scram?.users ?? {});
 
   const out = fs.openSync(path.join(dataDir, 'broker.out'), 'a');
@@ -73,7 +83,7 @@ export async function startDevBroker(options: DevBrokerOptions): Promise<DevBrok
   const pid = child.pid!;
   fs.writeFileSync(path.join(dataDir, PID_FILE), `${pid}\n`);
   const bootstrap = `127.0.0.1:${port}`;
-  await waitUntilReady(child, bootstrap, dataDir, options.scram ? scramClient(options.scram) : undefined);
+  await waitUntilReady(child, bootstrap, dataDir, protocol === 'PLAINTEXT' ? undefined : clientOf(protocol, options));
   // Stopping goes by pid (signals, then polling), never by the child's exit event: once Spark's
   // JVM starts in this process, Java resets SIGCHLD and Node stops hearing about earlier
   // children, and a referenced handle would then keep the process (a notebook kernel) alive.
@@ -153,12 +163,25 @@ function writeConfig(dataDir: string, port: number, controllerPort: number, prot
   return file;
 }
 
-/** One SASL_PLAINTEXT client listener, SCRAM-SHA-512 only; the controller stays PLAINTEXT on loopback. */
-function scramConfig(scram: NonNullable<DevBrokerOptions['scram']>): Record<string, string> {
+/** SCRAM-SHA-512 only, on the client listener; the controller stays PLAINTEXT on loopback. */
+function scramConfig(protocol: string, scram: NonNullable<DevBrokerOptions['scram']>): Record<string, string> {
   return {
     'sasl.enabled.mechanisms': 'SCRAM-SHA-512',
     'sasl.mechanism.inter.broker.protocol': 'SCRAM-SHA-512',
-    'listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config': scramJaas(scram.brokerUser, scram.users[scram.brokerUser]),
+    [`listener.name.${protocol.toLowerCase()}.scram-sha-512.sasl.jaas.config`]: scramJaas(scram.brokerUser, scram.users[scram.brokerUser]),
+  };
+}
+
+/** The broker's key store, which also holds the CA it trusts (for its own inter-broker calls). */
+function tlsConfig(tls: NonNullable<DevBrokerOptions['tls']>): Record<string, string> {
+  return {
+    'ssl.keystore.type': 'PKCS12',
+    'ssl.keystore.location': tls.keystore,
+    'ssl.keystore.password': tls.password,
+    'ssl.key.password': tls.password,
+    'ssl.truststore.type': 'PKCS12',
+    'ssl.truststore.location': tls.keystore,
+    'ssl.truststore.password': tls.password,
   };
 }
 
@@ -166,11 +189,14 @@ function scramJaas(user: string, password: string): string {
   return `org.apache.kafka.common.security.scram.ScramLoginModule required username="${user}" password="${password}";`;
 }
 
-function scramClient(scram: NonNullable<DevBrokerOptions['scram']>): KafkaClientSettings {
+/** How the readiness check connects: as the broker's own user, trusting the test CA. */
+function clientOf(protocol: string, options: DevBrokerOptions): KafkaClientSettings {
   return kafkaClientSettings({
-    'security.protocol': 'SASL_PLAINTEXT',
-    'sasl.mechanism': 'SCRAM-SHA-512',
-    'sasl.jaas.config': scramJaas(scram.brokerUser, scram.users[scram.brokerUser]),
+    'security.protocol': protocol,
+    ...(options.scram
+      ? { 'sasl.mechanism': 'SCRAM-SHA-512', 'sasl.jaas.config': scramJaas(options.scram.brokerUser, options.scram.users[options.scram.brokerUser]) }
+      : {}),
+    ...(options.tls ? { 'ssl.truststore.type': 'PEM', 'ssl.truststore.location': options.tls.caPem } : {}),
   });
 }
 

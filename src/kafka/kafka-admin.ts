@@ -40,6 +40,7 @@ export class KafkaAdmin {
     } catch (err) {
       await admin.disconnect().catch(() => undefined);
       if (isAuthFailure(err)) throw authFailed(where, options.client, err);
+      if (isUntrustedCertificate(err)) throw untrusted(where, options.client, err);
       throw unreachable(where, err);
     }
     return new KafkaAdmin(admin, where);
@@ -98,6 +99,18 @@ function isAuthFailure(err: unknown): boolean {
     if (/SASLAuthentication|Authentication/.test(e.name ?? '')) return true;
   }
   return /SASL .*authentication failed|Authentication failed/i.test((err as Error)?.message ?? '');
+}
+
+/** Node's TLS verification errors: the broker answered, but its certificate is not trusted. */
+function isUntrustedCertificate(err: unknown): boolean {
+  return /certificate|CERT_|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS_CERT_ALTNAME/i.test(`${(err as Error)?.message ?? ''} ${(err as { code?: string })?.code ?? ''}`);
+}
+
+function untrusted(where: string, client: KafkaClientSettings | undefined, cause: unknown): SparkSyncError {
+  return new SparkSyncError('KAFKA_TLS_FAILED', `Kafka at ${where} presented a TLS certificate this client does not trust: ${firstLine((cause as Error).message ?? String(cause)).replace(/^Connection error: /, '')}`, {
+    cause,
+    hint: `set ssl.truststore.type=PEM and ssl.truststore.location=<the CA's PEM file> in ${client?.file ? `--kafka-config ${client.file}` : '--kafka-config'} (retrying will not help)`,
+  });
 }
 
 function authFailed(where: string, client: KafkaClientSettings | undefined, cause: unknown): SparkSyncError {

@@ -1,5 +1,6 @@
 import pino from 'pino';
 
+/** `text` for a person at a terminal, `json` (JSON lines) for machines. */
 export type LogFormat = 'text' | 'json';
 
 export interface LoggerOptions {

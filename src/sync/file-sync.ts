@@ -23,12 +23,16 @@ export interface FileSyncContext {
   signal?: AbortSignal;
 }
 
+/** What a submit did with one file. */
 export interface FileResult {
+  /** The file's identity: its path relative to the source root. */
   file: string;
+  /** SKIPPED: it was already COMPLETED, nothing was sent. */
   status: 'COMPLETED' | 'SKIPPED';
   totalRecords: number;
   /** Records this run put into Kafka. */
   recordsSent: number;
+  /** Batches this run committed. */
   batches: number;
   seconds: number;
 }

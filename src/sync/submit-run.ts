@@ -15,9 +15,13 @@ export interface SubmitSummary {
   command: 'submit';
   ok: true;
   topic: string;
+  /** The checkpoint file's absolute path. */
   checkpoint: string;
+  /** Every file of the source, in the order synced. */
   files: FileResult[];
+  /** Records this run put into Kafka (0 for a rerun after success). */
   recordsSent: number;
+  /** Wall time, JVM and Spark start included. */
   seconds: number;
   recordsPerSecond: number;
 }

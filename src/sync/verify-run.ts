@@ -13,15 +13,20 @@ export interface VerifyConfig {
   kafkaConf: string[];
 }
 
+/** One file's audit: its keys against the messages in its offset range. */
 export interface FileVerification extends FileAudit {
+  /** The file's identity, as `status` shows it. */
   file: string;
+  /** Its checkpoint status (`COMPLETED`, `IN_PROGRESS`). */
   status: string;
   /** No missing and no duplicated keys. */
   clean: boolean;
 }
 
+/** What `verify` found; the CLI prints it as its last stdout line. */
 export interface VerifySummary {
   command: 'verify';
+  /** No file has missing or duplicated keys (foreign messages are reported, not failed). */
   ok: boolean;
   topic: string;
   files: FileVerification[];

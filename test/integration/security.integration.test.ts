@@ -6,12 +6,13 @@ import { after, before, test } from 'node:test';
 import { DevBroker, startDevBroker } from '../../src/index';
 import { isAlive } from '../../src/util/processes';
 import { tempDir, uniqueTopic } from '../helpers/broker-fixture';
+import { TestTls, makeTestTls } from '../helpers/tls-certs';
 import { CliResult, runCli } from '../helpers/cli';
 import { expectedSampleKeys } from '../helpers/sample-rows';
 import { assertExactTopic } from '../helpers/topic-reader';
 
-// A real broker that only accepts SASL/SCRAM-SHA-512 logins. The sync user's password is a
-// canary: after a full sync (with --verbose, so Spark's and Kafka's own INFO logs are on) it must
+// A real broker that only accepts SASL/SCRAM-SHA-512 logins over TLS (SASL_SSL, a test CA and a
+// certificate for 127.0.0.1 that both clients verify). The sync user's password is a canary: after a full sync (with --verbose, so Spark's and Kafka's own INFO logs are on) it must
 // appear nowhere an operator or a log collector could read it.
 const ROWS = 5_000;
 const FILE = 'events.parquet';
@@ -19,16 +20,18 @@ const CANARY = `canary-${randomBytes(12).toString('hex')}`;
 const USERS = { broker: `broker-${randomBytes(6).toString('hex')}`, 'sync-user': CANARY };
 
 let broker: DevBroker;
+let tls: TestTls;
 let dir: string;
 let source: string;
 let env: Record<string, string>;
 
-function clientProperties(file: string, password: string): string {
+function clientProperties(file: string, password: string, trustTestCa = true): string {
   fs.writeFileSync(
     file,
     [
-      '# spark-sync test: SASL/SCRAM over plaintext',
-      'security.protocol=SASL_PLAINTEXT',
+      '# spark-sync test: SASL/SCRAM over TLS',
+      'security.protocol=SASL_SSL',
+      ...(trustTestCa ? ['ssl.truststore.type=PEM', `ssl.truststore.location=${tls.caPem}`] : []),
       'sasl.mechanism=SCRAM-SHA-512',
       `sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="sync-user" password="${password}";`,
       '',
@@ -52,7 +55,9 @@ function readAll(root: string): Array<{ file: string; text: string }> {
 
 before(async () => {
   dir = tempDir('spark-sync-sasl-');
-  broker = await startDevBroker({ dataDir: path.join(dir, 'broker'), scram: { users: USERS, brokerUser: 'broker' } });
+  fs.mkdirSync(path.join(dir, 'tls'));
+  tls = makeTestTls(path.join(dir, 'tls'), randomBytes(9).toString('hex'));
+  broker = await startDevBroker({ dataDir: path.join(dir, 'broker'), scram: { users: USERS, brokerUser: 'broker' }, tls });
   source = path.join(dir, FILE);
   env = { SPARK_SYNC_HOME: path.join(dir, 'home') };
   const sample = await runCli(['sample', '--rows', String(ROWS), '--output', source], env);
@@ -65,7 +70,7 @@ after(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-test('a full sync over SASL/SCRAM-SHA-512: exact topic, and the password in no output, log, checkpoint or event log', async () => {
+test('a full sync over SASL/SCRAM-SHA-512 and TLS: exact topic, and the password in no output, log, checkpoint or event log', async () => {
   const topic = uniqueTopic('sasl');
   const properties = clientProperties(path.join(dir, 'client.properties'), CANARY);
   const state = path.join(dir, 'state');
@@ -82,6 +87,7 @@ test('a full sync over SASL/SCRAM-SHA-512: exact topic, and the password in no o
   assert.equal(run.summary.recordsSent, ROWS);
   await assertExactTopic(broker.bootstrap, topic, new Set(expectedSampleKeys(ROWS, FILE)), {
     sasl: { mechanism: 'scram-sha-512', username: 'sync-user', password: CANARY },
+    ssl: { ca: [fs.readFileSync(tls.caPem, 'utf8')] },
   });
 
   // verify reads the keys back through Spark's Kafka consumer, over SASL too.
@@ -93,6 +99,7 @@ test('a full sync over SASL/SCRAM-SHA-512: exact topic, and the password in no o
   // --verbose let Spark's and Kafka's own INFO logs through (Kafka's client prints its whole
   // config), so the check below covers them too.
   assert.match(run.stderr, /sasl\.mechanism = SCRAM-SHA-512/);
+  assert.match(run.stderr, /security\.protocol = SASL_SSL/);
   const events = readAll(eventLogs);
   assert.ok(events.length > 0, 'Spark wrote an event log');
   const places = [
@@ -131,4 +138,12 @@ test('wrong credentials: exit 2, one line naming the refused login, nothing writ
   const kafka = (doctor.summary.checks as Array<{ name: string; ok: boolean; detail: string }>).find((c) => c.name === 'kafka');
   assert.equal(kafka?.ok, false);
   assert.match(kafka!.detail, /refused the login/);
+});
+
+test('a broker certificate the client does not trust: exit 2, naming the truststore setting', async () => {
+  const properties = clientProperties(path.join(dir, 'untrusted.properties'), CANARY, false);
+  const run = await runCli(['submit', '--source', source, '--topic', uniqueTopic('tls'), '--bootstrap-server', broker.bootstrap, '--kafka-config', properties, '--checkpoint', path.join(dir, 'tls-state', 'cp.db')], env, { timeoutMs: 60_000 });
+  assert.equal(run.code, 2, run.stderr);
+  assert.match(run.stderr, /KAFKA_TLS_FAILED.*does not trust.*ssl\.truststore\.location/);
+  assert.equal(occurrences(run.stderr + run.stdout), 0);
 });

@@ -244,8 +244,18 @@ test('bad input fails with one line and its exit code, and leaves the checkpoint
         assert.equal(r.code, 2, `${args[0]} ${file}: ${r.stderr}`);
         assert.match(r.stderr, /CHECKPOINT_INVALID/);
       }
-      assert.ok(fs.readFileSync(file).equals(before), `${file} unchanged by status and reset`);
+      const doctor = await runCli(['doctor', '--checkpoint', file], env);
+      assert.equal(doctor.code, 2, doctor.stderr);
+      const checks = doctor.summary.checks as Array<{ name: string; ok: boolean; detail: string }>;
+      assert.deepEqual(checks.map((c) => [c.name, c.ok]), [['java', true], ['jars', true], ['bridge', true], ['checkpoint', false]]);
+      assert.match(checks[3].detail, /CHECKPOINT_INVALID|not a spark-sync checkpoint|not a SQLite database|damaged/);
+      assert.ok(fs.readFileSync(file).equals(before), `${file} unchanged by status, reset and doctor`);
     }
+    const healthy = await runCli(['doctor', '--bootstrap-server', broker.bootstrap, '--checkpoint', checkpoint], env);
+    assert.equal(healthy.code, 0, healthy.stderr);
+    assert.deepEqual((healthy.summary.checks as Array<{ name: string; ok: boolean }>).map((c) => [c.name, c.ok]), [['java', true], ['jars', true], ['bridge', true], ['kafka', true], ['checkpoint', true]]);
+    const down = await runCli(['doctor', '--bootstrap-server', `127.0.0.1:${closedPort}`], env);
+    assert.equal(down.code, 3, down.stderr);
   } finally {
     silentNamenode.close();
   }

@@ -3,7 +3,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
+import { Command } from 'commander';
 import { program } from '../../src/cli/main';
+import { parseSubmitConfig } from '../../src/config/submit-config';
 import { kafkaClientSettings, loadKafkaClientConfig, sparkKafkaConf } from '../../src/config/kafka-client-config';
 import { SparkSyncError } from '../../src/errors/spark-sync-error';
 
@@ -97,4 +99,23 @@ test('--kafka-config: SASL and TLS settings reach kafkajs and Spark; bad files n
       return true;
     });
   }
+});
+
+test('every command has --help with an example', () => {
+  const all = (cmd: Command): Command[] => [cmd, ...cmd.commands.flatMap(all)];
+  for (const cmd of all(program())) {
+    let help = '';
+    cmd.configureOutput({ writeOut: (s) => (help += s) });
+    cmd.outputHelp();
+    assert.match(help, /\nExample:\n {2}spark-sync /, `${cmd.name()} --help has no example`);
+  }
+});
+
+test('--jars takes existing .jar files, comma-separated or repeated, resolved to absolute paths', () => {
+  const jar = path.join(dir, 'udf.jar');
+  fs.writeFileSync(jar, 'PK');
+  const base = { source: dir, topic: 't', bootstrapServer: 'k:9092' };
+  assert.deepEqual(parseSubmitConfig({ ...base, jars: [`${jar},${jar}`] }).jars, [jar, jar]);
+  assert.throws(() => parseSubmitConfig({ ...base, jars: ['missing.jar'] }), /--jars missing\.jar does not exist/);
+  assert.throws(() => parseSubmitConfig({ ...base, jars: jar.replace('.jar', '.zip') }), /--jars takes \.jar files/);
 });

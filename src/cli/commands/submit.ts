@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { parseSubmitConfig } from '../../config/submit-config';
+import { SubmitInput, parseSubmitConfig } from '../../config/submit-config';
 import { Logger } from '../../log/logger';
 import { SparkJobs } from '../../spark/spark-jobs';
 import { planSubmit } from '../../sync/dry-run';
@@ -55,7 +55,8 @@ after success sends nothing. Exit codes: 0 done, 2 bad input, 3 unreachable (saf
 4 consistency violation (a person must look).`)
     .action(async (opts: Record<string, unknown>, cmd: Command) => {
       const { log, verbose, logFormat } = globalOptions(cmd);
-      const config = parseSubmitConfig(opts);
+      // Flags arrive untyped; parseSubmitConfig validates every one (a missing --source included).
+      const config = parseSubmitConfig(opts as SubmitInput);
       const spark = () => SparkJobs.start({ master: config.master, conf: config.conf, driverMemory: config.driverMemory, jars: config.jars, verbose });
       if (opts.dryRun) {
         const plan = await planSubmit(config, spark);
