@@ -17,13 +17,16 @@ import { SparkSyncError } from '../errors/spark-sync-error';
  *   - spark.executor.memory=4g
  * ```
  */
+/** Options that are actions or point at the file itself, not settings. */
+const NOT_SETTINGS = new Set(['config', 'version', 'help']);
+
 export function applyConfigFile(root: Command, action: Command): void {
   const file = root.opts<{ config?: string }>().config;
   if (!file) return;
   const settings = readConfigFile(file);
   const known = new Set(allCommands(root).flatMap((c) => c.options.map((o) => o.long?.slice(2))));
   for (const [key, value] of Object.entries(settings)) {
-    if (!known.has(key) || key === 'config') {
+    if (!known.has(key) || NOT_SETTINGS.has(key)) {
       throw new SparkSyncError('USAGE', `${file}: unknown setting '${key}'`, {
         hint: 'settings are the long option names of spark-sync\'s commands, e.g. bootstrap-server: kafka1:9092',
       });
