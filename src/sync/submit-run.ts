@@ -46,12 +46,15 @@ export async function runSubmit(config: SubmitConfig, deps: SubmitDeps): Promise
   const root = checkSource(config.source);
   const admin = await KafkaAdmin.connect({ bootstrapServers: config.bootstrapServers, client: config.kafkaClient });
   try {
-    const partitions = await ensureTopic(admin, config, deps.log);
+    // A missing topic fails here, in a second; creating one waits until the source is planned,
+    // so a source that cannot be read (a dead namenode, a corrupt checkpoint) leaves no topic.
+    const existing = await topicPartitions(admin, config);
     const store = await CheckpointStore.open(config.checkpoint, { create: true });
     try {
       return await underLease(store, config.topic, deps.log, async () => {
         const jobs = await deps.spark();
         const files = await planFiles(jobs, root, config.format, config.csv, config.where);
+        const partitions = existing ?? (await createTopic(admin, config, deps.log));
         deps.emit({ type: 'run-planned', topic: config.topic, files: files.length });
         if (files.length === 0) deps.log.warn({ source: config.source }, 'the source holds no data files; nothing to sync');
         const results: FileResult[] = [];
@@ -85,14 +88,18 @@ export async function runSubmit(config: SubmitConfig, deps: SubmitDeps): Promise
   }
 }
 
-async function ensureTopic(admin: KafkaAdmin, config: SubmitConfig, log: Logger): Promise<number> {
+/** The topic's partition count; undefined when it is missing and --create-topic will make it. */
+async function topicPartitions(admin: KafkaAdmin, config: SubmitConfig): Promise<number | undefined> {
   const existing = await admin.partitionCount(config.topic);
-  if (existing !== undefined) return existing;
-  if (!config.createTopic) {
+  if (existing === undefined && !config.createTopic) {
     throw new SparkSyncError('TOPIC_NOT_FOUND', `topic ${config.topic} does not exist on ${config.bootstrapServers.join(',')}`, {
       hint: 'create it, or pass --create-topic [--partitions N]',
     });
   }
+  return existing;
+}
+
+async function createTopic(admin: KafkaAdmin, config: SubmitConfig, log: Logger): Promise<number> {
   const partitions = config.partitions ?? 1;
   await admin.createTopic(config.topic, partitions);
   log.info({ topic: config.topic, partitions }, 'created topic');

@@ -200,6 +200,8 @@ test('bad input fails with one line and its exit code, and leaves the checkpoint
   fs.writeFileSync(yaml, 'bootstrap-servers: x:1\n');
 
   const ok = ['--source', source, '--topic', 'x', '--bootstrap-server', broker.bootstrap];
+  // --create-topic on these: a run that fails on its source or checkpoint must not leave a topic.
+  const neverCreated = [uniqueTopic('hdfs'), uniqueTopic('hdfs'), uniqueTopic('cp'), uniqueTopic('cp')];
   const cases: Array<{ name: string; args: string[]; code: number; line: RegExp; checkpoint?: string; maxSeconds?: number }> = [
     { name: 'unknown flag', args: [...ok, '--bogus'], code: 2, line: /unknown option '--bogus'/ },
     { name: 'flag without its value', args: [...ok, '--batch-size'], code: 2, line: /option '--batch-size <rows>' argument missing/ },
@@ -211,13 +213,13 @@ test('bad input fails with one line and its exit code, and leaves the checkpoint
     { name: 'not a data file', args: ['--source', notData, '--topic', uniqueTopic('notdata'), '--bootstrap-server', broker.bootstrap, '--create-topic'], code: 2, line: /SOURCE_UNREADABLE.*notes\.parquet/ },
     { name: 'invalid table name', args: ['--source', 'hive:sales.t; DROP TABLE x', '--topic', 'x', '--bootstrap-server', broker.bootstrap], code: 2, line: /is not a table name/ },
     { name: 'unreachable broker', args: ['--source', source, '--topic', 'x', '--bootstrap-server', `127.0.0.1:${closedPort}`], code: 3, line: /KAFKA_UNAVAILABLE.*did not answer.*safe to retry/, maxSeconds: 30 },
-    { name: 'unreachable HDFS (port closed)', args: ['--source', `hdfs://127.0.0.1:${closedPort}/data/x.parquet`, '--topic', uniqueTopic('hdfs'), '--bootstrap-server', broker.bootstrap, '--create-topic'], code: 3, line: /SOURCE_UNAVAILABLE.*did not answer.*safe to retry/, maxSeconds: 40 },
-    { name: 'HDFS that accepts and never answers', args: ['--source', `hdfs://127.0.0.1:${silentPort}/data/x.parquet`, '--topic', uniqueTopic('hdfs'), '--bootstrap-server', broker.bootstrap, '--create-topic'], code: 3, line: /SOURCE_UNAVAILABLE.*SocketTimeoutException.*safe to retry/, maxSeconds: 75 },
+    { name: 'unreachable HDFS (port closed)', args: ['--source', `hdfs://127.0.0.1:${closedPort}/data/x.parquet`, '--topic', neverCreated[0], '--bootstrap-server', broker.bootstrap, '--create-topic'], code: 3, line: /SOURCE_UNAVAILABLE.*did not answer.*safe to retry/, maxSeconds: 40 },
+    { name: 'HDFS that accepts and never answers', args: ['--source', `hdfs://127.0.0.1:${silentPort}/data/x.parquet`, '--topic', neverCreated[1], '--bootstrap-server', broker.bootstrap, '--create-topic'], code: 3, line: /SOURCE_UNAVAILABLE.*SocketTimeoutException.*safe to retry/, maxSeconds: 75 },
     { name: 'missing topic', args: ['--source', source, '--topic', uniqueTopic('absent'), '--bootstrap-server', broker.bootstrap], code: 2, line: /TOPIC_NOT_FOUND.*does not exist.*--create-topic/ },
     { name: 'incomplete --kafka-config', args: [...ok, '--kafka-config', props], code: 2, line: /--kafka-config .*bad\.properties has no sasl\.jaas\.config/ },
     { name: 'unknown key in --config', args: [...ok, '--config', yaml], code: 2, line: /bad\.yaml: unknown setting 'bootstrap-servers'/ },
-    { name: 'corrupt checkpoint', args: [...ok.slice(0, 2), '--topic', uniqueTopic('cp'), '--bootstrap-server', broker.bootstrap, '--create-topic'], checkpoint: corrupt, code: 2, line: /CHECKPOINT_INVALID.*corrupt\.db/ },
-    { name: 'foreign checkpoint', args: [...ok.slice(0, 2), '--topic', uniqueTopic('cp'), '--bootstrap-server', broker.bootstrap, '--create-topic'], checkpoint: foreign, code: 2, line: /CHECKPOINT_INVALID.*foreign\.db.*not a spark-sync checkpoint/ },
+    { name: 'corrupt checkpoint', args: [...ok.slice(0, 2), '--topic', neverCreated[2], '--bootstrap-server', broker.bootstrap, '--create-topic'], checkpoint: corrupt, code: 2, line: /CHECKPOINT_INVALID.*corrupt\.db/ },
+    { name: 'foreign checkpoint', args: [...ok.slice(0, 2), '--topic', neverCreated[3], '--bootstrap-server', broker.bootstrap, '--create-topic'], checkpoint: foreign, code: 2, line: /CHECKPOINT_INVALID.*foreign\.db.*not a spark-sync checkpoint/ },
   ];
   try {
     for (const c of cases) {
@@ -236,6 +238,8 @@ test('bad input fails with one line and its exit code, and leaves the checkpoint
       assert.ok(r.seconds < (c.maxSeconds ?? 60), `${c.name}: took ${r.seconds} s`);
       assert.deepEqual(await content(), before, `${c.name}: checkpoint unchanged`);
     }
+    const topics = await listTopics();
+    assert.deepEqual(neverCreated.filter((t) => topics.includes(t)), [], 'no topic created for a run that failed before its first file');
     // status and reset refuse the corrupt and foreign checkpoints the same way, and leave them.
     for (const file of [corrupt, foreign]) {
       const before = fs.readFileSync(file);
