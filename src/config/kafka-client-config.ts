@@ -28,9 +28,6 @@ const MECHANISMS: Record<string, SASLOptions['mechanism']> = { PLAIN: 'plain', '
  */
 const RESERVED = /^(bootstrap\.servers|key\.(de)?serializer|value\.(de)?serializer|enable\.idempotence|acks|group\.id|enable\.auto\.commit|auto\.offset\.reset)$/;
 
-/** Properties whose values are secrets: never logged, never stored. */
-export const SECRET_PROPERTY = /(password|jaas\.config|\.key$|secret|token)/i;
-
 /** Reads and checks `--kafka-config`; the file's values are never put into an error message. */
 export function loadKafkaClientConfig(file: string | undefined): KafkaClientSettings {
   if (file === undefined) return NO_KAFKA_SETTINGS;

@@ -65,3 +65,14 @@ export async function assertExactTopic(bootstrap: string, topic: string, keys: S
   const messages = await readTopic(bootstrap, topic, security);
   assert.deepEqual(tally(messages, keys), { messages: keys.size, distinctKeys: keys.size, duplicated: 0, missing: 0, foreign: 0 });
 }
+
+/** The broker's topics, from a plain kafkajs admin. */
+export async function listTopics(bootstrap: string): Promise<string[]> {
+  const admin = new Kafka({ clientId: 'spark-sync-test-admin', brokers: [bootstrap], logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    return await admin.listTopics();
+  } finally {
+    await admin.disconnect();
+  }
+}

@@ -4,14 +4,13 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { spawnSync } from 'node:child_process';
 import net from 'node:net';
-import { Kafka, logLevel } from 'kafkajs';
 import sqlite3 from 'sqlite3';
 import { freePort } from '../../src/kafka/dev-broker';
 import { partitionOfKey } from '../../src/index';
 import { startBroker, tempDir, uniqueTopic } from '../helpers/broker-fixture';
 import { CliResult, runCli } from '../helpers/cli';
 import { expectedSampleKeys, sampleFields } from '../helpers/sample-rows';
-import { readTopic, tally } from '../helpers/topic-reader';
+import { listTopics, readTopic, tally } from '../helpers/topic-reader';
 
 const ROWS = 20_000;
 const PARTITIONS = 3;
@@ -36,15 +35,6 @@ function checkpointContent(file: string): Promise<string> {
   });
 }
 
-async function listTopics(): Promise<string[]> {
-  const admin = new Kafka({ clientId: 'dry-run-test', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
-  try {
-    return await admin.listTopics();
-  } finally {
-    await admin.disconnect();
-  }
-}
 let dir: string;
 let source: string;
 let checkpoint: string;
@@ -154,7 +144,7 @@ test('--dry-run shows the files, records and batches a submit would send, and wr
   assert.deepEqual(planNew.summary.files, [{ file: FILE, format: 'parquet', status: 'NEW', totalRecords: ROWS, recordsProcessed: 0, toSend: ROWS, batches: Math.ceil(ROWS / BATCH) }]);
   assert.equal(fs.existsSync(newCheckpoint), false, 'no checkpoint was created');
   assert.equal(fs.existsSync(path.dirname(newCheckpoint)), false, 'not even its folder');
-  const topics = await listTopics();
+  const topics = await listTopics(broker.bootstrap);
   assert.equal(topics.includes(fresh), false, '--create-topic did not create the topic');
 
   // Against a checkpoint where the file is done: nothing to send, and the checkpoint is untouched.
@@ -238,7 +228,7 @@ test('bad input fails with one line and its exit code, and leaves the checkpoint
       assert.ok(r.seconds < (c.maxSeconds ?? 60), `${c.name}: took ${r.seconds} s`);
       assert.deepEqual(await content(), before, `${c.name}: checkpoint unchanged`);
     }
-    const topics = await listTopics();
+    const topics = await listTopics(broker.bootstrap);
     assert.deepEqual(neverCreated.filter((t) => topics.includes(t)), [], 'no topic created for a run that failed before its first file');
     // status and reset refuse the corrupt and foreign checkpoints the same way, and leave them.
     for (const file of [corrupt, foreign]) {
