@@ -3,7 +3,7 @@ import type { Table } from 'apache-arrow';
 import { CheckpointRecord, toCheckpointRecord } from './checkpoint/checkpoint-report';
 import { CheckpointStore } from './checkpoint/checkpoint-store';
 import { defaultCheckpointPath } from './config/paths';
-import { CsvOptions, SourceFormat, SubmitInput, VerifyInput, parseSubmitConfig, parseVerifyConfig } from './config/submit-config';
+import { CsvOptions, SourceFormat, SubmitInput, VerifyInput, parseSourceConfig, parseSubmitConfig, parseVerifyConfig } from './config/submit-config';
 import { SparkSyncError } from './errors/spark-sync-error';
 import { Logger, silentLogger } from './log/logger';
 import { ArrowColumn, SparkJobs } from './spark/spark-jobs';
@@ -104,25 +104,29 @@ export class SparkSync extends EventEmitter<EventsOf<SyncEvent>> {
       signal,
     });
     const jobs = await this.spark();
-    const fileTable = await jobs.arrowTable([
-      utf8('file', summary.files.map((f) => f.file)),
-      utf8('status', summary.files.map((f) => f.status)),
-      int64('total_records', summary.files.map((f) => f.totalRecords)),
-      int64('records_sent', summary.files.map((f) => f.recordsSent)),
-      int64('batches', summary.files.map((f) => f.batches)),
-      float64('seconds', summary.files.map((f) => f.seconds)),
-    ]);
-    const batchTable = await jobs.arrowTable([
-      utf8('file', batches.map((b) => b.file)),
-      int64('batch', batches.map((b) => b.batchIndex)),
-      int64('first_position', batches.map((b) => b.firstPosition)),
-      int64('end_position', batches.map((b) => b.endPosition)),
-      int64('records', batches.map((b) => b.records)),
-      int64('skipped', batches.map((b) => b.skipped)),
-      int64('records_processed', batches.map((b) => b.recordsProcessed)),
-      int64('total_records', batches.map((b) => b.totalRecords)),
-      float64('seconds', batches.map((b) => b.seconds)),
-    ]);
+    const fileTable = await jobs.arrowTable(
+      columns(summary.files, {
+        file: ['utf8', (f) => f.file],
+        status: ['utf8', (f) => f.status],
+        total_records: ['int64', (f) => f.totalRecords],
+        records_sent: ['int64', (f) => f.recordsSent],
+        batches: ['int64', (f) => f.batches],
+        seconds: ['float64', (f) => f.seconds],
+      }),
+    );
+    const batchTable = await jobs.arrowTable(
+      columns(batches, {
+        file: ['utf8', (b) => b.file],
+        batch: ['int64', (b) => b.batchIndex],
+        first_position: ['int64', (b) => b.firstPosition],
+        end_position: ['int64', (b) => b.endPosition],
+        records: ['int64', (b) => b.records],
+        skipped: ['int64', (b) => b.skipped],
+        records_processed: ['int64', (b) => b.recordsProcessed],
+        total_records: ['int64', (b) => b.totalRecords],
+        seconds: ['float64', (b) => b.seconds],
+      }),
+    );
     return { ...summary, fileTable, batchTable };
   }
 
@@ -142,17 +146,19 @@ export class SparkSync extends EventEmitter<EventsOf<SyncEvent>> {
    */
   async statusTable(checkpoint: string = defaultCheckpointPath()): Promise<Table> {
     const records = await this.status(checkpoint);
-    return (await this.spark()).arrowTable([
-      utf8('topic', records.map((r) => r.kafka_topic)),
-      utf8('file', records.map((r) => r.file_name)),
-      utf8('status', records.map((r) => r.status)),
-      int64('records_processed', records.map((r) => r.records_processed)),
-      int64('total_records', records.map((r) => r.total_records)),
-      int64('partitions', records.map((r) => r.partition_count)),
-      int64('batch_size', records.map((r) => r.batch_size)),
-      utf8('started', records.map((r) => r.start_timestamp)),
-      utf8('completed', records.map((r) => r.completion_timestamp)),
-    ]);
+    return (await this.spark()).arrowTable(
+      columns(records, {
+        topic: ['utf8', (r) => r.kafka_topic],
+        file: ['utf8', (r) => r.file_name],
+        status: ['utf8', (r) => r.status],
+        records_processed: ['int64', (r) => r.records_processed],
+        total_records: ['int64', (r) => r.total_records],
+        partitions: ['int64', (r) => r.partition_count],
+        batch_size: ['int64', (r) => r.batch_size],
+        started: ['utf8', (r) => r.start_timestamp],
+        completed: ['utf8', (r) => r.completion_timestamp],
+      }),
+    );
   }
 
   /**
@@ -163,8 +169,7 @@ export class SparkSync extends EventEmitter<EventsOf<SyncEvent>> {
   async preview(input: PreviewInput): Promise<Table> {
     const rows = input.rows ?? 10;
     if (!Number.isInteger(rows) || rows < 1) throw new SparkSyncError('USAGE', `preview rows must be a whole number ≥ 1, not ${rows}`);
-    // The same checks as a submit's, with placeholders for the Kafka settings a preview never uses.
-    const config = parseSubmitConfig({ source: input.source, topic: 'preview', bootstrapServer: 'localhost:9092', format: input.format, where: input.where, csvHeader: input.csv?.header, csvDelimiter: input.csv?.delimiter });
+    const config = parseSourceConfig({ source: input.source, format: input.format, where: input.where, csvHeader: input.csv?.header, csvDelimiter: input.csv?.delimiter });
     const jobs = await this.spark();
     const files = await planFiles(jobs, checkSource(config.source), config.format, config.csv, config.where);
     const file = input.file === undefined ? files[0] : files.find((f) => f.identity === input.file);
@@ -197,6 +202,7 @@ export class SparkSync extends EventEmitter<EventsOf<SyncEvent>> {
   }
 }
 
-const utf8 = (name: string, values: Array<string | null>): ArrowColumn => ({ name, type: 'utf8', values });
-const int64 = (name: string, values: Array<number | null>): ArrowColumn => ({ name, type: 'int64', values });
-const float64 = (name: string, values: number[]): ArrowColumn => ({ name, type: 'float64', values });
+/** Arrow columns from rows: per column name, its type and how to read it from a row. */
+function columns<T>(rows: T[], spec: Record<string, [ArrowColumn['type'], (row: T) => ArrowColumn['values'][number]]>): ArrowColumn[] {
+  return Object.entries(spec).map(([name, [type, value]]) => ({ name, type, values: rows.map(value) }));
+}

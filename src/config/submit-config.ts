@@ -160,6 +160,48 @@ export function parseSubmitConfig(input: SubmitInput, env: NodeJS.ProcessEnv = p
   if (c.partitions !== undefined && !c.createTopic) {
     throw new SparkSyncError('USAGE', '--partitions only applies with --create-topic', { hint: 'add --create-topic, or drop --partitions' });
   }
+  const source = sourceConfig(c);
+  const kafka = kafkaConnection(c);
+  return {
+    source: source.source,
+    where: source.where,
+    topic: c.topic,
+    format: source.format,
+    csv: source.csv,
+    ...kafka,
+    checkpoint: path.resolve(c.checkpoint ?? defaultCheckpointPath(env)),
+    batchSize: c.batchSize,
+    createTopic: c.createTopic,
+    partitions: c.partitions,
+    master: c.master,
+    conf: source.hive ? [...hiveConf(env), ...c.conf] : c.conf,
+    driverMemory: c.driverMemory,
+    jars: c.jars,
+    recovery: c.recovery,
+  };
+}
+
+/** The source options alone, as `submit` takes them (the library's `preview`). */
+export type SourceInput = Pick<SubmitInput, 'source' | 'format' | 'where' | 'csvHeader' | 'csvDelimiter'>;
+
+/** Where and how to read: a validated `--source` with its format and reader options. */
+export interface SourceConfig {
+  source: string;
+  format?: SourceFormat;
+  where?: string;
+  csv: CsvOptions;
+  /** `hive:db.table`. */
+  hive: boolean;
+}
+
+/** Parses and validates the source options alone, with the same checks and messages as submit's. */
+export function parseSourceConfig(input: SourceInput): SourceConfig {
+  return sourceConfig(parseOrThrow(sourceSchema, input, 'submit'));
+}
+
+const sourceSchema = schema.pick({ source: true, format: true, where: true, csvHeader: true, csvDelimiter: true });
+
+function sourceConfig(c: z.infer<typeof sourceSchema>): SourceConfig {
   const hive = /^hive:/i.test(c.source);
   if (hive && !HIVE_SOURCE.test(c.source)) {
     throw new SparkSyncError('USAGE', `--source ${c.source} is not a table name: expected hive:db.table, each part letters, digits and _`, { hint: 'e.g. --source hive:sales.transactions' });
@@ -170,27 +212,14 @@ export function parseSubmitConfig(input: SubmitInput, env: NodeJS.ProcessEnv = p
   if (!hive && c.where !== undefined) {
     throw new SparkSyncError('USAGE', '--where selects partitions of a Hive table (--source hive:db.table)', { hint: 'drop --where, or pass a Hive table' });
   }
+  return { source: c.source, format: c.format, where: c.where, csv: { header: c.csvHeader, delimiter: c.csvDelimiter }, hive };
+}
+
+/** The brokers and security settings, for the driver's Kafka client and Spark's. */
+function kafkaConnection(c: { bootstrapServer: string; kafkaConfig?: string; kafkaProperties?: Record<string, string> }): Pick<SubmitConfig, 'bootstrapServers' | 'kafkaClient' | 'kafkaConf'> {
   const bootstrapServers = parseBootstrapServers(c.bootstrapServer);
   const kafkaClient = c.kafkaProperties ? kafkaClientSettings(c.kafkaProperties) : loadKafkaClientConfig(c.kafkaConfig);
-  return {
-    source: c.source,
-    where: c.where,
-    topic: c.topic,
-    bootstrapServers,
-    format: c.format,
-    csv: { header: c.csvHeader, delimiter: c.csvDelimiter },
-    checkpoint: path.resolve(c.checkpoint ?? defaultCheckpointPath(env)),
-    batchSize: c.batchSize,
-    createTopic: c.createTopic,
-    partitions: c.partitions,
-    master: c.master,
-    conf: hive ? [...hiveConf(env), ...c.conf] : c.conf,
-    driverMemory: c.driverMemory,
-    jars: c.jars,
-    kafkaClient,
-    kafkaConf: sparkKafkaConf(bootstrapServers, kafkaClient),
-    recovery: c.recovery,
-  };
+  return { bootstrapServers, kafkaClient, kafkaConf: sparkKafkaConf(bootstrapServers, kafkaClient) };
 }
 
 /** What `verify` takes: the topic, how to reach Kafka, and the checkpoint, as `submit`'s. */
@@ -199,15 +228,7 @@ export type VerifyInput = Pick<SubmitInput, 'topic' | 'bootstrapServer' | 'check
 /** A validated `verify`: checked before any broker or JVM is touched. */
 export function parseVerifyConfig(input: VerifyInput, env: NodeJS.ProcessEnv = process.env): VerifyConfig {
   const c = parseOrThrow(verifySchema, input, 'verify');
-  const bootstrapServers = parseBootstrapServers(c.bootstrapServer);
-  const kafkaClient = c.kafkaProperties ? kafkaClientSettings(c.kafkaProperties) : loadKafkaClientConfig(c.kafkaConfig);
-  return {
-    topic: c.topic,
-    bootstrapServers,
-    checkpoint: path.resolve(c.checkpoint ?? defaultCheckpointPath(env)),
-    kafkaClient,
-    kafkaConf: sparkKafkaConf(bootstrapServers, kafkaClient),
-  };
+  return { topic: c.topic, checkpoint: path.resolve(c.checkpoint ?? defaultCheckpointPath(env)), ...kafkaConnection(c) };
 }
 
 const verifySchema = schema.pick({ topic: true, bootstrapServer: true, checkpoint: true, kafkaConfig: true, kafkaProperties: true });

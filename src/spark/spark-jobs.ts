@@ -94,6 +94,11 @@ interface JavaJobs {
   stop(): Promise<void>;
 }
 
+/** `io.sparksync.jobs.ArrowResults`: the JVM's Arrow IPC writer for result tables. */
+interface ArrowResultsClass {
+  encodeJson(table: string): Promise<Buffer | Int8Array>;
+}
+
 interface JavaJobsClass {
   start(master: string, conf: string[]): Promise<JavaJobs>;
   setLogLevel(level: string): Promise<void>;
@@ -105,6 +110,8 @@ interface JavaJobsClass {
  * failure arrives as a SparkSyncError.
  */
 export class SparkJobs {
+  private arrowResults?: Promise<ArrowResultsClass>;
+
   private constructor(private readonly jobs: JavaJobs) {}
 
   static async start(options: SparkSessionOptions): Promise<SparkJobs> {
@@ -142,8 +149,10 @@ export class SparkJobs {
    * type rules (64-bit integers stay exact).
    */
   async arrowTable(columns: ArrowColumn[]): Promise<Table> {
-    const { importClassAsync } = await import('java-bridge');
-    const cls = (await importClassAsync('io.sparksync.jobs.ArrowResults')) as unknown as { encodeJson(json: string): Promise<Buffer | Int8Array> };
+    this.arrowResults ??= import('java-bridge').then(
+      async ({ importClassAsync }) => (await importClassAsync('io.sparksync.jobs.ArrowResults')) as unknown as ArrowResultsClass,
+    );
+    const cls = await this.arrowResults;
     const ipc = await this.call(() => cls.encodeJson(JSON.stringify({ columns })), 'encoding a result table');
     return tableFromIPC(asBytes(ipc));
   }

@@ -56,20 +56,33 @@ public class JobException extends RuntimeException {
    * mode), so that a scheduler retries; {@link Code#SOURCE_UNREADABLE} otherwise.
    */
   public static JobException ofSourceIo(String what, Throwable e) {
+    Throwable network = unreachableCause(e);
+    if (network != null) {
+      return new JobException(Code.SOURCE_UNAVAILABLE, what + ": the file system did not answer ("
+          + network.getClass().getSimpleName() + ": " + firstLine(network) + ")", e);
+    }
+    return new JobException(Code.SOURCE_UNREADABLE, what + ": " + firstLine(e), e);
+  }
+
+  /**
+   * The first cause in the chain that says the file system could not be reached (connection
+   * refused or timed out, unknown host, a namenode in standby or safe mode), or null.
+   */
+  public static Throwable unreachableCause(Throwable e) {
     for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
       String name = t.getClass().getName();
       if (t instanceof java.net.ConnectException || t instanceof java.net.UnknownHostException
           || t instanceof java.net.SocketTimeoutException || t instanceof java.net.NoRouteToHostException
           || name.endsWith(".StandbyException") || name.endsWith(".SafeModeException")
           || name.endsWith(".RetriableException")) {
-        return new JobException(Code.SOURCE_UNAVAILABLE, what + ": the file system did not answer ("
-            + t.getClass().getSimpleName() + ": " + firstLine(t) + ")", e);
+        return t;
       }
     }
-    return new JobException(Code.SOURCE_UNREADABLE, what + ": " + firstLine(e), e);
+    return null;
   }
 
-  private static String firstLine(Throwable t) {
+  /** The first line of an exception's message: one line for the operator, details with --verbose. */
+  public static String firstLine(Throwable t) {
     String m = String.valueOf(t.getMessage());
     int nl = m.indexOf('\n');
     return nl < 0 ? m : m.substring(0, nl);

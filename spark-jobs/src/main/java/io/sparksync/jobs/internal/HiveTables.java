@@ -57,7 +57,7 @@ public final class HiveTables {
       table = catalog.getTableMetadata(id);
     } catch (AnalysisException e) {
       throw new JobException(Code.SOURCE_UNREADABLE, "Hive table " + name + " cannot be read: "
-          + SourceReader.firstLine(e));
+          + JobException.firstLine(e));
     }
     String format = formatOf(table);
     Path location = new Path(table.location());
@@ -144,7 +144,7 @@ public final class HiveTables {
       predicate = spark.sessionState().sqlParser().parseExpression(where);
     } catch (ParseException e) {
       throw new JobException(Code.USAGE, "--where is not a valid predicate: "
-          + SourceReader.firstLine(e));
+          + JobException.firstLine(e));
     }
     Set<String> columns = JavaConverters.seqAsJavaList(table.partitionColumnNames()).stream()
         .map(c -> c.toLowerCase(Locale.ROOT)).collect(Collectors.toSet());

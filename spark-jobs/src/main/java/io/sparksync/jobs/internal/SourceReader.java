@@ -200,12 +200,11 @@ public final class SourceReader {
   }
 
   static JobException unreadable(String path, String format, Throwable e) {
-    JobException io = JobException.ofSourceIo("cannot read " + path, e);
-    if (io.code() == Code.SOURCE_UNAVAILABLE) {
-      return io;
+    if (JobException.unreachableCause(e) != null) {
+      return JobException.ofSourceIo("cannot read " + path, e);
     }
     return new JobException(Code.SOURCE_UNREADABLE,
-        "cannot read " + path + " as " + format + ": " + firstLine(rootCause(e)), e);
+        "cannot read " + path + " as " + format + ": " + JobException.firstLine(rootCause(e)), e);
   }
 
   private static Throwable rootCause(Throwable e) {
@@ -214,11 +213,5 @@ public final class SourceReader {
       t = t.getCause();
     }
     return t;
-  }
-
-  static String firstLine(Throwable e) {
-    String m = String.valueOf(e.getMessage());
-    int nl = m.indexOf('\n');
-    return nl < 0 ? m : m.substring(0, nl);
   }
 }
