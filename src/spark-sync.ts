@@ -6,6 +6,7 @@ import { defaultCheckpointPath } from './config/paths';
 import { CsvOptions, SourceFormat, SubmitInput, VerifyInput, parseSourceConfig, parseSubmitConfig, parseVerifyConfig } from './config/submit-config';
 import { SparkSyncError } from './errors/spark-sync-error';
 import { Logger, silentLogger } from './log/logger';
+import { resolveSparkRuntime } from './spark/spark-runtime';
 import { ArrowColumn, SparkJobs } from './spark/spark-jobs';
 import { checkSource, planFiles } from './sync/source';
 import { SubmitSummary, runSubmit } from './sync/submit-run';
@@ -82,6 +83,7 @@ export class SparkSync extends EventEmitter<EventsOf<SyncEvent>> {
 
   /** A SparkSync with these Spark settings; Spark itself starts on first use. */
   static async open(options: SparkSyncOptions = {}): Promise<SparkSync> {
+    resolveSparkRuntime(); // a SPARK_HOME of another Spark line fails here, not mid-run
     return new SparkSync(options);
   }
 
@@ -191,7 +193,7 @@ export class SparkSync extends EventEmitter<EventsOf<SyncEvent>> {
 
   /** The Spark job API, started on first use. */
   spark(): Promise<SparkJobs> {
-    this.jobs ??= SparkJobs.start({ master: this.options.master ?? 'local[*]', conf: this.options.conf ?? [], driverMemory: this.options.driverMemory, jars: this.options.jars, verbose: this.options.verbose });
+    this.jobs ??= SparkJobs.start({ master: this.options.master ?? 'local[*]', conf: this.options.conf ?? [], driverMemory: this.options.driverMemory, jars: this.options.jars, verbose: this.options.verbose, log: this.options.logger });
     return this.jobs;
   }
 

@@ -21,6 +21,7 @@ export type ErrorCode =
   | 'TOPIC_NOT_FOUND'
   | 'CHECKPOINT_INVALID'
   | 'INSTALL_INCOMPLETE'
+  | 'CLASSPATH_INCOMPLETE'
   | 'KAFKA_UNAVAILABLE'
   | 'KAFKA_AUTH_FAILED'
   | 'KAFKA_TLS_FAILED'
@@ -41,6 +42,8 @@ const EXIT_CODE_OF: Record<ErrorCode, ExitCodeValue> = {
   TOPIC_NOT_FOUND: ExitCode.USAGE,
   CHECKPOINT_INVALID: ExitCode.USAGE,
   INSTALL_INCOMPLETE: ExitCode.USAGE,
+  /** A Spark JVM (an executor on a cluster) lacks the job's classes: a deployment problem. */
+  CLASSPATH_INCOMPLETE: ExitCode.USAGE,
   KAFKA_UNAVAILABLE: ExitCode.UNAVAILABLE,
   /** Wrong credentials: a rerun fails the same way until a person fixes them. */
   KAFKA_AUTH_FAILED: ExitCode.USAGE,

@@ -1,17 +1,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { SPARK_JARS_DIR, sparkSyncHome } from '../config/paths';
+import { sparkSyncHome } from '../config/paths';
 import { isAlive } from '../util/processes';
 import { SparkSyncError } from '../errors/spark-sync-error';
-
-/** Spark on Java 17 needs these opens; no spark-submit launcher is there to add them. */
-export const SPARK_JAVA17_OPTIONS: readonly string[] = [
-  'java.lang', 'java.lang.invoke', 'java.lang.reflect', 'java.io', 'java.net', 'java.nio', 'java.util',
-  'java.util.concurrent', 'java.util.concurrent.atomic', 'sun.nio.ch', 'sun.nio.cs', 'sun.security.action',
-  'sun.util.calendar',
-].map((pkg) => `--add-opens=java.base/${pkg}=ALL-UNNAMED`)
-  .concat(['-Dio.netty.tryReflectionSetAccessible=true']);
+import { SPARK_JAVA17_OPTIONS, SparkRuntime, resolveSparkRuntime } from './spark-runtime';
 
 export interface JvmOptions {
   /**
@@ -38,7 +31,7 @@ export function heapOptions(driverMemory: string = DEFAULT_DRIVER_MEMORY): strin
   return [`-Xms${driverMemory}`, `-Xmx${driverMemory}`, '-XX:+AlwaysPreTouch'];
 }
 
-let started: JvmOptions | undefined;
+let started: SparkRuntime | undefined;
 let scratch: string | undefined;
 
 /**
@@ -65,29 +58,28 @@ export function scratchDir(): string {
 }
 
 /**
- * Starts the one JVM of this process with every jar of jars/spark on its startup classpath
- * (Spark's class loaders do not see `appendClasspath`). A second call is a no-op: a process can
- * never start a second JVM.
+ * Starts the one JVM of this process with the driver's Spark on its startup classpath (Spark's
+ * class loaders do not see `appendClasspath`): spark-sync's own jars, or `SPARK_HOME`'s plus the
+ * job's (see {@link resolveSparkRuntime}), then `--jars`, then `HADOOP_CONF_DIR` and
+ * `YARN_CONF_DIR` so Hadoop's client finds the cluster's *-site.xml, as spark-submit arranges.
+ * A second call returns the first one's runtime: a process can never start a second JVM.
  */
-export async function ensureJvm(options: JvmOptions = {}): Promise<void> {
-  if (started) return;
-  const jars = fs.existsSync(SPARK_JARS_DIR) ? fs.readdirSync(SPARK_JARS_DIR).filter((f) => f.endsWith('.jar')) : [];
-  if (!jars.includes('spark-sync-jobs.jar')) {
-    throw new SparkSyncError('INSTALL_INCOMPLETE', `the Spark job jars are missing from ${SPARK_JARS_DIR}`, {
-      hint: 'run `npm run build:jars` in the spark-sync folder (needs Java 17 and Maven)',
-    });
-  }
+export async function ensureJvm(options: JvmOptions = {}): Promise<SparkRuntime> {
+  if (started) return started;
+  const runtime = resolveSparkRuntime();
   const bridge = await import('java-bridge');
   // Derby (an embedded Hive metastore) writes derby.log to the working directory unless told.
   const opts = [...SPARK_JAVA17_OPTIONS, '-Djava.awt.headless=true', `-Djava.io.tmpdir=${scratchDir()}`, `-Dderby.stream.error.file=${path.join(scratchDir(), 'derby.log')}`];
   opts.push(...heapOptions(options.driverMemory));
+  const confDirs = [process.env.HADOOP_CONF_DIR, process.env.YARN_CONF_DIR].filter((d): d is string => !!d?.trim() && fs.existsSync(d));
   try {
-    bridge.ensureJvm({ classpath: [...jars.map((j) => path.join(SPARK_JARS_DIR, j)), ...(options.jars ?? [])], opts });
+    bridge.ensureJvm({ classpath: [...runtime.sparkJars, ...runtime.shipJars, ...(options.jars ?? []), ...new Set(confDirs)], opts });
   } catch (err) {
     throw new SparkSyncError('INSTALL_INCOMPLETE', `the Java VM did not start: ${(err as Error).message}`, {
       cause: err,
       hint: 'spark-sync needs a Java 17 JDK; set JAVA_HOME to it',
     });
   }
-  started = options;
+  started = runtime;
+  return runtime;
 }

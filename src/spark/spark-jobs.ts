@@ -1,6 +1,8 @@
 import { Table, tableFromIPC } from 'apache-arrow';
 import { fromJavaError } from '../errors/java-errors';
+import { Logger } from '../log/logger';
 import { JvmOptions, ensureJvm, scratchDir } from './jvm';
+import { clusterConf, isLocalMaster } from './spark-runtime';
 
 /** One column of a result table: Arrow type by name, values in row order (null allowed). */
 export interface ArrowColumn {
@@ -72,6 +74,8 @@ export interface SparkSessionOptions extends JvmOptions {
   conf: string[];
   /** Spark's and Kafka's own INFO logs on stderr (`--verbose`). */
   verbose?: boolean;
+  /** Where the session's figures (application id, driver address, Spark version) are logged. */
+  log?: Logger;
 }
 
 /**
@@ -91,6 +95,7 @@ interface JavaJobs {
   listFiles(root: string): Promise<string[]>;
   listTable(table: string, where: string | null): Promise<string[]>;
   writeSample(path: string, format: string, firstRow: number, rows: number, rowGroupBytes: number): Promise<void>;
+  sessionInfo(): Promise<string[]>;
   stop(): Promise<void>;
 }
 
@@ -115,19 +120,28 @@ export class SparkJobs {
   private constructor(private readonly jobs: JavaJobs) {}
 
   static async start(options: SparkSessionOptions): Promise<SparkJobs> {
-    await ensureJvm(options);
+    const runtime = await ensureJvm(options);
     const { importClassAsync } = await import('java-bridge');
+    let jobs: SparkJobs;
     try {
       const cls = (await importClassAsync('io.sparksync.jobs.SparkSyncJobs')) as unknown as JavaJobsClass;
       // Spark's and Kafka's own logs stay at ERROR (log4j2.properties) unless --verbose.
       if (options.verbose) await cls.setLogLevel('INFO');
-      // --conf spark.local.dir, coming later, still wins. spark.jars ships --jars to executors;
-      // the driver has them on its startup classpath already (ensureJvm).
-      const jars = options.jars?.length ? [`spark.jars=${options.jars.join(',')}`] : [];
-      return new SparkJobs(await cls.start(options.master, [`spark.local.dir=${scratchDir()}`, ...jars, ...options.conf]));
+      // In local mode the driver's startup classpath (ensureJvm) is the executors'; spark.jars
+      // only records --jars. A cluster master gets what a plain Spark lacks (clusterConf).
+      const conf = isLocalMaster(options.master)
+        ? [...(options.jars?.length ? [`spark.jars=${options.jars.join(',')}`] : []), ...options.conf]
+        : clusterConf(options.master, runtime, options.conf, options.jars ?? []);
+      // --conf spark.local.dir, coming later, still wins.
+      jobs = new SparkJobs(await cls.start(options.master, [`spark.local.dir=${scratchDir()}`, ...conf]));
     } catch (err) {
       throw fromJavaError(err, 'starting Spark');
     }
+    const info = await jobs.call(() => jobs.jobs.sessionInfo(), 'reading the Spark session\'s settings');
+    const fields: Record<string, string> = { spark_home: runtime.sparkHome ?? '(spark-sync\'s own jars)' };
+    for (let i = 0; i + 1 < info.length; i += 2) fields[info[i]] = info[i + 1];
+    options.log?.info(fields, `spark session started: ${fields.master}, Spark ${fields.spark_version}`);
+    return jobs;
   }
 
   /**

@@ -22,7 +22,14 @@ export interface CliResult {
 export function runCli(
   args: string[],
   env: Record<string, string> = {},
-  options: { timeoutMs?: number; killAfterMs?: number; killAfterLog?: { msg: string; delayMs: number }; onLog?: { msg: string; run: () => void } } = {},
+  options: {
+    timeoutMs?: number;
+    killAfterMs?: number;
+    killAfterLog?: { msg: string; delayMs: number };
+    onLog?: { msg: string; run: () => void };
+    /** Called once the CLI runs, with a function that SIGKILLs its whole process group. */
+    onStart?: (killGroup: () => void) => void;
+  } = {},
 ): Promise<CliResult> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
@@ -34,6 +41,7 @@ export function runCli(
         /* already gone */
       }
     };
+    options.onStart?.(killGroup);
     const killer = options.killAfterMs === undefined ? undefined : setTimeout(killGroup, options.killAfterMs);
     let stdout = '';
     let stderr = '';

@@ -76,3 +76,23 @@ export async function listTopics(bootstrap: string): Promise<string[]> {
     await admin.disconnect();
   }
 }
+
+/**
+ * Resolves once the topic's partitions hold at least `messages` messages in all (end offsets
+ * summed), polled every 50 ms: a test's way to act while a batch is being written.
+ */
+export async function waitForMessages(bootstrap: string, topic: string, messages: number, timeoutMs = 120_000): Promise<number> {
+  const admin = new Kafka({ clientId: 'spark-sync-test-watch', brokers: [bootstrap], logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const total = (await admin.fetchTopicOffsets(topic).catch(() => [])).reduce((n, o) => n + Number(o.high), 0);
+      if (total >= messages) return total;
+      if (Date.now() > deadline) throw new Error(`${topic} held ${total} of ${messages} messages after ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { SubmitInput, parseSubmitConfig } from '../../config/submit-config';
 import { Logger } from '../../log/logger';
 import { SparkJobs } from '../../spark/spark-jobs';
+import { resolveSparkRuntime } from '../../spark/spark-runtime';
 import { planSubmit } from '../../sync/dry-run';
 import { runSubmit } from '../../sync/submit-run';
 import { SyncEvent } from '../../sync/sync-events';
@@ -57,7 +58,8 @@ after success sends nothing. Exit codes: 0 done, 2 bad input, 3 unreachable (saf
       const { log, verbose, logFormat } = globalOptions(cmd);
       // Flags arrive untyped; parseSubmitConfig validates every one (a missing --source included).
       const config = parseSubmitConfig(opts as SubmitInput);
-      const spark = () => SparkJobs.start({ master: config.master, conf: config.conf, driverMemory: config.driverMemory, jars: config.jars, verbose });
+      resolveSparkRuntime(); // a mismatched SPARK_HOME is refused before Kafka or the checkpoint is touched
+      const spark = () => SparkJobs.start({ master: config.master, conf: config.conf, driverMemory: config.driverMemory, jars: config.jars, verbose, log });
       if (opts.dryRun) {
         const plan = await planSubmit(config, spark);
         for (const f of plan.files) log.info({ file: f.file, status: f.status, total_records: f.totalRecords, records_processed: f.recordsProcessed, to_send: f.toSend, batches: f.batches }, `would send ${f.toSend} records of ${f.file} in ${f.batches} batches`);

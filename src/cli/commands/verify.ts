@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { VerifyInput, parseSparkOptions, parseVerifyConfig } from '../../config/submit-config';
 import { ExitCode } from '../../errors/spark-sync-error';
 import { SparkJobs } from '../../spark/spark-jobs';
+import { resolveSparkRuntime } from '../../spark/spark-runtime';
 import { runVerify } from '../../sync/verify-run';
 import { globalOptions } from '../global-options';
 import { printSummary } from '../output';
@@ -22,7 +23,8 @@ export function verifyCommand(): Command {
       const { log, verbose } = globalOptions(cmd);
       const config = parseVerifyConfig(opts);
       const spark = parseSparkOptions(opts);
-      const summary = await runVerify(config, { log, spark: () => SparkJobs.start({ ...spark, verbose }) });
+      resolveSparkRuntime(); // a mismatched SPARK_HOME is refused before Kafka or the checkpoint is touched
+      const summary = await runVerify(config, { log, spark: () => SparkJobs.start({ ...spark, verbose, log }) });
       if (!opts.json) {
         for (const f of summary.files) {
           process.stdout.write(`${f.clean ? 'OK  ' : 'FAIL'} ${f.file}: ${f.sourceRows} rows, ${f.messages} messages, ${f.missing} missing, ${f.duplicated} duplicated, ${f.foreign} foreign\n`);

@@ -81,7 +81,9 @@ public final class SparkSyncJobs {
    * log4j2.properties; {@code INFO} with --verbose).
    */
   public static void setLogLevel(String level) {
-    org.apache.logging.log4j.core.config.Configurator.setRootLevel(
+    // Every logger, not only the root: log4j2.properties quiets some below it.
+    org.apache.logging.log4j.core.config.Configurator.setAllLevels(
+        org.apache.logging.log4j.LogManager.ROOT_LOGGER_NAME,
         org.apache.logging.log4j.Level.toLevel(level, org.apache.logging.log4j.Level.ERROR));
   }
 
@@ -91,6 +93,27 @@ public final class SparkSyncJobs {
    */
   public byte[] previewFile(String path, String format, String fileIdentity, long rows) {
     return ArrowResults.encode(Preview.firstRows(spark, path, format, fileIdentity, rows));
+  }
+
+  /**
+   * What the session runs on, for the driver's log: {name, value, …} pairs of the application
+   * id, master, Spark version, and the driver's advertised host and ports (where executors on a
+   * cluster connect; {@code --conf spark.driver.host}, {@code spark.driver.port} and
+   * {@code spark.blockManager.port} fix them behind NAT or in a container).
+   */
+  public String[] sessionInfo() {
+    var sc = spark.sparkContext();
+    var conf = sc.getConf();
+    return new String[] {
+      "app_id", sc.applicationId(),
+      "master", sc.master(),
+      "spark_version", sc.version(),
+      "driver_host", conf.get("spark.driver.host", ""),
+      "driver_bind_address", conf.get("spark.driver.bindAddress", conf.get("spark.driver.host", "")),
+      "driver_port", conf.get("spark.driver.port", ""),
+      "block_manager_port",
+      String.valueOf(org.apache.spark.SparkEnv.get().blockManager().blockManagerId().port()),
+    };
   }
 
   /** Stops the SparkSession. */

@@ -31,6 +31,34 @@ import scala.Tuple2;
 final class PartitionWriter {
   static final String HEADER_FILE = "spark-sync.file";
   static final String HEADER_POSITION = "spark-sync.position";
+  /**
+   * How long a partition's end offset must stand still before a retried or resumed task counts
+   * what is there. An executor whose worker died goes on writing until its JVM has exited,
+   * while the driver already runs its task again elsewhere; two attempts writing one partition
+   * at once would duplicate. A dying executor stops its producers at once (see
+   * {@link #PRODUCERS}), so its last records land within this time.
+   */
+  static final long SETTLE_MS = 3_000;
+  /** Gives up waiting for a partition that never stands still: another producer writes to it. */
+  static final long SETTLE_MAX_MS = 60_000;
+
+  /**
+   * The producers of this JVM's running tasks. When the JVM begins to exit (an executor whose
+   * worker or driver is gone), they are closed at once, dropping what they have not sent: the
+   * task will run again elsewhere, and must not race a zombie of itself.
+   */
+  private static final java.util.Set<KafkaProducer<byte[], byte[]>> PRODUCERS =
+      java.util.concurrent.ConcurrentHashMap.newKeySet();
+  private static volatile boolean exiting;
+
+  static {
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      exiting = true;
+      for (KafkaProducer<byte[], byte[]> p : PRODUCERS) {
+        p.close(Duration.ZERO);
+      }
+    }, "spark-sync-stop-producers"));
+  }
 
   private PartitionWriter() {}
 
@@ -50,7 +78,15 @@ final class PartitionWriter {
     if (!records.hasNext()) {
       return result(partition, 0, 0, 0);
     }
+    TaskContext task = TaskContext.get();
+    boolean firstAttempt =
+        task == null || (task.attemptNumber() == 0 && task.stageAttemptNumber() == 0);
     long end = endOffset(kafkaProps, topic, partition);
+    // A retry may race the attempt it replaces. A resumed batch may race the executors of the
+    // crashed driver on a cluster; in local mode they died with the driver's JVM.
+    if (!firstAttempt || (resume && end > batchStartOffset && !localMaster())) {
+      end = settledEndOffset(kafkaProps, topic, partition, end);
+    }
     long alreadyWritten = end - batchStartOffset;
     if (alreadyWritten < 0) {
       throw new JobException(Code.OFFSET_MISMATCH, String.format(
@@ -58,9 +94,6 @@ final class PartitionWriter {
               + "was truncated or recreated while the batch ran", partition, topic, end,
           batchStartOffset));
     }
-    TaskContext task = TaskContext.get();
-    boolean firstAttempt =
-        task == null || (task.attemptNumber() == 0 && task.stageAttemptNumber() == 0);
     if (alreadyWritten > 0 && firstAttempt && !resume) {
       throw new JobException(Code.OFFSET_MISMATCH, String.format(
           "partition %d of topic %s holds %d records past the batch's start offset %d before the "
@@ -78,32 +111,42 @@ final class PartitionWriter {
     long sent = 0;
     try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(
         producerProps(kafkaProps), new ByteArraySerializer(), new ByteArraySerializer())) {
-      while (records.hasNext() && failure.get() == null) {
-        Tuple2<Slot, Tuple2<byte[], byte[]>> r = records.next();
-        if (r._1().partition != partition) {
-          throw new IllegalStateException("record of Kafka partition " + r._1().partition
-              + " placed in the task of partition " + partition);
+      PRODUCERS.add(producer);
+      try {
+        while (records.hasNext() && failure.get() == null) {
+          if (exiting || (task != null && task.isInterrupted())) {
+            // Killed or cancelled: a later attempt writes the rest, after this one stopped.
+            throw new IllegalStateException("the task was stopped while writing partition "
+                + partition + " of " + topic);
+          }
+          Tuple2<Slot, Tuple2<byte[], byte[]>> r = records.next();
+          if (r._1().partition != partition) {
+            throw new IllegalStateException("record of Kafka partition " + r._1().partition
+                + " placed in the task of partition " + partition);
+          }
+          if (seen++ < alreadyWritten) {
+            written.expect(r._2()._1());
+            continue;
+          }
+          RecordHeaders headers = new RecordHeaders();
+          headers.add(HEADER_FILE, file);
+          headers.add(HEADER_POSITION,
+              Long.toString(r._1().position).getBytes(StandardCharsets.UTF_8));
+          producer.send(new ProducerRecord<>(topic, partition, null, r._2()._1(), r._2()._2(),
+              headers), (meta, e) -> {
+                if (e != null) {
+                  failure.compareAndSet(null, e);
+                }
+              });
+          sent++;
+          if (TestFaults.armed()) {
+            TestFaults.afterSend(sent, producer::flush);
+          }
         }
-        if (seen++ < alreadyWritten) {
-          written.expect(r._2()._1());
-          continue;
-        }
-        RecordHeaders headers = new RecordHeaders();
-        headers.add(HEADER_FILE, file);
-        headers.add(HEADER_POSITION,
-            Long.toString(r._1().position).getBytes(StandardCharsets.UTF_8));
-        producer.send(new ProducerRecord<>(topic, partition, null, r._2()._1(), r._2()._2(),
-            headers), (meta, e) -> {
-              if (e != null) {
-                failure.compareAndSet(null, e);
-              }
-            });
-        sent++;
-        if (TestFaults.armed()) {
-          TestFaults.afterSend(sent, producer::flush);
-        }
+        producer.flush();
+      } finally {
+        PRODUCERS.remove(producer);
       }
-      producer.flush();
     } finally {
       if (written != null) {
         written.close();
@@ -133,6 +176,41 @@ final class PartitionWriter {
     p.putIfAbsent("linger.ms", "20");
     p.putIfAbsent("batch.size", "262144");
     return p;
+  }
+
+  private static boolean localMaster() {
+    org.apache.spark.SparkEnv env = org.apache.spark.SparkEnv.get();
+    return env == null || env.conf().get("spark.master", "local").startsWith("local");
+  }
+
+  /**
+   * The partition's end offset once it has stood still for {@link #SETTLE_MS}: what an earlier
+   * attempt of this task (or a crashed run's) wrote, with nothing of it still arriving.
+   */
+  static long settledEndOffset(Map<String, String> kafkaProps, String topic, int partition,
+      long end) {
+    long deadline = System.currentTimeMillis() + SETTLE_MAX_MS;
+    long stillSince = System.currentTimeMillis();
+    while (System.currentTimeMillis() - stillSince < SETTLE_MS) {
+      if (System.currentTimeMillis() > deadline) {
+        throw new JobException(Code.OFFSET_MISMATCH, String.format(
+            "partition %d of topic %s kept growing for %d s while a retried task waited for it to "
+                + "stand still: another producer is writing to the topic", partition, topic,
+            SETTLE_MAX_MS / 1000));
+      }
+      try {
+        Thread.sleep(250);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted while waiting for partition " + partition, e);
+      }
+      long now = endOffset(kafkaProps, topic, partition);
+      if (now != end) {
+        end = now;
+        stillSince = System.currentTimeMillis();
+      }
+    }
+    return end;
   }
 
   static long endOffset(Map<String, String> kafkaProps, String topic, int partition) {
