@@ -1,4 +1,8 @@
-/** The benchmark-only Java jobs (io.sparksync.jobs.bench.BenchJobs); the JVM must be started. */
+import { DEV_JOBS_JAR } from '../src/config/paths';
+
+export { DEV_JOBS_JAR };
+
+/** The benchmark-only Java jobs (io.sparksync.jobs.internal.BenchJobs); the JVM must be started with {@link DEV_JOBS_JAR}. */
 export interface BenchJobs {
   plainSparkSink(path: string, format: string, fileIdentity: string, rows: number, topic: string, kafkaConf: string[]): Promise<bigint>;
   topicTally(topic: string, kafkaConf: string[]): Promise<bigint[]>;
@@ -7,5 +11,5 @@ export interface BenchJobs {
 
 export async function benchJobs(): Promise<BenchJobs> {
   const { importClassAsync } = await import('java-bridge');
-  return (await importClassAsync('io.sparksync.jobs.bench.BenchJobs')) as unknown as BenchJobs;
+  return (await importClassAsync('io.sparksync.jobs.internal.BenchJobs')) as unknown as BenchJobs;
 }

@@ -1,8 +1,9 @@
 /**
  * The benchmark's Spark work, one task per child process: the orchestrator never starts a JVM
  * itself (with a JVM in-process, Node stops reaping its children, so it could not time them).
- * Step (b) runs here too, so it is measured exactly like `spark-sync submit`: the same JVM start,
- * Spark settings and classpath, then Spark's own Kafka sink.
+ * Step (b) runs here too, so it is measured like `spark-sync submit`: the same JVM start, Spark
+ * settings and classpath (plus the development jobs' jar, which holds BenchJobs), then Spark's
+ * own Kafka sink.
  *
  * Usage: node dist/bench/spark-task.js <task> '<json arguments>'; the result is the last
  * stdout line, as JSON.
@@ -10,7 +11,7 @@
 import path from 'node:path';
 import { sparkKafkaConf } from '../src/config/kafka-client-config';
 import { SparkJobs } from '../src/spark/spark-jobs';
-import { benchJobs } from './bench-jobs';
+import { DEV_JOBS_JAR, benchJobs } from './bench-jobs';
 
 export type SparkTask =
   | { task: 'write-samples'; fullFile: string; rows: number; tailFile: string; tailFirstRow: number }
@@ -40,7 +41,7 @@ async function run(jobs: SparkJobs, t: SparkTask): Promise<Record<string, unknow
 
 async function main(): Promise<void> {
   const task = { task: process.argv[2], ...JSON.parse(process.argv[3] ?? '{}') } as SparkTask;
-  const jobs = await SparkJobs.start({ master: 'local[*]', conf: [] });
+  const jobs = await SparkJobs.start({ master: 'local[*]', conf: [], jars: [DEV_JOBS_JAR] });
   const result = await run(jobs, task);
   await jobs.stop();
   process.stdout.write(JSON.stringify(result) + '\n');

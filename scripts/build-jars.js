@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // Builds the Spark job jar and fills jars/ with the runtime classpaths (DESIGN.md §1):
 //   jars/spark       the job jar + Spark, Hadoop client, Kafka client: the bridge JVM's classpath
+//   jars/dev         the development jobs' jar (BenchJobs, TestTables): added to that classpath
+//                    only by the benchmark's and the Hive tests' JVMs; built against jars/spark
 //   jars/kafka       Apache Kafka's broker and tools: run only as child JVMs
 //   jars/hdfs        Hadoop's MiniDFSCluster and MiniYARNCluster, for the tests: child JVMs only
 //   jars/spark-dist  Spark 3.5.7's own binary distribution (jars/ and bin/), unmodified: the
@@ -16,6 +18,7 @@ const path = require('node:path');
 const root = path.resolve(__dirname, '..');
 const modules = [
   { pom: 'spark-jobs/pom.xml', out: 'jars/spark' },
+  { pom: 'spark-jobs/dev-jobs/pom.xml', out: 'jars/dev' },
   { pom: 'spark-jobs/dev-services/pom.xml', out: 'jars/kafka' },
   { pom: 'spark-jobs/hdfs-fixture/pom.xml', out: 'jars/hdfs' },
 ];
@@ -40,6 +43,8 @@ const probe = spawnSync('mvn', ['-v'], { stdio: 'ignore' });
 if (probe.error || probe.status !== 0) fail('Maven (mvn) is not on PATH; install Maven 3.8+ and Java 17, then run `npm run build:jars`.');
 
 for (const { pom, out } of modules) {
+  // A packed copy of spark-sync carries only the job's module; the test and bench ones stay here.
+  if (!fs.existsSync(path.join(root, pom))) continue;
   // Start from an empty folder so a jar dropped from the build never lingers on the classpath.
   fs.rmSync(path.join(root, out), { recursive: true, force: true });
   const started = Date.now();

@@ -7,6 +7,8 @@ export const PACKAGE_ROOT = path.resolve(__dirname, '..', '..', '..');
 /** Classpath folders filled by the build (jars/README.md). */
 export const SPARK_JARS_DIR = path.join(PACKAGE_ROOT, 'jars', 'spark');
 export const KAFKA_JARS_DIR = path.join(PACKAGE_ROOT, 'jars', 'kafka');
+/** The development jobs (benchmark, test tables): put on the JVM's classpath only by the bench and tests. */
+export const DEV_JOBS_JAR = path.join(PACKAGE_ROOT, 'jars', 'dev', 'spark-sync-dev-jobs.jar');
 
 /**
  * spark-sync's home: `$SPARK_SYNC_HOME`, else `~/.spark-sync`. Never the working directory:

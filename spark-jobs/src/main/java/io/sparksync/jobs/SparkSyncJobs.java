@@ -1,30 +1,15 @@
 package io.sparksync.jobs;
 
-import static org.apache.spark.sql.functions.broadcast;
-import static org.apache.spark.sql.functions.coalesce;
-import static org.apache.spark.sql.functions.col;
-import static org.apache.spark.sql.functions.count;
-import static org.apache.spark.sql.functions.lit;
-import static org.apache.spark.sql.functions.sum;
-import static org.apache.spark.sql.functions.when;
-
-import io.sparksync.jobs.internal.BatchPlan;
-import io.sparksync.jobs.internal.BatchWriter;
+import io.sparksync.jobs.internal.Audit;
+import io.sparksync.jobs.internal.Batches;
 import io.sparksync.jobs.internal.HiveTables;
-import io.sparksync.jobs.internal.KafkaKeys;
-import io.sparksync.jobs.internal.KeyValues;
 import io.sparksync.jobs.internal.Preview;
+import io.sparksync.jobs.internal.Recovery;
 import io.sparksync.jobs.internal.SampleData;
-import io.sparksync.jobs.internal.Slot;
+import io.sparksync.jobs.internal.SessionSettings;
 import io.sparksync.jobs.internal.SourceFiles;
-import io.sparksync.jobs.internal.SourceReader;
 import io.sparksync.jobs.internal.TestFaults;
-import java.io.FileNotFoundException;
 import java.io.IOException;
-import java.util.Map;
-import org.apache.hadoop.fs.FileStatus;
-import org.apache.hadoop.fs.Path;
-import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 
 /**
@@ -33,18 +18,19 @@ import org.apache.spark.sql.SparkSession;
  * the driver can act on arrive as {@link JobException} with a shared code.
  *
  * <p>Arguments cross the bridge as strings, numbers and arrays only ({@code "k=v"} pairs for
- * configuration), so the TypeScript side needs no Java types.
+ * configuration), so the TypeScript side needs no Java types. Each method hands its work to one
+ * class of {@code internal}: the session's settings ({@code SessionSettings}), the batch plan
+ * ({@code Batches}), the recovery join ({@code Recovery}), the audit ({@code Audit}), source files
+ * and tables ({@code SourceFiles}, {@code HiveTables}).
  */
 public final class SparkSyncJobs {
-  /** Up to this many keys (64 MB), a recovery join broadcasts the keys found in Kafka. */
-  static final long BROADCAST_KEYS_MAX = 1_000_000L;
-
   private final SparkSession spark;
   /** The batches being written (one file at a time: the driver syncs files one by one). */
-  private BatchPlan plan;
+  private final Batches batches;
 
   private SparkSyncJobs(SparkSession spark) {
     this.spark = spark;
+    this.batches = new Batches(spark);
   }
 
   /**
@@ -54,26 +40,7 @@ public final class SparkSyncJobs {
    * @param conf {@code key=value} Spark settings from {@code --conf}
    */
   public static SparkSyncJobs start(String master, String[] conf) {
-    SparkSession.Builder b = SparkSession.builder().master(master).appName("spark-sync")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "8")
-        // Records cross the shuffle as byte arrays; Kryo moves them far cheaper than Java
-        // serialization.
-        .config("spark.serializer", "org.apache.spark.serializer.KryoSerializer")
-        .config("spark.kryo.classesToRegister", Slot.class.getName())
-        // An unreachable or silent namenode fails in seconds (exit 3, retriable), not after
-        // Hadoop's 45 connect timeouts of 20 s or a call that never returns; --conf may raise these.
-        .config("spark.hadoop.ipc.client.rpc-timeout.ms", "30000")
-        .config("spark.hadoop.ipc.client.connect.timeout", "5000")
-        .config("spark.hadoop.ipc.client.connect.max.retries", "2")
-        .config("spark.hadoop.ipc.client.connect.max.retries.on.timeouts", "2");
-    for (Map.Entry<String, String> e : KeyValues.parse(conf).entrySet()) {
-      b.config(e.getKey(), e.getValue());
-    }
-    // Part of the hash contract, so not overridable: timestamps render in UTC, and no task runs
-    // twice at once (two attempts writing one partition would interleave).
-    b.config("spark.sql.session.timeZone", "UTC").config("spark.speculation", "false");
-    return new SparkSyncJobs(b.getOrCreate());
+    return new SparkSyncJobs(SessionSettings.start(master, conf));
   }
 
   /**
@@ -102,18 +69,7 @@ public final class SparkSyncJobs {
    * {@code spark.blockManager.port} fix them behind NAT or in a container).
    */
   public String[] sessionInfo() {
-    var sc = spark.sparkContext();
-    var conf = sc.getConf();
-    return new String[] {
-      "app_id", sc.applicationId(),
-      "master", sc.master(),
-      "spark_version", sc.version(),
-      "driver_host", conf.get("spark.driver.host", ""),
-      "driver_bind_address", conf.get("spark.driver.bindAddress", conf.get("spark.driver.host", "")),
-      "driver_port", conf.get("spark.driver.port", ""),
-      "block_manager_port",
-      String.valueOf(org.apache.spark.SparkEnv.get().blockManager().blockManagerId().port()),
-    };
+    return SessionSettings.describe(spark);
   }
 
   /** Stops the SparkSession. */
@@ -128,15 +84,7 @@ public final class SparkSyncJobs {
    * @return {sizeBytes, modificationTimeMs, rows, inputSplits}
    */
   public long[] describeFile(String path, String format) {
-    FileStatus st = status(path);
-    if (st.isDirectory()) {
-      throw new JobException(JobException.Code.SOURCE_UNREADABLE,
-          path + " is a directory, not a data file", null);
-    }
-    return new long[] {
-      st.getLen(), st.getModificationTime(), SourceReader.rows(spark, path, format, st.getLen()),
-      SourceReader.inputSplits(spark, path, format)
-    };
+    return SourceFiles.describe(spark, path, format);
   }
 
   /**
@@ -152,8 +100,7 @@ public final class SparkSyncJobs {
 
   /** Size and modification time of a file: {sizeBytes, modificationTimeMs}. */
   public long[] statFile(String path) {
-    FileStatus st = status(path);
-    return new long[] {st.getLen(), st.getModificationTime()};
+    return SourceFiles.stat(spark, path);
   }
 
   /**
@@ -167,13 +114,7 @@ public final class SparkSyncJobs {
    *     gives its own name
    */
   public String[] listFiles(String root) {
-    FileStatus st = status(root);
-    try {
-      return SourceFiles.list(st.getPath().getFileSystem(spark.sparkContext().hadoopConfiguration()),
-          st);
-    } catch (IOException e) {
-      throw JobException.ofSourceIo("cannot list " + root, e);
-    }
+    return SourceFiles.list(spark, root);
   }
 
   /**
@@ -181,7 +122,8 @@ public final class SparkSyncJobs {
    * {@code fileRows}) to {@code topic}, each task one Kafka partition in position order.
    * Retry-safe: a task that is run again skips what its partition already holds past
    * {@code batchStartOffsets}. The file is read, keyed and shuffled for many batches at once
-   * ({@link BatchPlan}); consecutive calls for the same file reuse that work.
+   * (the batch plan, {@code internal.Batches}); consecutive calls for the same file reuse that
+   * work.
    *
    * @param batchStartOffsets per partition, the end offset the checkpoint holds before this batch;
    *     its length is the topic's partition count
@@ -189,7 +131,7 @@ public final class SparkSyncJobs {
    */
   public long[][] writeBatch(String path, String format, String fileIdentity, long from,
       long batchSize, long fileRows, String topic, String[] kafkaConf, long[] batchStartOffsets) {
-    return write(path, format, fileIdentity, from, batchSize, fileRows, topic, kafkaConf,
+    return batches.write(path, format, fileIdentity, from, batchSize, fileRows, topic, kafkaConf,
         batchStartOffsets, false);
   }
 
@@ -204,17 +146,8 @@ public final class SparkSyncJobs {
    */
   public long[][] resumeBatch(String path, String format, String fileIdentity, long from,
       long batchSize, long fileRows, String topic, String[] kafkaConf, long[] batchStartOffsets) {
-    return write(path, format, fileIdentity, from, batchSize, fileRows, topic, kafkaConf,
+    return batches.write(path, format, fileIdentity, from, batchSize, fileRows, topic, kafkaConf,
         batchStartOffsets, true);
-  }
-
-  private long[][] write(String path, String format, String fileIdentity, long from,
-      long batchSize, long fileRows, String topic, String[] kafkaConf, long[] batchStartOffsets,
-      boolean resume) {
-    FileStatus st = status(path);
-    plan = BatchPlan.forBatch(plan, spark, path, format, fileIdentity, fileRows, batchSize,
-        batchStartOffsets.length, new long[] {st.getLen(), st.getModificationTime()}, from);
-    return plan.write(from, topic, KeyValues.parse(kafkaConf), batchStartOffsets, resume);
   }
 
   /**
@@ -228,22 +161,8 @@ public final class SparkSyncJobs {
    */
   public long[][] writeDelta(String path, String format, String fileIdentity, long from, long to,
       String topic, String[] kafkaConf, long[] keysFrom, long[] keysTo) {
-    Map<String, String> kafka = KeyValues.parse(kafkaConf);
-    var rows = BatchWriter.keyed(spark, path, format, fileIdentity, from, to);
-    var written = KafkaKeys.keysIn(spark, topic, kafka, keysFrom, keysTo);
-    long keys = 0;
-    for (int p = 0; p < keysTo.length; p++) {
-      keys += keysTo[p] - keysFrom[p];
-    }
-    if (keys <= BROADCAST_KEYS_MAX) {
-      // Few keys (a window's, or a small file's) go to every task: the rows are joined where
-      // they are read, with no shuffle of the rows for the join.
-      written = broadcast(written);
-    }
-    var delta = rows.join(written,
-        rows.col(BatchWriter.KEY).equalTo(written.col(BatchWriter.KEY)), "left_anti");
-    var placed = BatchWriter.place(delta, keysTo.length, from, Math.max(1, to - from), 1);
-    return BatchWriter.writeBatch(placed, 0, fileIdentity, topic, kafka, keysTo, false);
+    return Recovery.writeDelta(spark, path, format, fileIdentity, from, to, topic, kafkaConf,
+        keysFrom, keysTo);
   }
 
   /**
@@ -256,19 +175,7 @@ public final class SparkSyncJobs {
    */
   public long[] auditFile(String path, String format, String fileIdentity, long rows, String topic,
       String[] kafkaConf, long[] from, long[] to) {
-    var source = BatchWriter.keyed(spark, path, format, fileIdentity, 0, rows).select(col(BatchWriter.KEY), lit(true).as("in_source"));
-    var inKafka = KafkaKeys.keysIn(spark, topic, KeyValues.parse(kafkaConf), from, to)
-        .groupBy(BatchWriter.KEY).count();
-    Row r = source.join(inKafka, source.col(BatchWriter.KEY).equalTo(inKafka.col(BatchWriter.KEY)),
-            "full_outer")
-        .agg(
-            count(col("in_source")).as("source_rows"),
-            coalesce(sum(col("count")), lit(0L)).as("messages"),
-            count(when(col("in_source").and(col("count").isNull()), 1)).as("missing"),
-            count(when(col("in_source").and(col("count").gt(1)), 1)).as("duplicated"),
-            coalesce(sum(when(col("in_source").isNull(), col("count"))), lit(0L)).as("foreign"))
-        .first();
-    return new long[] {r.getLong(0), r.getLong(1), r.getLong(2), r.getLong(3), r.getLong(4)};
+    return Audit.file(spark, path, format, fileIdentity, rows, topic, kafkaConf, from, to);
   }
 
   /**
@@ -287,16 +194,5 @@ public final class SparkSyncJobs {
   public void writeSample(String path, String format, long firstRow, long rows,
       long rowGroupBytes) throws IOException {
     SampleData.write(spark, path, format, firstRow, rows, rowGroupBytes);
-  }
-
-  private FileStatus status(String path) {
-    Path p = new Path(path);
-    try {
-      return p.getFileSystem(spark.sparkContext().hadoopConfiguration()).getFileStatus(p);
-    } catch (FileNotFoundException e) {
-      throw new JobException(JobException.Code.SOURCE_UNREADABLE, path + " does not exist", null);
-    } catch (IOException e) {
-      throw JobException.ofSourceIo("cannot stat " + path, e);
-    }
   }
 }

@@ -8,10 +8,11 @@ import scala.Tuple2;
 /**
  * The batches of one file from a starting position on, read, keyed and placed by one shuffle
  * ({@link BatchWriter#place}); the driver then writes them one batch at a time, committing its
- * checkpoint in between. A plan covers at most {@link #MAX_ROWS} rows (the shuffle output lives on
- * local disk while the plan is used) and {@link #MAX_SPARK_PARTITIONS} Spark partitions.
+ * checkpoint in between ({@link Batches} keeps the current plan). A plan covers at most
+ * {@link #MAX_ROWS} rows (the shuffle output lives on local disk while the plan is used) and
+ * {@link #MAX_SPARK_PARTITIONS} Spark partitions.
  */
-public final class BatchPlan {
+final class BatchPlan {
   static final long MAX_ROWS = 4_000_000L;
   static final int MAX_SPARK_PARTITIONS = 2048;
 
@@ -42,12 +43,12 @@ public final class BatchPlan {
     long batches = Math.min(maxBatches, (fileRows - from + batchSize - 1) / batchSize);
     this.to = Math.min(fileRows, from + batches * batchSize);
     this.placed = BatchWriter.place(
-        BatchWriter.keyed(spark, path, format, fileIdentity, from, to),
+        KeyColumns.keyed(spark, path, format, fileIdentity, from, to),
         kafkaPartitions, from, batchSize, (int) batches);
   }
 
   /** A plan starting at {@code from}, unless {@code current} already holds that batch. */
-  public static BatchPlan forBatch(BatchPlan current, SparkSession spark, String path,
+  static BatchPlan forBatch(BatchPlan current, SparkSession spark, String path,
       String format, String fileIdentity, long fileRows, long batchSize, int kafkaPartitions,
       long[] stamp, long from) {
     if (current != null && current.holds(path, format, fileIdentity, fileRows, batchSize,
@@ -68,7 +69,7 @@ public final class BatchPlan {
   }
 
   /** Writes the batch starting at {@code position}; see {@link BatchWriter#writeBatch}. */
-  public long[][] write(long position, String topic, Map<String, String> kafkaProps,
+  long[][] write(long position, String topic, Map<String, String> kafkaProps,
       long[] batchStartOffsets, boolean resume) {
     int batch = (int) ((position - from) / batchSize);
     return BatchWriter.writeBatch(placed, batch, fileIdentity, topic, kafkaProps,

@@ -1,60 +1,35 @@
 package io.sparksync.jobs.internal;
 
-import static org.apache.spark.sql.functions.col;
-
 import io.sparksync.jobs.HashKeys;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.stream.IntStream;
 import org.apache.spark.api.java.JavaPairRDD;
-import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.catalyst.InternalRow;
-import org.apache.spark.sql.types.StructField;
-import org.apache.spark.sql.types.StructType;
 import scala.Tuple2;
 
 /**
- * Keys a file's rows and writes them to Kafka.
+ * Writes keyed rows ({@link KeyColumns#keyed}) to Kafka.
  *
- * <p>Keys and values are computed by Spark SQL. {@link #place} then shuffles the rows once (Kryo,
- * raw UTF-8 bytes) so that Spark partition {@code b·P + k} holds batch b's records for Kafka
- * partition k ({@link BatchPartitioner}). {@link #writeBatch} runs a job over just one batch's P
- * partitions, each task sorting its records by position ({@link PositionSorter}) and writing its
- * Kafka partition with {@link PartitionWriter}. The shuffle output stays while the placed rows are in use, so later
+ * <p>{@link #place} shuffles the rows once (Kryo, raw UTF-8 bytes) so that Spark partition
+ * {@code b·P + k} holds batch b's records for Kafka partition k ({@link BatchPartitioner}).
+ * {@link #writeBatch} runs a job over just one batch's P partitions, each task sorting its records
+ * by position ({@link PositionSorter}) and writing its Kafka partition with
+ * {@link PartitionWriter}. The shuffle output stays while the placed rows are in use, so later
  * batches neither read nor hash the file again.
  */
-public final class BatchWriter {
-  public static final String KEY = "__spark_sync_key";
-  public static final String VALUE = "__spark_sync_value";
-
+final class BatchWriter {
   private BatchWriter() {}
 
-  /** The rows of a file at positions {@code [from, to)} as (key, value, position). */
-  public static Dataset<Row> keyed(SparkSession spark, String path, String format,
-      String fileIdentity, long from, long to) {
-    Dataset<Row> positioned = SourceReader.readWithPositions(spark, path, format);
-    StructType dataSchema = dataSchema(positioned.schema());
-    Column position = col(SourceReader.POSITION);
-    return positioned
-        .filter(position.geq(from).and(position.lt(to)))
-        .select(
-            KeyColumns.key(Arrays.asList(dataSchema.fields()), fileIdentity, position).as(KEY),
-            KeyColumns.value(dataSchema).as(VALUE),
-            position);
-  }
-
   /**
-   * Places keyed rows (of {@link #keyed}, positions in {@code [firstPosition, firstPosition +
-   * batches·batchSize)}) into their batches and Kafka partitions. Lazy: the shuffle runs with
-   * the first batch written. Each task of {@link #writeBatch} puts its records in position order
-   * ({@link PositionSorter}).
+   * Places keyed rows (of {@link KeyColumns#keyed}, positions in
+   * {@code [firstPosition, firstPosition + batches·batchSize)}) into their batches and Kafka
+   * partitions. Lazy: the shuffle runs with the first batch written. Each task of
+   * {@link #writeBatch} puts its records in position order ({@link PositionSorter}).
    */
-  public static JavaPairRDD<Slot, Tuple2<byte[], byte[]>> place(Dataset<Row> keyedRows,
+  static JavaPairRDD<Slot, Tuple2<byte[], byte[]>> place(Dataset<Row> keyedRows,
       int kafkaPartitions, long firstPosition, long batchSize, int batches) {
     return keyedRows.queryExecution().toRdd().toJavaRDD()
         .mapToPair((InternalRow r) -> {
@@ -76,7 +51,7 @@ public final class BatchWriter {
    * @return per Kafka partition: {partition, records written by this call, sent by the final
    *     attempt, skipped as already written by an earlier attempt}
    */
-  public static long[][] writeBatch(
+  static long[][] writeBatch(
       JavaPairRDD<Slot, Tuple2<byte[], byte[]>> placed,
       int batch,
       String fileIdentity,
@@ -100,17 +75,5 @@ public final class BatchWriter {
       byPartition[(int) written[0]] = written;
     }
     return byPartition;
-  }
-
-  /** The producer settings every write uses unless the Kafka config overrides them. */
-  public static Properties producerDefaults() {
-    return PartitionWriter.producerProps(Map.of());
-  }
-
-  /** The schema without the position column. */
-  static StructType dataSchema(StructType withPosition) {
-    return new StructType(Arrays.stream(withPosition.fields())
-        .filter(f -> !f.name().equals(SourceReader.POSITION))
-        .toArray(StructField[]::new));
   }
 }

@@ -59,7 +59,7 @@ public final class HiveTables {
       throw new JobException(Code.SOURCE_UNREADABLE, "Hive table " + name + " cannot be read: "
           + JobException.firstLine(e));
     }
-    String format = formatOf(table);
+    String format = SourceFormat.ofTable(table);
     Path location = new Path(table.location());
     List<Path> roots = new ArrayList<>();
     List<String> partitionColumns = JavaConverters.seqAsJavaList(table.partitionColumnNames());
@@ -114,26 +114,6 @@ public final class HiveTables {
     }
     return parts.length == 1 ? new TableIdentifier(parts[0])
         : new TableIdentifier(parts[1], Option.apply(parts[0]));
-  }
-
-  /** The file format spark-sync reads the table's files in. */
-  static String formatOf(CatalogTable table) {
-    String provider = table.provider().isDefined()
-        ? table.provider().get().toLowerCase(Locale.ROOT) : "hive";
-    if (SourceReader.FORMATS.contains(provider)) {
-      return provider;
-    }
-    String serde = table.storage().serde().isDefined()
-        ? table.storage().serde().get().toLowerCase(Locale.ROOT) : "";
-    if (provider.equals("hive") && serde.contains("parquet")) {
-      return "parquet";
-    }
-    if (provider.equals("hive") && serde.contains("orc")) {
-      return "orc";
-    }
-    throw new JobException(Code.UNSUPPORTED_FORMAT, "table " + table.identifier().unquotedString()
-        + " is stored as " + (serde.isEmpty() ? provider : serde)
-        + "; spark-sync reads Parquet, ORC, CSV and JSON tables");
   }
 
   /** The partitions whose values satisfy {@code where}. */

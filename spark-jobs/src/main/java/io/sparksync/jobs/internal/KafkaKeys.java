@@ -9,24 +9,24 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 
 /** The message keys already in a topic's offset ranges, read by Spark's Kafka batch source. */
-public final class KafkaKeys {
+final class KafkaKeys {
   private KafkaKeys() {}
 
   /**
    * Keys of the messages at offsets {@code [from[p], to[p])} of every partition p, as one column
-   * {@link BatchWriter#KEY}. Read in parallel by partition; nothing is collected to the driver.
+   * {@link KeyColumns#KEY}. Read in parallel by partition; nothing is collected to the driver.
    */
-  public static Dataset<Row> keysIn(SparkSession spark, String topic, Map<String, String> kafkaProps,
+  static Dataset<Row> keysIn(SparkSession spark, String topic, Map<String, String> kafkaProps,
       long[] from, long[] to) {
     return topicReader(spark, topic, kafkaProps)
         .option("startingOffsets", offsetsJson(topic, from))
         .option("endingOffsets", offsetsJson(topic, to))
         .option("failOnDataLoss", "true")
-        .load().select(col("key").cast("string").as(BatchWriter.KEY));
+        .load().select(col("key").cast("string").as(KeyColumns.KEY));
   }
 
   /** Spark's Kafka batch source for one topic, with the Kafka client settings as kafka.* options. */
-  public static DataFrameReader topicReader(SparkSession spark, String topic,
+  static DataFrameReader topicReader(SparkSession spark, String topic,
       Map<String, String> kafkaProps) {
     DataFrameReader reader = spark.read().format("kafka").option("subscribe", topic);
     for (Map.Entry<String, String> e : kafkaProps.entrySet()) {

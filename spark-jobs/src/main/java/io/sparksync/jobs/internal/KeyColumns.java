@@ -12,9 +12,13 @@ import static org.apache.spark.sql.functions.to_json;
 
 import io.sparksync.jobs.HashKeys;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.ArrayType;
 import org.apache.spark.sql.types.BinaryType;
 import org.apache.spark.sql.types.BooleanType;
@@ -28,15 +32,43 @@ import org.apache.spark.sql.types.TimestampNTZType;
 import org.apache.spark.sql.types.TimestampType;
 
 /**
- * The hash key of DESIGN.md §3 as Spark SQL expressions, so it is computed by generated code
- * next to the data, never row by row in the driver. {@link HashKeys} is the same rule in plain
- * Java; tests hold both to the shared vectors.
+ * Keying, in one place: the hash key of DESIGN.md §3 and the Kafka value as Spark SQL
+ * expressions, and a file's rows with them ({@link #keyed}); the batch plan, recovery, audit,
+ * preview and benchmark all key rows here. The key is computed by generated code next to the
+ * data, never row by row in the driver. {@link HashKeys} is the same rule in plain Java; tests hold both to
+ * the shared vectors.
  */
-public final class KeyColumns {
+final class KeyColumns {
+  /** The key column of {@link #keyed} rows, and of the keys read back from Kafka. */
+  static final String KEY = "__spark_sync_key";
+  /** The value column of {@link #keyed} rows. */
+  static final String VALUE = "__spark_sync_value";
+
   private KeyColumns() {}
 
+  /** The rows of a file at positions {@code [from, to)} as (key, value, position). */
+  static Dataset<Row> keyed(SparkSession spark, String path, String format, String fileIdentity,
+      long from, long to) {
+    Dataset<Row> positioned = SourceReader.readWithPositions(spark, path, format);
+    StructType dataSchema = dataSchema(positioned.schema());
+    Column position = col(SourceReader.POSITION);
+    return positioned
+        .filter(position.geq(from).and(position.lt(to)))
+        .select(
+            key(Arrays.asList(dataSchema.fields()), fileIdentity, position).as(KEY),
+            value(dataSchema).as(VALUE),
+            position);
+  }
+
+  /** The schema without the position column: the fields a key hashes and a value holds. */
+  static StructType dataSchema(StructType withPosition) {
+    return new StructType(Arrays.stream(withPosition.fields())
+        .filter(f -> !f.name().equals(SourceReader.POSITION))
+        .toArray(StructField[]::new));
+  }
+
   /** A column reference that survives dots, spaces and backticks in the name. */
-  public static Column column(String name) {
+  static Column column(String name) {
     return col("`" + name.replace("`", "``") + "`");
   }
 
@@ -77,7 +109,7 @@ public final class KeyColumns {
    * @param fileIdentity the file identity, or null in natural-key mode
    * @param position the 0-based row position column, or null in natural-key mode
    */
-  public static Column key(List<StructField> fields, String fileIdentity, Column position) {
+  static Column key(List<StructField> fields, String fileIdentity, Column position) {
     List<Column> parts = new ArrayList<>();
     for (StructField f : fields) {
       parts.add(escaped(rendered(f), f.dataType()));
@@ -90,7 +122,7 @@ public final class KeyColumns {
   }
 
   /** The Kafka value: the row as JSON, with nulls kept so every message shows the whole schema. */
-  public static Column value(StructType schema) {
+  static Column value(StructType schema) {
     Column[] cols = new Column[schema.fields().length];
     for (int i = 0; i < cols.length; i++) {
       cols[i] = column(schema.fields()[i].name());

@@ -4,10 +4,10 @@ import java.util.HashMap;
 import java.util.Map;
 
 /** Settings cross the bridge as {@code key=value} strings; this turns them back into a map. */
-public final class KeyValues {
+final class KeyValues {
   private KeyValues() {}
 
-  public static Map<String, String> parse(String[] pairs) {
+  static Map<String, String> parse(String[] pairs) {
     Map<String, String> m = new HashMap<>();
     for (String s : pairs == null ? new String[0] : pairs) {
       int eq = s.indexOf('=');

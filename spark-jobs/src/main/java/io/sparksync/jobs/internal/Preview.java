@@ -23,7 +23,7 @@ public final class Preview {
   public static List<ArrowResults.Column> firstRows(SparkSession spark, String path, String format,
       String fileIdentity, long rows) {
     Dataset<Row> positioned = SourceReader.readWithPositions(spark, path, format);
-    StructType data = BatchWriter.dataSchema(positioned.schema());
+    StructType data = KeyColumns.dataSchema(positioned.schema());
     Column position = col(SourceReader.POSITION);
     List<Column> select = new ArrayList<>();
     select.add(position);

@@ -3,7 +3,7 @@ package io.sparksync.jobs.internal;
 import java.io.Serializable;
 
 /** Shuffle key of a record: its Kafka partition, then its position, which is the write order. */
-public final class Slot implements Comparable<Slot>, Serializable {
+final class Slot implements Comparable<Slot>, Serializable {
   private static final long serialVersionUID = 1L;
   final int partition;
   final long position;

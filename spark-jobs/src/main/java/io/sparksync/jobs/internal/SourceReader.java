@@ -2,15 +2,8 @@ package io.sparksync.jobs.internal;
 
 import io.sparksync.jobs.JobException;
 import io.sparksync.jobs.JobException.Code;
-import java.io.IOException;
-import java.net.URLDecoder;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
-import java.util.Map;
-import java.util.Set;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
 import org.apache.orc.OrcFile;
@@ -29,65 +22,21 @@ import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
 
 /**
- * Reads one source file with a deterministic 0-based record position per row.
- *
- * <p>A format arrives as a spec: its name, then optionally {@code ?k=v&k=v} reader options,
- * URL-encoded ({@code csv?header=true&delimiter=%3B}). The spec is what the checkpoint stores,
- * so a file is never resumed under options that would read different rows.
+ * Reads one source file with a deterministic 0-based record position per row, in the format its
+ * spec names ({@link SourceFormat}).
  *
  * <p>Positions: Parquet's is {@code _metadata.row_index}, the row's index in its file whatever
  * the split size, parallelism or cluster. ORC, CSV and JSON lines have no row index, so the file
  * is read unsplit, as one Spark partition, and its rows are numbered in file order. Never a
  * generated row id, whose values depend on how Spark partitioned the read.
  */
-public final class SourceReader {
+final class SourceReader {
   /** Name of the position column added next to the data columns. */
-  public static final String POSITION = "__spark_sync_position";
-  public static final Set<String> FORMATS = Set.of("parquet", "orc", "csv", "json");
-  private static final Set<String> CSV_OPTIONS = Set.of("header", "delimiter");
+  static final String POSITION = "__spark_sync_position";
 
   private SourceReader() {}
 
-  /** A parsed format spec. */
-  static final class Format {
-    final String name;
-    final Map<String, String> options;
-
-    private Format(String name, Map<String, String> options) {
-      this.name = name;
-      this.options = options;
-    }
-  }
-
-  static Format parse(String spec) {
-    int q = spec.indexOf('?');
-    String name = (q < 0 ? spec : spec.substring(0, q)).toLowerCase(Locale.ROOT);
-    if (!FORMATS.contains(name)) {
-      throw new JobException(Code.UNSUPPORTED_FORMAT,
-          "format '" + name + "' is not supported; spark-sync reads parquet, orc, csv and json");
-    }
-    Map<String, String> options = new LinkedHashMap<>();
-    if (q >= 0 && q + 1 < spec.length()) {
-      for (String pair : spec.substring(q + 1).split("&")) {
-        int eq = pair.indexOf('=');
-        String key = URLDecoder.decode(eq < 0 ? pair : pair.substring(0, eq), StandardCharsets.UTF_8);
-        String value = eq < 0 ? "" : URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8);
-        if (!name.equals("csv") || !CSV_OPTIONS.contains(key)) {
-          throw new JobException(Code.UNSUPPORTED_FORMAT,
-              "option '" + key + "' does not apply to " + name + " (csv takes header, delimiter)");
-        }
-        options.put(key, value);
-      }
-    }
-    return new Format(name, options);
-  }
-
-  /** The file's data columns only (lazy: nothing is read until an action). */
-  public static Dataset<Row> read(SparkSession spark, String path, String spec) {
-    return load(spark, path, parse(spec));
-  }
-
-  private static Dataset<Row> load(SparkSession spark, String path, Format format) {
+  private static Dataset<Row> load(SparkSession spark, String path, SourceFormat format) {
     DataFrameReader reader = spark.read().format(format.name);
     if (format.name.equals("csv")) {
       // Quoted fields may hold line breaks; the file is read unsplit anyway.
@@ -104,8 +53,8 @@ public final class SourceReader {
   }
 
   /** The data columns plus {@link #POSITION}. */
-  public static Dataset<Row> readWithPositions(SparkSession spark, String path, String spec) {
-    Format format = parse(spec);
+  static Dataset<Row> readWithPositions(SparkSession spark, String path, String spec) {
+    SourceFormat format = SourceFormat.parse(spec);
     if (!format.name.equals("parquet")) {
       return numberedUnsplit(spark, path, format);
     }
@@ -128,7 +77,8 @@ public final class SourceReader {
    * in a session of its own whose split settings make one split of any single file (a split never
    * exceeds the file's size); Spark confs from {@code --conf} still apply to everything else.
    */
-  private static Dataset<Row> numberedUnsplit(SparkSession spark, String path, Format format) {
+  private static Dataset<Row> numberedUnsplit(SparkSession spark, String path,
+      SourceFormat format) {
     SparkSession unsplit = spark.newSession();
     unsplit.conf().set("spark.sql.session.timeZone", spark.conf().get("spark.sql.session.timeZone"));
     unsplit.conf().set("spark.sql.files.maxPartitionBytes", Long.toString(Long.MAX_VALUE));
@@ -169,8 +119,8 @@ public final class SourceReader {
    * from 0 to rows − 1). CSV and JSON are counted by reading them as {@link #readWithPositions}
    * does. A 0-byte CSV or JSON file has no rows; a 0-byte Parquet or ORC file is not a valid one.
    */
-  public static long rows(SparkSession spark, String path, String spec, long sizeBytes) {
-    Format format = parse(spec);
+  static long rows(SparkSession spark, String path, String spec, long sizeBytes) {
+    SourceFormat format = SourceFormat.parse(spec);
     Configuration conf = spark.sessionState().newHadoopConf();
     try {
       switch (format.name) {
@@ -194,8 +144,8 @@ public final class SourceReader {
   }
 
   /** How many input splits Spark makes of the file under the current settings. */
-  public static int inputSplits(SparkSession spark, String path, String spec) {
-    Format format = parse(spec);
+  static int inputSplits(SparkSession spark, String path, String spec) {
+    SourceFormat format = SourceFormat.parse(spec);
     return format.name.equals("parquet") ? load(spark, path, format).rdd().getNumPartitions() : 1;
   }
 

@@ -6,7 +6,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * Test-only faults, armed by the driver when a test asks for one (never in normal runs). They
  * fire inside a Spark task once it has sent {@code afterRecords} records of its partition:
  * {@code kill} SIGKILLs the whole process (driver included: Spark runs in its JVM), {@code fail}
- * flushes and then fails the task once, so Spark retries it.
+ * flushes and then fails the task once, so Spark retries it. Public only for
+ * {@code SparkSyncJobs.armTestFault}; {@link PartitionWriter} checks it after each send.
  */
 public final class TestFaults {
   private static final AtomicReference<String> ARMED = new AtomicReference<>();

@@ -1,11 +1,11 @@
-package io.sparksync.jobs;
+package io.sparksync.jobs.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.sparksync.jobs.internal.KeyColumns;
+import io.sparksync.jobs.HashKeys;
 import java.io.File;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -23,7 +23,10 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-/** Both key paths, plain Java and Spark SQL, reproduce the shared hash vectors exactly. */
+/**
+ * Both key paths, plain Java ({@link HashKeys}) and Spark SQL ({@link KeyColumns}), reproduce the
+ * shared hash vectors exactly. In {@code internal} for its access to {@link KeyColumns}.
+ */
 class HashKeysTest {
   private static final File VECTORS = new File("../test/fixtures/hash-vectors.json");
   private static SparkSession spark;

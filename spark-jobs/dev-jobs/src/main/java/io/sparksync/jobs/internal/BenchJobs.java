@@ -1,4 +1,4 @@
-package io.sparksync.jobs.bench;
+package io.sparksync.jobs.internal;
 
 import static org.apache.spark.sql.functions.avg;
 import static org.apache.spark.sql.functions.col;
@@ -6,9 +6,6 @@ import static org.apache.spark.sql.functions.count;
 import static org.apache.spark.sql.functions.countDistinct;
 import static org.apache.spark.sql.functions.length;
 
-import io.sparksync.jobs.internal.BatchWriter;
-import io.sparksync.jobs.internal.KafkaKeys;
-import io.sparksync.jobs.internal.KeyValues;
 import java.util.HashMap;
 import java.util.Map;
 import org.apache.spark.sql.DataFrameWriter;
@@ -17,8 +14,13 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 
 /**
- * Benchmark-only jobs (`npm run bench`), never called by the CLI: the plain Spark Kafka sink that
- * spark-sync is compared with, and an independent count of what a topic holds.
+ * Benchmark-only jobs ({@code npm run bench}), never called by the CLI: the plain Spark Kafka sink
+ * that spark-sync is compared with, and an independent count of what a topic holds.
+ *
+ * <p>Ships in the development jar ({@code jars/dev}), not the job jar. It sits in the job jar's
+ * {@code internal} package so that it keys rows, reads topics and takes producer settings exactly
+ * as the jobs do while those stay package-private; both jars are on the JVM's startup classpath,
+ * one class loader, so the package is one at run time.
  */
 public final class BenchJobs {
   private BenchJobs() {}
@@ -31,9 +33,9 @@ public final class BenchJobs {
   public static long plainSparkSink(String path, String format, String fileIdentity, long rows,
       String topic, String[] kafkaConf) {
     SparkSession spark = SparkSession.active();
-    Dataset<Row> keyed = BatchWriter.keyed(spark, path, format, fileIdentity, 0, rows);
+    Dataset<Row> keyed = KeyColumns.keyed(spark, path, format, fileIdentity, 0, rows);
     DataFrameWriter<Row> writer = keyed
-        .select(col(BatchWriter.KEY).as("key"), col(BatchWriter.VALUE).as("value"))
+        .select(col(KeyColumns.KEY).as("key"), col(KeyColumns.VALUE).as("value"))
         .write().format("kafka").option("topic", topic);
     for (Map.Entry<String, String> e : producerSettings(kafkaConf).entrySet()) {
       writer = writer.option("kafka." + e.getKey(), e.getValue());
@@ -54,16 +56,16 @@ public final class BenchJobs {
   /** Mean bytes of key + value of a file's messages, so the producer ceiling sends the same size. */
   public static long meanRecordBytes(String path, String format, String fileIdentity, long rows) {
     Dataset<Row> keyed =
-        BatchWriter.keyed(SparkSession.active(), path, format, fileIdentity, 0, rows);
-    Row r = keyed.agg(avg(length(col(BatchWriter.KEY)).plus(length(col(BatchWriter.VALUE)))))
+        KeyColumns.keyed(SparkSession.active(), path, format, fileIdentity, 0, rows);
+    Row r = keyed.agg(avg(length(col(KeyColumns.KEY)).plus(length(col(KeyColumns.VALUE)))))
         .first();
     return Math.round(r.getDouble(0));
   }
 
   /** spark-sync's producer settings (acks=all, idempotence, linger, batch size) plus the given. */
-  static Map<String, String> producerSettings(String[] kafkaConf) {
+  private static Map<String, String> producerSettings(String[] kafkaConf) {
     Map<String, String> m = new HashMap<>();
-    BatchWriter.producerDefaults().forEach((k, v) -> m.put((String) k, (String) v));
+    PartitionWriter.producerProps(Map.of()).forEach((k, v) -> m.put((String) k, (String) v));
     m.putAll(KeyValues.parse(kafkaConf));
     return m;
   }
