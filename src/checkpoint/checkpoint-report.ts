@@ -1,27 +1,5 @@
-import fs from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { FileCheckpoint } from './checkpoint-store';
-
-/**
- * The source file now against its fingerprint in the checkpoint, checked when the status is shown
- * (not stored): `changed` means size or modification time differ, so the file will not be
- * (re)sent until an operator restores it or resets it. Only local files are checked here;
- * `hdfs://` sources are checked by `submit`.
- */
-export type SourceCheck = 'unchanged' | 'changed' | 'missing' | 'not checked';
-
-export function checkSourceFile(cp: FileCheckpoint): SourceCheck {
-  if (!cp.sourcePath.startsWith('file:')) return 'not checked';
-  let stat: fs.Stats;
-  try {
-    stat = fs.statSync(fileURLToPath(cp.sourcePath));
-  } catch {
-    return 'missing';
-  }
-  const sizeChanged = cp.sourceSizeBytes !== null && cp.sourceSizeBytes !== stat.size;
-  const mtimeChanged = cp.sourceMtimeMs !== null && cp.sourceMtimeMs !== Math.floor(stat.mtimeMs);
-  return sizeChanged || mtimeChanged ? 'changed' : 'unchanged';
-}
+import { FileCheckpoint } from './rows';
+import { SourceCheck, checkSourceFile } from './source-fingerprint';
 
 /** A file's checkpoint in the patent's structure (snake_case, offsets keyed by partition), plus what recovery keeps. */
 export interface CheckpointRecord {

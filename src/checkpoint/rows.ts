@@ -1,0 +1,102 @@
+/**
+ * What the checkpoint gives back, and how SQLite rows become it. Column names and their JSON
+ * encodings are decoded here and nowhere else, so a reader of a `FileCheckpoint` never sees
+ * snake_case or JSON text.
+ */
+import { FileStatus } from './file-state';
+
+/** A file's checkpoint: the patent's fields plus what recovery needs. Offsets are per partition. */
+export interface FileCheckpoint {
+  topic: string;
+  fileName: string;
+  sourcePath: string;
+  sourceFormat: string;
+  status: FileStatus;
+  startTimestamp: string | null;
+  completionTimestamp: string | null;
+  partitionCount: number | null;
+  batchSize: number;
+  startOffsets: number[] | null;
+  partitionOffsets: number[] | null;
+  recordsProcessed: number;
+  totalRecords: number | null;
+  hashAlgorithm: string;
+  keyFields: string[] | null;
+  sourceSizeBytes: number | null;
+  sourceMtimeMs: number | null;
+  /** End position (exclusive) of the batch being written, or null between batches. */
+  pendingEndPosition: number | null;
+  updatedAt: string;
+}
+
+/** One committed batch. */
+export interface BatchCheckpoint {
+  batchIndex: number;
+  firstPosition: number;
+  endPosition: number;
+  partitionCounts: number[];
+  endOffsets: number[];
+  committedAt: string;
+}
+
+/** A row of the `files` table as sqlite3 returns it (see schema.ts). */
+export interface FileRow {
+  kafka_topic: string;
+  file_name: string;
+  source_path: string;
+  source_format: string;
+  status: FileStatus;
+  start_timestamp: string | null;
+  completion_timestamp: string | null;
+  partition_count: number | null;
+  batch_size: number;
+  start_offsets: string | null;
+  partition_offsets: string | null;
+  records_processed: number;
+  total_records: number | null;
+  hash_algorithm: string;
+  key_fields: string | null;
+  source_size: number | null;
+  source_mtime_ms: number | null;
+  pending_end_position: number | null;
+  updated_at: string;
+}
+
+/** A row of the `batches` table, loosely typed: every field is coerced as it is read. */
+export type BatchRow = Record<string, string | number>;
+
+export function toFileCheckpoint(r: FileRow): FileCheckpoint {
+  const parse = (s: string | null) => (s === null ? null : (JSON.parse(s) as number[]));
+  return {
+    topic: r.kafka_topic,
+    fileName: r.file_name,
+    sourcePath: r.source_path,
+    sourceFormat: r.source_format,
+    status: r.status,
+    startTimestamp: r.start_timestamp,
+    completionTimestamp: r.completion_timestamp,
+    partitionCount: r.partition_count,
+    batchSize: r.batch_size,
+    startOffsets: parse(r.start_offsets),
+    partitionOffsets: parse(r.partition_offsets),
+    recordsProcessed: r.records_processed,
+    totalRecords: r.total_records,
+    hashAlgorithm: r.hash_algorithm,
+    keyFields: r.key_fields === null ? null : (JSON.parse(r.key_fields) as string[]),
+    sourceSizeBytes: r.source_size,
+    sourceMtimeMs: r.source_mtime_ms,
+    pendingEndPosition: r.pending_end_position,
+    updatedAt: r.updated_at,
+  };
+}
+
+export function toBatchCheckpoint(r: BatchRow): BatchCheckpoint {
+  return {
+    batchIndex: Number(r.batch_index),
+    firstPosition: Number(r.first_position),
+    endPosition: Number(r.end_position),
+    partitionCounts: JSON.parse(String(r.partition_counts)) as number[],
+    endOffsets: JSON.parse(String(r.end_offsets)) as number[],
+    committedAt: String(r.committed_at),
+  };
+}
