@@ -13,7 +13,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { Command } from 'commander';
 import { PACKAGE_ROOT } from '../src/config/paths';
-import { kafkaClasspath, startDevBroker } from '../src/kafka/dev-broker';
+import { kafkaClasspath, startDevBroker } from '../src/dev/dev-broker';
 import { KafkaAdmin } from '../src/kafka/kafka-admin';
 import { logLines, Measured, runMeasured } from './measured-process';
 import { BenchSummary, median, renderChart, renderTable, RunFigures, StepFigures } from './report';

@@ -5,7 +5,9 @@
 export { SparkSync } from './spark-sync';
 export type { SparkSyncOptions, SubmitResult, PreviewInput } from './spark-sync';
 export type { Table } from 'apache-arrow';
-export type { SubmitInput, VerifyInput, SourceFormat, CsvOptions } from './config/submit-config';
+export type { SubmitInput } from './config/submit-config';
+export type { VerifyInput } from './config/verify-config';
+export type { SourceFormat, CsvOptions } from './config/source-format';
 export type { SubmitSummary } from './sync/submit-run';
 export type { VerifySummary, FileVerification } from './sync/verify-run';
 export type { FileResult } from './sync/file-sync';
@@ -14,7 +16,5 @@ export type { CheckpointRecord } from './checkpoint/checkpoint-report';
 export { SparkSyncError, ExitCode } from './errors/spark-sync-error';
 export type { ErrorCode } from './errors/spark-sync-error';
 export { hashKey, canonicalText, escapeField, partitionOfKey, HASH_ALGORITHM } from './hash/hash-key';
-export { startDevBroker, stopDevBroker } from './kafka/dev-broker';
-export type { DevBroker, DevBrokerOptions } from './kafka/dev-broker';
 export { createLogger } from './log/logger';
 export type { Logger, LogFormat } from './log/logger';

@@ -1,14 +1,18 @@
 import { EventEmitter } from 'node:events';
 import type { Table } from 'apache-arrow';
 import { CheckpointRecord, toCheckpointRecord } from './checkpoint/checkpoint-report';
-import { CheckpointStore } from './checkpoint/checkpoint-store';
+import { CheckpointStore, FileCheckpoint, LEASE_STALE_MS } from './checkpoint/checkpoint-store';
 import { defaultCheckpointPath } from './config/paths';
-import { CsvOptions, SourceFormat, SubmitInput, VerifyInput, parseSourceConfig, parseSubmitConfig, parseVerifyConfig } from './config/submit-config';
+import { parseSourceConfig } from './config/source-config';
+import { CsvOptions, SourceFormat } from './config/source-format';
+import { SubmitConfig, SubmitInput, parseSubmitConfig } from './config/submit-config';
+import { VerifyInput, parseVerifyConfig } from './config/verify-config';
 import { SparkSyncError } from './errors/spark-sync-error';
 import { Logger, silentLogger } from './log/logger';
 import { resolveSparkRuntime } from './spark/spark-runtime';
 import { ArrowColumn, SparkJobs } from './spark/spark-jobs';
 import { checkSource, planFiles } from './sync/source';
+import { DryRunSummary, planSubmit } from './sync/dry-run';
 import { SubmitSummary, runSubmit } from './sync/submit-run';
 import { SyncEvent } from './sync/sync-events';
 import { VerifySummary, runVerify } from './sync/verify-run';
@@ -40,6 +44,21 @@ export interface SubmitResult extends SubmitSummary {
    * `records`, `skipped`, `records_processed`, `total_records`, `seconds`.
    */
   batchTable: Table;
+}
+
+/** What {@link SparkSync.reset} forgets: one file (by its identity) or all, of one topic or every one. */
+export interface ResetInput {
+  file?: string;
+  all?: boolean;
+  topic?: string;
+  checkpoint?: string;
+}
+
+/** What {@link SparkSync.reset} forgot; the CLI prints it as its last stdout line. */
+export interface ResetSummary {
+  command: 'reset';
+  ok: true;
+  reset: Array<{ kafka_topic: string; file_name: string; status: string; records_processed: number }>;
 }
 
 /** What {@link SparkSync.preview} reads. */
@@ -83,7 +102,6 @@ export class SparkSync extends EventEmitter<EventsOf<SyncEvent>> {
 
   /** A SparkSync with these Spark settings; Spark itself starts on first use. */
   static async open(options: SparkSyncOptions = {}): Promise<SparkSync> {
-    resolveSparkRuntime(); // a SPARK_HOME of another Spark line fails here, not mid-run
     return new SparkSync(options);
   }
 
@@ -93,7 +111,7 @@ export class SparkSync extends EventEmitter<EventsOf<SyncEvent>> {
    * either way. `signal` stops the run at the next batch boundary.
    */
   async submit(input: SubmitInput, signal?: AbortSignal): Promise<SubmitResult> {
-    const config = parseSubmitConfig({ ...input, master: this.options.master, conf: this.options.conf, driverMemory: this.options.driverMemory, jars: this.options.jars });
+    const config = this.submitConfig(input);
     const batches: Array<Extract<SyncEvent, { type: 'batch-committed' }>> = [];
     const summary = await runSubmit(config, {
       log: this.options.logger ?? silentLogger,
@@ -130,6 +148,37 @@ export class SparkSync extends EventEmitter<EventsOf<SyncEvent>> {
       }),
     );
     return { ...summary, fileTable, batchTable };
+  }
+
+  /**
+   * What {@link submit} would do (`submit --dry-run`): each file's status, and the records and
+   * batches it would send. Reads the checkpoint if there is one; writes nothing and does not
+   * contact Kafka.
+   */
+  async dryRun(input: SubmitInput): Promise<DryRunSummary> {
+    return planSubmit(this.submitConfig(input), () => this.spark());
+  }
+
+  /**
+   * Forgets files' checkpoints (`spark-sync reset`), so the next submit resyncs them from the
+   * start; their messages stay in Kafka. `confirm` sees the files first and may decline. Refused
+   * while a live writer holds a topic's lease.
+   */
+  async reset(input: ResetInput, confirm: (files: FileCheckpoint[]) => Promise<boolean> = async () => true): Promise<ResetSummary> {
+    if (!!input.file === !!input.all) throw new SparkSyncError('USAGE', 'reset needs exactly one of --file <name> or --all');
+    const store = await CheckpointStore.open(input.checkpoint ?? defaultCheckpointPath(), { create: false, write: true });
+    try {
+      const candidates = (await store.listFiles(input.topic)).filter((f) => input.all || f.fileName === input.file);
+      if (candidates.length === 0) {
+        throw new SparkSyncError('USAGE', `no file${input.file ? ` named ${input.file}` : 's'}${input.topic ? ` of topic ${input.topic}` : ''} in ${store.file}`, { hint: 'see `spark-sync status`' });
+      }
+      if (!(await confirm(candidates))) return { command: 'reset', ok: true, reset: [] };
+      const removed = await store.resetFiles({ topic: input.topic, fileName: input.file }, LEASE_STALE_MS);
+      this.options.logger?.info({ files: removed.map((f) => `${f.topic}/${f.fileName}`) }, `forgot ${removed.length} file(s)`);
+      return { command: 'reset', ok: true, reset: removed.map((f) => ({ kafka_topic: f.topic, file_name: f.fileName, status: f.status, records_processed: f.recordsProcessed })) };
+    } finally {
+      await store.close();
+    }
   }
 
   /** Every file's checkpoint, in the patent's structure (what `spark-sync status --json` shows). */
@@ -183,12 +232,21 @@ export class SparkSync extends EventEmitter<EventsOf<SyncEvent>> {
 
   /** Audits a topic against its sources: each file's missing, duplicated and foreign keys. */
   async verify(input: VerifyInput): Promise<VerifySummary> {
-    return runVerify(parseVerifyConfig(input), { log: this.options.logger ?? silentLogger, spark: () => this.spark() });
+    const config = parseVerifyConfig(input);
+    resolveSparkRuntime(); // a SPARK_HOME of another Spark line fails before Kafka or the checkpoint is touched
+    return runVerify(config, { log: this.options.logger ?? silentLogger, spark: () => this.spark() });
   }
 
   /** Writes the deterministic sample table (demo, tests, benchmark) as one Parquet or ORC file. */
   async writeSample(path: string, options: { rows: number; format?: 'parquet' | 'orc'; rowGroupBytes?: number }): Promise<void> {
     await (await this.spark()).writeSample(path, options);
+  }
+
+  /** A validated submit with this SparkSync's Spark settings, checked before any I/O. */
+  private submitConfig(input: SubmitInput): SubmitConfig {
+    const config = parseSubmitConfig({ ...input, master: this.options.master, conf: this.options.conf, driverMemory: this.options.driverMemory, jars: this.options.jars });
+    resolveSparkRuntime(); // a SPARK_HOME of another Spark line fails before Kafka or the checkpoint is touched
+    return config;
   }
 
   /** The Spark job API, started on first use. */

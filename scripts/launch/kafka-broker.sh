@@ -27,7 +27,7 @@
 # The replication settings follow the number of voters n: internal topics and new topics get
 # replication factor min(n, 3) and min.insync.replicas 2 once n >= 3 (else 1). On the first
 # start the storage is formatted (kafka.tools.StorageTool format --ignore-formatted), as
-# src/kafka/dev-broker.ts does; later starts reuse it. Then `exec java … kafka.Kafka
+# src/dev/dev-broker.ts does; later starts reuse it. Then `exec java … kafka.Kafka
 # server.properties`; logs go to stderr. Ready when the log says "Kafka Server started".
 # Stopping: SIGTERM, a controlled shutdown of a few seconds. Stop a cluster's nodes together:
 # a node left alone without a controller quorum waits 5 minutes for it before exiting (Kafka's

@@ -7,7 +7,7 @@ import { KafkaClientSettings, kafkaClientSettings } from '../config/kafka-client
 import { KAFKA_JARS_DIR } from '../config/paths';
 import { SparkSyncError } from '../errors/spark-sync-error';
 import { isAlive, sleep } from '../util/processes';
-import { KafkaAdmin } from './kafka-admin';
+import { KafkaAdmin } from '../kafka/kafka-admin';
 
 export interface DevBrokerOptions {
   /** Client port on 127.0.0.1; a free one when omitted. */

@@ -1,3 +1,4 @@
+import { FORMATS } from '../config/source-format';
 import { ErrorCode, SparkSyncError, firstLine } from './spark-sync-error';
 
 const JOB_CODE = /SPARK_SYNC\[([A-Z_]+)\]: ([^\n]*)/;
@@ -14,7 +15,7 @@ const JAVA_CLASS = /\b((?:[a-z][\w$]*\.)+[A-Z][\w$]*(?:Exception|Error))\b/;
 const HINTS: Partial<Record<ErrorCode, string>> = {
   SOURCE_UNREADABLE: 'check the path and that it is a data file of the given --format',
   SOURCE_UNAVAILABLE: 'check that the namenode in the source URI is up and reachable, then rerun (safe to retry)',
-  UNSUPPORTED_FORMAT: 'pass --format (parquet, orc, csv, json), or keep only data files in the source',
+  UNSUPPORTED_FORMAT: `pass --format (${FORMATS.join(', ')}), or keep only data files in the source`,
   USAGE: 'see `spark-sync submit --help`',
   KAFKA_UNAVAILABLE: 'check --bootstrap-server and that the broker is up, then rerun (safe to retry)',
   KAFKA_WRITE_FAILED: 'check the broker and the topic, then rerun: the checkpoint is consistent (safe to retry)',

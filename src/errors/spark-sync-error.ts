@@ -10,28 +10,37 @@ export const ExitCode = {
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 
 /**
- * What went wrong, as a stable code. The codes that also arise in the Spark job are shared with
- * `io.sparksync.jobs.JobException.Code`.
+ * The codes a Spark job raises (`io.sparksync.jobs.JobException.Code`), which cross the bridge
+ * as a `SPARK_SYNC[CODE]` marker. A unit test reads the Java enum and fails when the two lists
+ * differ, so neither side can add or rename one alone.
  */
-export type ErrorCode =
-  | 'USAGE'
-  | 'SOURCE_UNREADABLE'
-  | 'SOURCE_UNAVAILABLE'
-  | 'UNSUPPORTED_FORMAT'
-  | 'TOPIC_NOT_FOUND'
-  | 'CHECKPOINT_INVALID'
-  | 'INSTALL_INCOMPLETE'
-  | 'CLASSPATH_INCOMPLETE'
-  | 'KAFKA_UNAVAILABLE'
-  | 'KAFKA_AUTH_FAILED'
-  | 'KAFKA_TLS_FAILED'
-  | 'LEASE_HELD'
-  | 'KAFKA_WRITE_FAILED'
-  | 'INTERRUPTED'
-  | 'OFFSET_MISMATCH'
-  | 'RESUME_MISMATCH'
-  | 'SOURCE_CHANGED'
-  | 'INTERNAL';
+export const JOB_ERROR_CODES = [
+  'USAGE',
+  'SOURCE_UNREADABLE',
+  'SOURCE_UNAVAILABLE',
+  'UNSUPPORTED_FORMAT',
+  'OFFSET_MISMATCH',
+  'RESUME_MISMATCH',
+  'KAFKA_UNAVAILABLE',
+  'KAFKA_WRITE_FAILED',
+] as const;
+
+/** The codes only the driver raises. */
+const DRIVER_ERROR_CODES = [
+  'TOPIC_NOT_FOUND',
+  'CHECKPOINT_INVALID',
+  'INSTALL_INCOMPLETE',
+  'CLASSPATH_INCOMPLETE',
+  'KAFKA_AUTH_FAILED',
+  'KAFKA_TLS_FAILED',
+  'LEASE_HELD',
+  'INTERRUPTED',
+  'SOURCE_CHANGED',
+  'INTERNAL',
+] as const;
+
+/** What went wrong, as a stable code: the driver's own and the Spark job's. */
+export type ErrorCode = (typeof JOB_ERROR_CODES)[number] | (typeof DRIVER_ERROR_CODES)[number];
 
 const EXIT_CODE_OF: Record<ErrorCode, ExitCodeValue> = {
   USAGE: ExitCode.USAGE,

@@ -135,12 +135,3 @@ function withDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<T>
   });
   return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }
-
-/** Parses `host:port[,host:port…]`, naming the option in the error. */
-export function parseBootstrapServers(value: string, option = '--bootstrap-server'): string[] {
-  const servers = value.split(',').map((s) => s.trim()).filter(Boolean);
-  if (servers.length === 0 || servers.some((s) => !/^[^\s:]+:\d{1,5}$/.test(s))) {
-    throw new SparkSyncError('USAGE', `${option} '${value}' is not a list of host:port`, { hint: 'e.g. --bootstrap-server 127.0.0.1:9092' });
-  }
-  return servers;
-}

@@ -145,10 +145,6 @@ export class SparkJobs {
   }
 
   /**
-   * The data files under a source root (a file or a directory; local, `file://` or `hdfs://`),
-   * in path order, each with its path relative to the root (a file root: its own name).
-   */
-  /**
    * The first `rows` rows of a file as they would be sent: `position`, `key`, then each field as
    * the text its key hashes. An Arrow table, written as Arrow IPC by the JVM.
    */
@@ -171,6 +167,10 @@ export class SparkJobs {
     return tableFromIPC(asBytes(ipc));
   }
 
+  /**
+   * The data files under a source root (a file or a directory; local, `file://` or `hdfs://`),
+   * in path order, each with its path relative to the root (a file root: its own name).
+   */
   async listFiles(root: string): Promise<Array<{ relativePath: string; uri: string }>> {
     const flat = await this.call(() => this.jobs.listFiles(root), `listing ${root}`);
     const files: Array<{ relativePath: string; uri: string }> = [];
@@ -255,7 +255,6 @@ export class SparkJobs {
     await this.call(() => this.jobs.armTestFault(fault, afterRecords), 'arming a test fault');
   }
 
-  /** Writes sample rows `[firstRow, firstRow + rows)` as one Parquet file (row i is a pure function of i). */
   /** Rows `[firstRow, firstRow + rows)` of the deterministic sample table as one Parquet or ORC file. */
   async writeSample(path: string, options: { rows: number; format?: 'parquet' | 'orc'; rowGroupBytes?: number; firstRow?: number }): Promise<void> {
     const { rows, format = 'parquet', rowGroupBytes = 8 * 1024 * 1024, firstRow = 0 } = options;

@@ -1,8 +1,10 @@
 import fs from 'node:fs';
 import { CheckpointStore } from '../checkpoint/checkpoint-store';
+import type { FileStatus } from '../checkpoint/file-state';
 import { SubmitConfig } from '../config/submit-config';
 import { SparkJobs } from '../spark/spark-jobs';
-import { completedFileChange, fingerprintChanged } from './file-sync';
+import { fingerprintChanged } from '../checkpoint/source-fingerprint';
+import { completedFileChange } from './source-checks';
 import { checkSource, planFiles } from './source';
 
 /** What a submit would do with one file. */
@@ -10,7 +12,7 @@ export interface PlannedFile {
   file: string;
   format: string;
   /** NEW: not in the checkpoint; SOURCE_CHANGED: would be refused (exit 4) until reset or restored. */
-  status: 'NEW' | 'IN_PROGRESS' | 'COMPLETED' | 'SOURCE_CHANGED';
+  status: Exclude<FileStatus, 'NOT_STARTED'> | 'NEW' | 'SOURCE_CHANGED';
   totalRecords: number;
   recordsProcessed: number;
   /** Records past the checkpoint: at most this many are sent (a batch cut off by a crash may already be partly in Kafka). */

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { CsvOptions, FORMATS, SourceFormat } from '../config/submit-config';
+import { CsvOptions, SourceFormat, formatOf, formatSpec } from '../config/source-format';
 import { SparkSyncError } from '../errors/spark-sync-error';
 import { SparkJobs } from '../spark/spark-jobs';
 
@@ -65,25 +65,3 @@ export async function planFiles(jobs: SparkJobs, root: SourceRoot, format: Sourc
   return listed.map((f) => ({ identity: f.relativePath, uri: f.uri, format: formatSpec(format ?? formatOf(f.relativePath), csv) }));
 }
 
-/** The format spec the Java reader takes: the format, plus CSV's reader options. */
-export function formatSpec(format: SourceFormat, csv: CsvOptions): string {
-  if (format !== 'csv') return format;
-  return `csv?header=${csv.header}&delimiter=${encodeURIComponent(csv.delimiter)}`;
-}
-
-/** Compression suffixes Hadoop decompresses on read; the format is the extension before them. */
-const COMPRESSION = new Set(['gz', 'bz2', 'deflate', 'lz4', 'snappy', 'zst']);
-const EXTENSIONS: Record<string, SourceFormat> = { parquet: 'parquet', parq: 'parquet', orc: 'orc', csv: 'csv', json: 'json', jsonl: 'json', ndjson: 'json' };
-
-export function formatOf(file: string): SourceFormat {
-  const parts = path.posix.basename(file).toLowerCase().split('.').slice(1);
-  if (parts.length > 1 && COMPRESSION.has(parts[parts.length - 1])) parts.pop();
-  const ext = parts[parts.length - 1] ?? '';
-  const known = EXTENSIONS[ext];
-  if (!known) {
-    throw new SparkSyncError('UNSUPPORTED_FORMAT', `cannot tell the format of ${file} from its extension${ext ? ` '.${ext}'` : ''}`, {
-      hint: `pass --format (${FORMATS.join(', ')}), or keep only data files in the source`,
-    });
-  }
-  return known;
-}

@@ -43,17 +43,25 @@ export async function crashPoint(point: CrashPoint, batchIndex: number, jobs: Sp
 }
 
 /** Before a batch's write: arms a one-time task failure when asked to. */
-export async function taskFailurePoint(batchIndex: number, jobs: SparkJobs): Promise<void> {
+async function taskFailurePoint(batchIndex: number, jobs: SparkJobs): Promise<void> {
   if (armedAt('SPARK_SYNC_TEST_TASK_FAILURE_AT') === String(batchIndex)) {
     await jobs.armTestFault('fail', inTaskAfterRecords());
   }
 }
 
 /** Before a batch's write (and so before its plan reads the file): waits when asked to. */
-export async function pausePoint(batchIndex: number): Promise<void> {
+async function pausePoint(batchIndex: number): Promise<void> {
   const spec = armedAt('SPARK_SYNC_TEST_PAUSE_BEFORE_BATCH');
   const [batch, ms] = (spec ?? '').split(':').map(Number);
   if (spec === undefined || batch !== batchIndex || !(ms > 0)) return;
   process.stderr.write(JSON.stringify({ level: 30, time: new Date().toISOString(), msg: 'test pause', batch, ms }) + '\n');
   await new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Every test switch that acts between marking a batch pending and writing it, in order. */
+export async function beforeBatchWrite(batchIndex: number, jobs: SparkJobs): Promise<void> {
+  await crashPoint('before-batch', batchIndex, jobs);
+  await crashPoint('mid-batch', batchIndex, jobs);
+  await taskFailurePoint(batchIndex, jobs);
+  await pausePoint(batchIndex);
 }

@@ -1,17 +1,10 @@
-import { KafkaClientSettings } from '../config/kafka-client-config';
+import { VerifyConfig } from '../config/verify-config';
 import { CheckpointStore } from '../checkpoint/checkpoint-store';
 import { SparkSyncError } from '../errors/spark-sync-error';
 import { KafkaAdmin } from '../kafka/kafka-admin';
 import { Logger } from '../log/logger';
 import { FileAudit, SparkJobs } from '../spark/spark-jobs';
 
-export interface VerifyConfig {
-  topic: string;
-  bootstrapServers: string[];
-  checkpoint: string;
-  kafkaClient: KafkaClientSettings;
-  kafkaConf: string[];
-}
 
 /** One file's audit: its keys against the messages in its offset range. */
 export interface FileVerification extends FileAudit {

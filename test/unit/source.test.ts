@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { formatOf, formatSpec } from '../../src/sync/source';
+import { formatOf, formatSpec } from '../../src/config/source-format';
 
 test('a file\'s format comes from its extension, behind any compression suffix', () => {
   const cases: Array<[string, string]> = [

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { sparkSyncHome } from '../../config/paths';
 import { SparkSyncError } from '../../errors/spark-sync-error';
-import { startDevBroker, stopDevBroker } from '../../kafka/dev-broker';
+import { startDevBroker, stopDevBroker } from '../../dev/dev-broker';
 import { globalOptions } from '../global-options';
 import { printSummary } from '../output';
 

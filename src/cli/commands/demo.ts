@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import { sparkSyncHome } from '../../config/paths';
-import { startDevBroker } from '../../kafka/dev-broker';
+import { startDevBroker } from '../../dev/dev-broker';
 import { KafkaAdmin } from '../../kafka/kafka-admin';
 import { SparkSync } from '../../spark-sync';
 import { globalOptions } from '../global-options';

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { SparkSyncError } from '../../errors/spark-sync-error';
-import { SparkJobs } from '../../spark/spark-jobs';
+import { SparkSync } from '../../spark-sync';
 import { globalOptions } from '../global-options';
 import { printSummary } from '../output';
 
@@ -20,8 +20,7 @@ export function sampleCommand(): Command {
       if (!Number.isSafeInteger(rows) || rows < 0) throw new SparkSyncError('USAGE', `--rows must be a whole number ≥ 0, not '${opts.rows}'`);
       if (!Number.isSafeInteger(rowGroupBytes) || rowGroupBytes < 1024) throw new SparkSyncError('USAGE', `--row-group-bytes must be a whole number ≥ 1024, not '${opts.rowGroupBytes}'`);
       const output = path.resolve(opts.output);
-      const jobs = await SparkJobs.start({ master: 'local[*]', conf: [] });
-      await jobs.writeSample(output, { rows, format: opts.format, rowGroupBytes });
+      await (await SparkSync.open({ master: 'local[*]' })).writeSample(output, { rows, format: opts.format, rowGroupBytes });
       log.info({ output, rows, format: opts.format }, 'sample written');
       printSummary({ command: 'sample', output, format: opts.format, rows });
     });

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
-import { toCheckpointRecord } from '../../checkpoint/checkpoint-report';
-import { CheckpointStore } from '../../checkpoint/checkpoint-store';
+import path from 'node:path';
 import { defaultCheckpointPath } from '../../config/paths';
+import { SparkSync } from '../../spark-sync';
 import { addCheckpointOption } from '../shared-options';
 import { printSummary, statusTable } from '../output';
 
@@ -11,13 +11,9 @@ export function statusCommand(): Command {
     .option('--json', "print each file's checkpoint in the patent's structure, as one JSON object")
     .addHelpText('after', '\nExample:\n  spark-sync status --json | jq \'.files[] | select(.status != "COMPLETED")\'')
     .action(async (opts: { checkpoint?: string; json?: boolean }) => {
-      const store = await CheckpointStore.open(opts.checkpoint ?? defaultCheckpointPath(), { create: false });
-      try {
-        const files = (await store.listFiles()).map(toCheckpointRecord);
-        if (opts.json) printSummary({ command: 'status', checkpoint: store.file, files });
-        else process.stdout.write(statusTable(files));
-      } finally {
-        await store.close();
-      }
+      const checkpoint = path.resolve(opts.checkpoint ?? defaultCheckpointPath());
+      const files = await (await SparkSync.open()).status(checkpoint);
+      if (opts.json) printSummary({ command: 'status', checkpoint, files });
+      else process.stdout.write(statusTable(files));
     });
 }

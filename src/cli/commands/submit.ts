@@ -1,10 +1,7 @@
 import { Command } from 'commander';
-import { SubmitInput, parseSubmitConfig } from '../../config/submit-config';
+import { SubmitInput } from '../../config/submit-config';
 import { Logger } from '../../log/logger';
-import { SparkJobs } from '../../spark/spark-jobs';
-import { resolveSparkRuntime } from '../../spark/spark-runtime';
-import { planSubmit } from '../../sync/dry-run';
-import { runSubmit } from '../../sync/submit-run';
+import { SparkSync } from '../../spark-sync';
 import { SyncEvent } from '../../sync/sync-events';
 import { globalOptions } from '../global-options';
 import { addCheckpointOption, addKafkaOptions, addSparkOptions, setting } from '../shared-options';
@@ -56,28 +53,23 @@ after success sends nothing. Exit codes: 0 done, 2 bad input, 3 unreachable (saf
 4 consistency violation (a person must look).`)
     .action(async (opts: Record<string, unknown>, cmd: Command) => {
       const { log, verbose, logFormat } = globalOptions(cmd);
-      // Flags arrive untyped; parseSubmitConfig validates every one (a missing --source included).
-      const config = parseSubmitConfig(opts as SubmitInput);
-      resolveSparkRuntime(); // a mismatched SPARK_HOME is refused before Kafka or the checkpoint is touched
-      const spark = () => SparkJobs.start({ master: config.master, conf: config.conf, driverMemory: config.driverMemory, jars: config.jars, verbose, log });
+      // Flags arrive untyped; the engine validates every one (a missing --source included) before any I/O.
+      const input = opts as SubmitInput;
+      const sync = await SparkSync.open({ master: input.master, conf: input.conf, driverMemory: input.driverMemory, jars: input.jars as string[] | undefined, verbose, logger: log });
       if (opts.dryRun) {
-        const plan = await planSubmit(config, spark);
+        const plan = await sync.dryRun(input);
         for (const f of plan.files) log.info({ file: f.file, status: f.status, total_records: f.totalRecords, records_processed: f.recordsProcessed, to_send: f.toSend, batches: f.batches }, `would send ${f.toSend} records of ${f.file} in ${f.batches} batches`);
         log.info({ files: plan.files.length, records_to_send: plan.recordsToSend, batches: plan.batches }, `dry run: ${plan.recordsToSend} records in ${plan.batches} batches would go to ${plan.topic}; nothing was written`);
         printSummary(plan);
         return;
       }
       const stop = stopOnSignals(log);
-      const progress = ProgressDisplay.forTerminal(logFormat, config.batchSize);
+      const progress = ProgressDisplay.forTerminal(logFormat, Number(input.batchSize ?? 1_000_000));
+      sync.on('event', (e) => {
+        if (!progress?.update(e)) logEvent(log, e);
+      });
       try {
-        const summary = await runSubmit(config, {
-          log,
-          emit: (e) => {
-            if (!progress?.update(e)) logEvent(log, e);
-          },
-          spark,
-          signal: stop.signal,
-        });
+        const { fileTable, batchTable, ...summary } = await sync.submit(input, stop.signal);
         progress?.stop();
         log.info({ records_sent: summary.recordsSent, seconds: summary.seconds, records_per_second: summary.recordsPerSecond }, `done: ${summary.recordsSent} records sent to ${summary.topic}`);
         printSummary(summary);

@@ -1,9 +1,8 @@
 import { Command } from 'commander';
-import { VerifyInput, parseSparkOptions, parseVerifyConfig } from '../../config/submit-config';
+import { parseSparkOptions } from '../../config/spark-options';
+import { VerifyInput } from '../../config/verify-config';
 import { ExitCode } from '../../errors/spark-sync-error';
-import { SparkJobs } from '../../spark/spark-jobs';
-import { resolveSparkRuntime } from '../../spark/spark-runtime';
-import { runVerify } from '../../sync/verify-run';
+import { SparkSync } from '../../spark-sync';
 import { globalOptions } from '../global-options';
 import { printSummary } from '../output';
 import { addCheckpointOption, addKafkaOptions, addSparkOptions } from '../shared-options';
@@ -21,10 +20,9 @@ export function verifyCommand(): Command {
     .addHelpText('after', '\nExample:\n  spark-sync verify --topic transactions --bootstrap-server 127.0.0.1:9092 --json\n\nExit codes: 0 every file clean, 5 a file has missing or duplicated keys.')
     .action(async (opts: VerifyOptions, cmd: Command) => {
       const { log, verbose } = globalOptions(cmd);
-      const config = parseVerifyConfig(opts);
       const spark = parseSparkOptions(opts);
-      resolveSparkRuntime(); // a mismatched SPARK_HOME is refused before Kafka or the checkpoint is touched
-      const summary = await runVerify(config, { log, spark: () => SparkJobs.start({ ...spark, verbose, log }) });
+      const sync = await SparkSync.open({ ...spark, verbose, logger: log });
+      const summary = await sync.verify(opts);
       if (!opts.json) {
         for (const f of summary.files) {
           process.stdout.write(`${f.clean ? 'OK  ' : 'FAIL'} ${f.file}: ${f.sourceRows} rows, ${f.messages} messages, ${f.missing} missing, ${f.duplicated} duplicated, ${f.foreign} foreign\n`);

@@ -1,0 +1,69 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { SparkSyncError } from '../errors/spark-sync-error';
+import { FORMATS } from './source-format';
+
+/** Kafka's rule for topic names. */
+export const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
+
+const positiveInt = (option: string, max: number) =>
+  z.coerce
+    .number({ invalid_type_error: `${option} must be a whole number` })
+    .int(`${option} must be a whole number`)
+    .min(1, `${option} must be at least 1`)
+    .max(max, `${option} must be at most ${max}`);
+
+/** `--jars a.jar,b.jar` (repeatable, as spark-submit's): each must be a readable .jar file. */
+export const jarList = z
+  .union([z.string(), z.array(z.string())])
+  .transform((v) => (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean))
+  .superRefine((jars, ctx) => {
+    for (const jar of jars) {
+      if (!jar.endsWith('.jar')) ctx.addIssue({ code: 'custom', message: `--jars takes .jar files, not ${jar}` });
+      else if (!fs.existsSync(jar)) ctx.addIssue({ code: 'custom', message: `--jars ${jar} does not exist` });
+    }
+  })
+  .transform((jars) => jars.map((j) => path.resolve(j)))
+  .default([]);
+
+/**
+ * Every option of every command, as the CLI's flags and the library's inputs name them (camelCase):
+ * one schema, so a flag and a library option are checked alike and fail with the same message.
+ * Each command's config picks its options from it.
+ */
+export const optionsSchema = z.object({
+  source: z.string({ required_error: '--source is required' }).min(1, '--source is required'),
+  topic: z
+    .string({ required_error: '--topic is required' })
+    .regex(TOPIC_NAME, '--topic must be 1–249 characters of a-z, A-Z, 0-9, ".", "_" and "-"'),
+  bootstrapServer: z.string({ required_error: '--bootstrap-server is required' }),
+  format: z.enum(FORMATS, { errorMap: () => ({ message: `--format must be one of: ${FORMATS.join(', ')}` }) }).optional(),
+  where: z.string().min(1, '--where needs a predicate').optional(),
+  csvHeader: z.boolean().default(false),
+  csvDelimiter: z
+    .string()
+    .transform((d) => (d === '\\t' ? '\t' : d))
+    .refine((d) => [...d].length === 1 && d !== '\n' && d !== '\r' && d !== '"', '--csv-delimiter must be one character (\\t for a tab), not a quote or line break')
+    .default(','),
+  checkpoint: z.string().min(1).optional(),
+  batchSize: positiveInt('--batch-size', 1_000_000_000).default(1_000_000),
+  createTopic: z.boolean().default(false),
+  partitions: positiveInt('--partitions', 10_000).optional(),
+  master: z.string().regex(/^(local(\[(\*|\d+)(,\d+)?\])?|spark:\/\/.+|yarn|k8s:\/\/.+)$/, '--master must be local[*], local[N], spark://…, yarn or k8s://…').default('local[*]'),
+  conf: z.array(z.string().regex(/^[^=\s]+=.*$/, '--conf takes key=value')).default([]),
+  driverMemory: z.string().regex(/^\d+[kmgt]?$/i, '--driver-memory takes a JVM size like 2g or 512m').optional(),
+  jars: jarList,
+  kafkaConfig: z.string().min(1, '--kafka-config needs a file').optional(),
+  kafkaProperties: z.record(z.string(), z.string()).optional(),
+  recovery: z.enum(['window', 'full'], { errorMap: () => ({ message: '--recovery must be window or full' }) }).default('window'),
+});
+
+/** Validates `input` against a part of the schema, naming the offending option in the error. */
+export function parseOrThrow<T extends z.ZodTypeAny>(s: T, input: unknown, command: string): z.infer<T> {
+  const parsed = s.safeParse(input);
+  if (!parsed.success) {
+    throw new SparkSyncError('USAGE', parsed.error.issues[0].message, { hint: `see \`spark-sync ${command} --help\`` });
+  }
+  return parsed.data;
+}

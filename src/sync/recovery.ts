@@ -1,0 +1,88 @@
+import type { FileCheckpoint } from '../checkpoint/checkpoint-store';
+import { SparkSyncError } from '../errors/spark-sync-error';
+import type { FileSyncContext } from './file-sync';
+import { assertOffsetsAdvancedBy, countsByPartition } from './offsets';
+import type { SourceFile } from './source';
+import { crashPoint } from './test-faults';
+
+/**
+ * Recovery of a batch cut off by a crash (DESIGN.md §2, step 3): Kafka holds records past the
+ * checkpoint.
+ * - window: the anti-join of the cut-off batch against the keys past the checkpoint, done as an
+ *   ordered merge inside each partition's task (resumeBatch): Kafka must hold a prefix of the
+ *   partition's share, checked key by key, and the rest is appended. It shares the file's read
+ *   and shuffle with the batches after it. Anything else there (a foreign write) falls back to
+ *   the Spark anti-join of the batch against the keys up to the current end offsets.
+ * - full: the Spark anti-join of the whole file so far against the keys since the file's start.
+ * The checkpoint then commits the batch as a whole. A crash in here is recovered the same way on
+ * the next run.
+ */
+export async function recoverCutBatch(ctx: FileSyncContext, file: SourceFile, cp: FileCheckpoint, endOffsets: number[]): Promise<FileCheckpoint> {
+  const started = Date.now();
+  const { store, jobs, topic } = ctx;
+  const checkpointOffsets = cp.partitionOffsets!;
+  const from = cp.recordsProcessed;
+  // The cut-off write covered [from, pending); an older checkpoint without it used batch_size.
+  const to = cp.pendingEndPosition ?? Math.min(from + cp.batchSize, cp.totalRecords!);
+  const batchIndex = (await store.listBatches(topic, file.identity)).length;
+  await crashPoint('recovery-write', batchIndex, jobs);
+  const merged = ctx.recovery === 'window' ? await mergeCutBatch(ctx, file, cp, to) : undefined;
+  const method = merged ? 'merge' : 'join';
+  const after = merged ?? (await joinCutBatch(ctx, file, cp, to));
+  await store.commitBatch(topic, file.identity, {
+    batchIndex, firstPosition: from, endPosition: to,
+    partitionCounts: after.map((end, p) => end - checkpointOffsets[p]), endOffsets: after,
+  });
+  const found = endOffsets.reduce((n, end, p) => n + end - checkpointOffsets[p], 0);
+  const added = after.reduce((n, end, p) => n + end - checkpointOffsets[p], 0);
+  ctx.emit({
+    type: 'file-recovered', topic, file: file.identity, mode: ctx.recovery, method,
+    foundInKafka: found, deltaWritten: added - found, recordsProcessed: to, seconds: (Date.now() - started) / 1000,
+  });
+  return (await store.getFile(topic, file.identity))!;
+}
+
+/**
+ * Window recovery as an ordered merge: the crashed run's tasks wrote each partition's share of the
+ * batch in position order, so what Kafka holds past the checkpoint is a prefix of it, checked key
+ * by key and skipped. Returns the end offsets after, or undefined when a partition holds anything
+ * else (RESUME_MISMATCH): the anti-join must recover the batch then.
+ */
+async function mergeCutBatch(ctx: FileSyncContext, file: SourceFile, cp: FileCheckpoint, to: number): Promise<number[] | undefined> {
+  const from = cp.recordsProcessed;
+  const fileRows = cp.totalRecords!;
+  const startOffsets = cp.partitionOffsets!;
+  // The same batch size as the batches after it, so they share one read and shuffle.
+  const batchSize = to === Math.min(from + ctx.batchSize, fileRows) ? ctx.batchSize : to - from;
+  try {
+    const writes = await ctx.jobs.resumeBatch({
+      path: file.uri, format: file.format, fileIdentity: file.identity, from, to, topic: ctx.topic, batchSize, fileRows,
+      kafkaConf: ctx.kafkaConf, startOffsets,
+    });
+    const after = await ctx.admin.endOffsets(ctx.topic);
+    assertOffsetsAdvancedBy(ctx.topic, startOffsets, countsByPartition(writes, startOffsets.length), after);
+    return after;
+  } catch (err) {
+    if (!(err instanceof SparkSyncError && err.code === 'RESUME_MISMATCH')) throw err;
+    ctx.log.warn({ file: file.identity, topic: ctx.topic, reason: err.message }, 'records past the checkpoint are not just the cut-off batch; recovering it with the anti-join');
+    return undefined;
+  }
+}
+
+/**
+ * Recovery by Spark's anti-join: the rows of the cut-off batch (window) or of the whole file so
+ * far (full) whose keys are not in the topic between the checkpoint (window) or the file's start
+ * offsets (full) and the current end offsets are appended. Returns the end offsets after.
+ */
+async function joinCutBatch(ctx: FileSyncContext, file: SourceFile, cp: FileCheckpoint, to: number): Promise<number[]> {
+  const full = ctx.recovery === 'full';
+  const keysTo = await ctx.admin.endOffsets(ctx.topic);
+  const writes = await ctx.jobs.writeDelta({
+    path: file.uri, format: file.format, fileIdentity: file.identity, from: full ? 0 : cp.recordsProcessed, to, topic: ctx.topic,
+    kafkaConf: ctx.kafkaConf, keysFrom: full ? cp.startOffsets! : cp.partitionOffsets!, keysTo,
+  });
+  const after = await ctx.admin.endOffsets(ctx.topic);
+  assertOffsetsAdvancedBy(ctx.topic, keysTo, countsByPartition(writes, keysTo.length), after);
+  return after;
+}
+
