@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DevBroker, startDevBroker } from '../../src/index';
+import { DevBroker, startDevBroker } from '../../src/dev';
 import { isAlive } from '../../src/util/processes';
 
 /**

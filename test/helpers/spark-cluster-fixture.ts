@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../../src/config/paths';
-import { freePort } from '../../src/kafka/dev-broker';
+import { freePort } from '../../src/dev/dev-broker';
 import { isAlive, sleep } from '../../src/util/processes';
 import { processesUnder } from './process-leaks';
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
-import { freePort } from '../../src/kafka/dev-broker';
+import { freePort } from '../../src/dev/dev-broker';
 import { isAlive } from '../../src/util/processes';
 import { tempDir } from '../helpers/broker-fixture';
 import { runCli } from '../helpers/cli';

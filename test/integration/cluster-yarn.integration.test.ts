@@ -2,14 +2,14 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { freePort } from '../../src/kafka/dev-broker';
-import { isAlive, sleep } from '../../src/util/processes';
-import { startBroker, tempDir, uniqueTopic } from '../helpers/broker-fixture';
-import { CliResult, runCli } from '../helpers/cli';
+import { freePort } from '../../src/dev/dev-broker';
+import { isAlive } from '../../src/util/processes';
+import { uniqueTopic } from '../helpers/broker-fixture';
 import { MiniHadoop, startMiniHadoop } from '../helpers/hdfs-fixture';
 import { processesUnder } from '../helpers/process-leaks';
 import { expectedSampleKeys } from '../helpers/sample-rows';
-import { assertExactTopic, waitForMessages } from '../helpers/topic-reader';
+import { useSyncFixture } from '../helpers/sync-fixture';
+import { ExecutorKill, killBusyExecutor } from '../helpers/executor-kill';
 
 /**
  * spark-sync on YARN in client mode: the driver in the CLI's process, the application master
@@ -17,29 +17,22 @@ import { assertExactTopic, waitForMessages } from '../helpers/topic-reader';
  * that also runs the HDFS holding the source. Nothing but HADOOP_CONF_DIR tells the driver about
  * the cluster; no Spark is installed for the containers: spark-sync stages its own jars.
  */
-const ROWS = 400_000;
+const ROWS = 600_000;
 const BATCH = 200_000;
-const PARTITIONS = 3;
 
-let broker: Awaited<ReturnType<typeof startBroker>>;
+const t = useSyncFixture({ partitions: 3, batchSize: BATCH });
 let hadoop: MiniHadoop;
-let dir: string;
-let env: Record<string, string>;
 
 before(async () => {
-  broker = await startBroker();
   hadoop = await startMiniHadoop({ datanodes: 1, nodeManagers: 1 });
-  dir = tempDir();
-  env = { SPARK_SYNC_HOME: path.join(dir, 'home'), SPARK_LOCAL_IP: '127.0.0.1', HADOOP_CONF_DIR: hadoop.confDir };
-  const local = path.join(dir, 'events.parquet');
-  const r = await runCli(['sample', '--rows', String(ROWS), '--output', local, '--row-group-bytes', '262144'], { SPARK_SYNC_HOME: env.SPARK_SYNC_HOME });
-  assert.equal(r.code, 0, r.stderr);
+  // Written before HADOOP_CONF_DIR joins the environment: with it, the path would name a file in HDFS.
+  const local = await t.sample('events.parquet', ROWS, 262144);
   await hadoop.put(local, '/data/events.parquet', 1);
+  Object.assign(t.env, { SPARK_LOCAL_IP: '127.0.0.1', HADOOP_CONF_DIR: hadoop.confDir });
 });
 
 after(async () => {
   await hadoop?.stop();
-  await broker.stop();
 });
 
 /** The application master and executors bind loopback too: the hostname resolves elsewhere. */
@@ -78,53 +71,32 @@ function executorContainers(): Array<{ pid: number; executorId: string }> {
 
 test('--master yarn: an HDFS file syncs exactly, and an executor container SIGKILLed mid-batch changes nothing', async () => {
   const topic = uniqueTopic('yarn');
-  const checkpoint = path.join(dir, `${topic}.db`);
   const uiPort = await freePort();
-  const ui = async <T>(p: string) => (await (await fetch(`http://127.0.0.1:${uiPort}/api/v1/applications${p}`)).json()) as T;
-  let killed: { pid: number; executorId: string; at: number } | undefined;
-  let killError: Error | undefined;
-  const run: CliResult = await runCli(
-    ['submit', '--source', `${hadoop.uri}/data/events.parquet`, '--topic', topic, '--bootstrap-server', broker.bootstrap, '--checkpoint', checkpoint, '--batch-size', String(BATCH), '--create-topic', '--partitions', String(PARTITIONS),
-      ...yarnArgs(['spark.ui.enabled=true', `spark.ui.port=${uiPort}`])],
-    env,
-    {
-      timeoutMs: 480_000,
-      onLog: {
-        msg: 'batch committed',
-        // Batch 1 is being written once the topic holds more than batch 0: kill the container
-        // of an executor the driver's REST API shows with a running task.
-        run: () => {
-          void waitForMessages(broker.bootstrap, topic, BATCH + 5_000).then(async () => {
-            const [app] = await ui<Array<{ id: string }>>('');
-            for (let i = 0; i < 200 && !killed; i++) {
-              const busy = (await ui<Array<{ id: string; activeTasks: number }>>(`/${app.id}/executors`)).find((e) => e.id !== 'driver' && e.activeTasks > 0);
-              const proc = executorContainers().find((c) => c.executorId === busy?.id);
-              if (busy && proc) {
-                process.kill(proc.pid, 'SIGKILL');
-                killed = { pid: proc.pid, executorId: busy.id, at: Date.now() };
-              } else {
-                await sleep(20);
-              }
-            }
-          }).catch((err: Error) => (killError = err));
-        },
-      },
+  let kill: Promise<ExecutorKill | undefined> = Promise.resolve(undefined);
+  const run = await t.submit(`${hadoop.uri}/data/events.parquet`, topic, yarnArgs(['spark.ui.enabled=true', `spark.ui.port=${uiPort}`]), {
+    timeoutMs: 480_000,
+    onLog: {
+      msg: 'batch committed',
+      // Batch 1 of 3 is being written once the topic holds more than batch 0: kill the
+      // container of an executor with a running task.
+      run: () => (kill = killBusyExecutor({ bootstrap: t.broker.bootstrap, topic, messages: BATCH + 5_000, uiPort, executors: executorContainers })),
     },
-  );
+  });
+  const killed = await kill;
   assert.equal(run.code, 0, `${run.stderr.slice(-3000)}\n${containerLogs()}`);
   const session = run.logs.find((l) => String(l.msg).startsWith('spark session started'))!;
   assert.equal(session.master, 'yarn');
   assert.match(String(session.app_id), /^application_\d+_\d+$/, 'a YARN application ran the job');
-  assert.ok(killed, `an executor container with a running task was killed (${killError?.message})`);
+  assert.ok(killed, `an executor container with a running task was killed: ${run.stderr.slice(-1500)}`);
   assert.equal(isAlive(killed!.pid), false);
   const cut = run.logs.find((l) => l.msg === 'batch committed' && Date.parse(String(l.time)) > killed!.at);
-  assert.ok(cut && Number(cut.skipped) > 0, `the retried task skipped what the killed container had written: ${JSON.stringify(cut)}`);
-  await assertExactTopic(broker.bootstrap, topic, new Set(expectedSampleKeys(ROWS, 'events.parquet')));
+  assert.ok(cut && Number(cut.skipped) > 0, `the retried task skipped what the killed container had written: ${JSON.stringify(cut)}\n${run.stderr.slice(-3000)}`);
+  await t.assertExact(topic, new Set(expectedSampleKeys(ROWS, 'events.parquet')));
   // Spark's jars reached the containers as spark-sync's cached archive, built once.
-  const cache = fs.readdirSync(path.join(env.SPARK_SYNC_HOME, 'cache'));
+  const cache = fs.readdirSync(path.join(t.env.SPARK_SYNC_HOME, 'cache'));
   assert.deepEqual(cache.filter((f) => /^spark-3\.5\.7-libs-[0-9a-f]{16}\.zip$/.test(f)).length, 1, cache.join(', '));
 
-  const verify = await runCli(['verify', '--topic', topic, '--bootstrap-server', broker.bootstrap, '--checkpoint', checkpoint, '--json', ...yarnArgs()], env, { timeoutMs: 300_000 });
+  const verify = await t.verify(topic, yarnArgs(), { timeoutMs: 300_000 });
   assert.equal(verify.code, 0, `${verify.stderr.slice(-2000)}\n${containerLogs()}`);
   assert.equal(verify.summary.ok, true);
 });

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
-import { startBroker, tempDir, uniqueTopic } from '../helpers/broker-fixture';
-import { CliResult, runCli } from '../helpers/cli';
+import { before, test } from 'node:test';
+import { uniqueTopic } from '../helpers/broker-fixture';
+import { CliResult } from '../helpers/cli';
 import { expectedSampleKeys } from '../helpers/sample-rows';
-import { assertExactTopic } from '../helpers/topic-reader';
+import { useSyncFixture } from '../helpers/sync-fixture';
 
 /**
  * Exactly-once across crashes (DESIGN.md §2): the CLI is SIGKILLed — at named points, and at
@@ -16,41 +16,15 @@ const SMALL_ROWS = 40_000;
 const SMALL_BATCH = 10_000;
 const BIG_ROWS = 200_000;
 const BIG_BATCH = 2_500;
-const PARTITIONS = 3;
 
-let broker: Awaited<ReturnType<typeof startBroker>>;
-let dir: string;
+const t = useSyncFixture({ partitions: 3, batchSize: SMALL_BATCH });
 const small = { file: 'small.parquet', path: '', keys: new Set(expectedSampleKeys(SMALL_ROWS, 'small.parquet')) };
 const big = { file: 'big.parquet', path: '', keys: new Set(expectedSampleKeys(BIG_ROWS, 'big.parquet')) };
-let env: Record<string, string>;
 
 before(async () => {
-  broker = await startBroker();
-  dir = tempDir();
-  env = { SPARK_SYNC_HOME: path.join(dir, 'home') };
-  small.path = path.join(dir, small.file);
-  big.path = path.join(dir, big.file);
-  for (const [f, rows] of [[small, SMALL_ROWS], [big, BIG_ROWS]] as const) {
-    const r = await runCli(['sample', '--rows', String(rows), '--output', f.path, '--row-group-bytes', '262144'], env);
-    assert.equal(r.code, 0, r.stderr);
-  }
+  small.path = await t.sample(small.file, SMALL_ROWS, 262144);
+  big.path = await t.sample(big.file, BIG_ROWS, 262144);
 });
-
-after(async () => {
-  await broker.stop();
-});
-
-function submit(source: string, topic: string, checkpoint: string, batch: number, extraEnv: Record<string, string> = {}, extra: string[] = [], killAfterWritingMs?: number): Promise<CliResult> {
-  return runCli(
-    ['submit', '--source', source, '--topic', topic, '--bootstrap-server', broker.bootstrap, '--checkpoint', checkpoint, '--batch-size', String(batch), '--create-topic', '--partitions', String(PARTITIONS), ...extra],
-    { ...env, ...extraEnv },
-    { killAfterLog: killAfterWritingMs === undefined ? undefined : { msg: 'batch committed', delayMs: killAfterWritingMs } },
-  );
-}
-
-function assertExact(topic: string, keys: Set<string>): Promise<void> {
-  return assertExactTopic(broker.bootstrap, topic, keys);
-}
 
 function recovered(run: CliResult): Record<string, unknown> | undefined {
   return run.logs.find((l) => l.msg === 'recovered a batch cut off by a crash');
@@ -60,10 +34,9 @@ for (const point of ['before-batch', 'mid-batch', 'after-ack'] as const) {
   for (const batch of [0, 2]) {
     test(`SIGKILL ${point} of batch ${batch}, then rerun: every row exactly once`, async () => {
       const topic = uniqueTopic(`${point}-${batch}`);
-      const checkpoint = path.join(dir, `${topic}.db`);
-      const crashed = await submit(small.path, topic, checkpoint, SMALL_BATCH, { SPARK_SYNC_TEST_CRASH_AT: `${point}@${batch}` });
+      const crashed = await t.submit(small.path, topic, [], { env: { SPARK_SYNC_TEST_CRASH_AT: `${point}@${batch}` } });
       assert.equal(crashed.signal, 'SIGKILL', `the run was killed at ${point}@${batch}: ${crashed.stderr.slice(-500)}`);
-      const rerun = await submit(small.path, topic, checkpoint, SMALL_BATCH);
+      const rerun = await t.submit(small.path, topic);
       assert.equal(rerun.code, 0, rerun.stderr);
       const rec = recovered(rerun);
       if (point === 'before-batch') {
@@ -74,9 +47,9 @@ for (const point of ['before-batch', 'mid-batch', 'after-ack'] as const) {
         if (point === 'after-ack') assert.equal(rec!.delta_written, 0, 'the whole batch was acknowledged: no delta');
         if (point === 'mid-batch') assert.ok(Number(rec!.delta_written) > 0, 'part of the batch was missing');
       }
-      await assertExact(topic, small.keys);
+      await t.assertExact(topic, small.keys);
       // The killed run's shuffle files went with the rerun's start, the rerun's with its exit.
-      assert.deepEqual(fs.readdirSync(path.join(env.SPARK_SYNC_HOME, 'scratch')), []);
+      assert.deepEqual(fs.readdirSync(path.join(t.env.SPARK_SYNC_HOME, 'scratch')), []);
     });
   }
 }
@@ -84,39 +57,36 @@ for (const point of ['before-batch', 'mid-batch', 'after-ack'] as const) {
 for (const batch of [1, 3]) {
   test(`SIGKILL during the recovery write of batch ${batch}, then rerun: still exactly once`, async () => {
     const topic = uniqueTopic(`recovery-write-${batch}`);
-    const checkpoint = path.join(dir, `${topic}.db`);
-    const first = await submit(small.path, topic, checkpoint, SMALL_BATCH, { SPARK_SYNC_TEST_CRASH_AT: `mid-batch@${batch}` });
+    const first = await t.submit(small.path, topic, [], { env: { SPARK_SYNC_TEST_CRASH_AT: `mid-batch@${batch}` } });
     assert.equal(first.signal, 'SIGKILL');
-    const second = await submit(small.path, topic, checkpoint, SMALL_BATCH, { SPARK_SYNC_TEST_CRASH_AT: `recovery-write@${batch}` });
+    const second = await t.submit(small.path, topic, [], { env: { SPARK_SYNC_TEST_CRASH_AT: `recovery-write@${batch}` } });
     assert.equal(second.signal, 'SIGKILL', `killed during recovery: ${second.stderr.slice(-500)}`);
-    const third = await submit(small.path, topic, checkpoint, SMALL_BATCH);
+    const third = await t.submit(small.path, topic);
     assert.equal(third.code, 0, third.stderr);
     assert.ok(recovered(third));
-    await assertExact(topic, small.keys);
+    await t.assertExact(topic, small.keys);
   });
 }
 
 test('--recovery full (the whole-file join) gives the same exact topic', async () => {
   const topic = uniqueTopic('full');
-  const checkpoint = path.join(dir, `${topic}.db`);
-  const crashed = await submit(small.path, topic, checkpoint, SMALL_BATCH, { SPARK_SYNC_TEST_CRASH_AT: 'mid-batch@2' });
+  const crashed = await t.submit(small.path, topic, [], { env: { SPARK_SYNC_TEST_CRASH_AT: 'mid-batch@2' } });
   assert.equal(crashed.signal, 'SIGKILL');
-  const rerun = await submit(small.path, topic, checkpoint, SMALL_BATCH, {}, ['--recovery', 'full']);
+  const rerun = await t.submit(small.path, topic, ['--recovery', 'full']);
   assert.equal(rerun.code, 0, rerun.stderr);
   assert.equal(recovered(rerun)?.mode, 'full');
   assert.equal(recovered(rerun)?.method, 'join');
-  await assertExact(topic, small.keys);
+  await t.assertExact(topic, small.keys);
 });
 
 test('a task that fails after writing part of its partition is retried without duplicates', async () => {
   const topic = uniqueTopic('task-retry');
-  const checkpoint = path.join(dir, `${topic}.db`);
   // local[2,4]: two threads, up to 4 attempts per task (plain local[N] never retries).
-  const run = await submit(small.path, topic, checkpoint, SMALL_BATCH, { SPARK_SYNC_TEST_TASK_FAILURE_AT: '1' }, ['--master', 'local[2,4]']);
+  const run = await t.submit(small.path, topic, ['--master', 'local[2,4]'], { env: { SPARK_SYNC_TEST_TASK_FAILURE_AT: '1' } });
   assert.equal(run.code, 0, run.stderr);
   const batch1 = run.logs.find((l) => l.msg === 'batch committed' && l.batch === 1)!;
   assert.ok(Number(batch1.skipped) > 0, `the retried task skipped what its first attempt wrote: ${JSON.stringify(batch1)}`);
-  await assertExact(topic, small.keys);
+  await t.assertExact(topic, small.keys);
 });
 
 test('SIGKILL at 10 random moments across a 200,000-row file, reruns with other splits and parallelism: exact', async () => {
@@ -132,13 +102,13 @@ test('SIGKILL at 10 random moments across a 200,000-row file, reruns with other 
   // Once a file is through, the next round syncs it again into a new topic, until 10 kills.
   for (let round = 1; kills < 10 && round <= 6; round++) {
     const topic = uniqueTopic(`random-kills-${round}`);
-    const checkpoint = path.join(dir, `${topic}.db`);
+    const checkpoint = t.checkpoint(topic);
     for (let attempt = 0; kills < 10 && attempt < 20; attempt++, runs++) {
       // A random moment after the run's first committed batch: start-up (JVM and Spark) and the
       // read-and-shuffle of the run's first batches are behind it, so kills land across the file
       // and at every phase of a batch (mid-write, between Kafka's ack and the checkpoint commit).
       const killAfterMs = Math.floor(Math.random() * 4_000);
-      const run = await submit(big.path, topic, checkpoint, BIG_BATCH, {}, layouts[runs % layouts.length], killAfterMs);
+      const run = await t.submit(big.path, topic, layouts[runs % layouts.length], { batchSize: BIG_BATCH, killAfterLog: { msg: 'batch committed', delayMs: killAfterMs } });
       if (recovered(run)) recoveries++;
       const progress = run.logs.filter((l) => l.msg === 'batch committed').pop()?.records_processed ?? '-';
       process.stderr.write(`# round ${round} run ${attempt}: ${run.signal ?? `exit ${run.code}`} ${killAfterMs} ms after its first batch, checkpoint at ${progress}, recovered: ${recovered(run) ? JSON.stringify(recovered(run)) : 'no'}\n`);
@@ -148,12 +118,12 @@ test('SIGKILL at 10 random moments across a 200,000-row file, reruns with other 
         break;
       }
     }
-    const final = await submit(big.path, topic, checkpoint, BIG_BATCH, {}, ['--master', 'local[2]']);
+    const final = await t.submit(big.path, topic, ['--master', 'local[2]'], { batchSize: BIG_BATCH });
     assert.equal(final.code, 0, final.stderr);
     if (recovered(final)) recoveries++;
-    const status = await runCli(['status', '--checkpoint', checkpoint, '--json'], env);
+    const status = await t.cli(['status', '--checkpoint', checkpoint, '--json']);
     assert.equal((status.summary.files as Array<{ status: string }>)[0].status, 'COMPLETED');
-    await assertExact(topic, big.keys);
+    await t.assertExact(topic, big.keys);
   }
   assert.ok(kills >= 10, `killed ${kills} times`);
   process.stderr.write(`# random kills: ${kills}, runs that recovered a cut-off batch: ${recoveries}\n`);

@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { startBroker, tempDir, uniqueTopic } from '../helpers/broker-fixture';
-import { CliResult, runCli } from '../helpers/cli';
+import { uniqueTopic } from '../helpers/broker-fixture';
 import { MiniHdfs, startMiniHdfs } from '../helpers/hdfs-fixture';
 import { expectedSampleKeys } from '../helpers/sample-rows';
-import { assertExactTopic } from '../helpers/topic-reader';
+import { useSyncFixture } from '../helpers/sync-fixture';
 
 /**
  * `hdfs://` sources against a real HDFS: Hadoop's MiniDFSCluster with two datanodes, in a child
@@ -14,40 +12,19 @@ import { assertExactTopic } from '../helpers/topic-reader';
  */
 const ROWS = 20_000;
 const BATCH = 5_000;
-const PARTITIONS = 3;
 
-let broker: Awaited<ReturnType<typeof startBroker>>;
+const t = useSyncFixture({ partitions: 3, batchSize: BATCH });
 let hdfs: MiniHdfs;
-let dir: string;
-let env: Record<string, string>;
 let localSample: string;
 
-function submit(source: string, topic: string, checkpoint: string, extraEnv: Record<string, string> = {}, onLog?: { msg: string; run: () => void }): Promise<CliResult> {
-  return runCli(
-    ['submit', '--source', source, '--topic', topic, '--bootstrap-server', broker.bootstrap, '--checkpoint', checkpoint, '--batch-size', String(BATCH), '--create-topic', '--partitions', String(PARTITIONS)],
-    { ...env, ...extraEnv },
-    { onLog },
-  );
-}
-
-function assertExact(topic: string, keys: Set<string>): Promise<void> {
-  return assertExactTopic(broker.bootstrap, topic, keys);
-}
-
 before(async () => {
-  broker = await startBroker();
   hdfs = await startMiniHdfs(2);
-  dir = tempDir();
-  env = { SPARK_SYNC_HOME: path.join(dir, 'home') };
-  localSample = path.join(dir, 'sample.parquet');
   // Small row groups: the file has several, in several HDFS blocks.
-  const r = await runCli(['sample', '--rows', String(ROWS), '--output', localSample, '--row-group-bytes', '65536'], env);
-  assert.equal(r.code, 0, r.stderr);
+  localSample = await t.sample('sample.parquet', ROWS, 65536);
 });
 
 after(async () => {
   await hdfs?.stop();
-  await broker.stop();
 });
 
 test('an HDFS directory syncs exactly, each file known by its path relative to the directory', async () => {
@@ -55,24 +32,23 @@ test('an HDFS directory syncs exactly, each file known by its path relative to t
   for (const id of ids) await hdfs.put(localSample, `/warehouse/events/${id}`, 2);
   await hdfs.put(localSample, '/warehouse/events/_temporary/0/part-00000.parquet', 2);
   const topic = uniqueTopic('hdfs-dir');
-  const run = await submit(`${hdfs.uri}/warehouse/events`, topic, path.join(dir, `${topic}.db`));
+  const run = await t.submit(`${hdfs.uri}/warehouse/events`, topic);
   assert.equal(run.code, 0, run.stderr);
   assert.equal(run.summary.recordsSent, 2 * ROWS);
-  await assertExact(topic, new Set(ids.flatMap((id) => expectedSampleKeys(ROWS, id))));
+  await t.assertExact(topic, new Set(ids.flatMap((id) => expectedSampleKeys(ROWS, id))));
 });
 
 test('SIGKILL mid-file on HDFS, then rerun: every row exactly once', async () => {
   await hdfs.put(localSample, '/crash/events.parquet', 2);
   const topic = uniqueTopic('hdfs-crash');
-  const checkpoint = path.join(dir, `${topic}.db`);
   const source = `${hdfs.uri}/crash/events.parquet`;
-  const crashed = await submit(source, topic, checkpoint, { SPARK_SYNC_TEST_CRASH_AT: 'mid-batch@1' });
+  const crashed = await t.submit(source, topic, [], { env: { SPARK_SYNC_TEST_CRASH_AT: 'mid-batch@1' } });
   assert.equal(crashed.signal, 'SIGKILL', crashed.stderr.slice(-500));
-  const rerun = await submit(source, topic, checkpoint);
+  const rerun = await t.submit(source, topic);
   assert.equal(rerun.code, 0, rerun.stderr);
   const rec = rerun.logs.find((l) => l.msg === 'recovered a batch cut off by a crash');
   assert.ok(rec && Number(rec.found_in_kafka) > 0, JSON.stringify(rec));
-  await assertExact(topic, new Set(expectedSampleKeys(ROWS, 'events.parquet')));
+  await t.assertExact(topic, new Set(expectedSampleKeys(ROWS, 'events.parquet')));
 });
 
 test('a datanode stopped mid-sync: the reads fail over to the other replica and the sync is exact', async () => {
@@ -82,12 +58,15 @@ test('a datanode stopped mid-sync: the reads fail over to the other replica and 
   let stoppedAt = Infinity;
   // The file is described (footer read) and its first batch marked pending; the pause comes
   // before the batch's plan reads the data, and the datanode stops during it.
-  const run = await submit(`${hdfs.uri}/failover/events.parquet`, topic, path.join(dir, `${topic}.db`), { SPARK_SYNC_TEST_PAUSE_BEFORE_BATCH: '0:6000' }, {
-    msg: 'test pause',
-    run: () => {
-      stopped = hdfs.stopDatanode(0).then(() => {
-        stoppedAt = Date.now();
-      });
+  const run = await t.submit(`${hdfs.uri}/failover/events.parquet`, topic, [], {
+    env: { SPARK_SYNC_TEST_PAUSE_BEFORE_BATCH: '0:6000' },
+    onLog: {
+      msg: 'test pause',
+      run: () => {
+        stopped = hdfs.stopDatanode(0).then(() => {
+          stoppedAt = Date.now();
+        });
+      },
     },
   });
   assert.ok(stopped, 'the sync paused before its first batch');
@@ -96,5 +75,5 @@ test('a datanode stopped mid-sync: the reads fail over to the other replica and 
   assert.ok(stoppedAt < Date.parse(String(pause.time)) + Number(pause.ms), 'the datanode was down before the pause ended and the file was read');
   assert.equal(run.code, 0, run.stderr);
   assert.equal(run.summary.recordsSent, ROWS);
-  await assertExact(topic, new Set(expectedSampleKeys(ROWS, 'events.parquet')));
+  await t.assertExact(topic, new Set(expectedSampleKeys(ROWS, 'events.parquet')));
 });

@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import { hashKey } from '../../src/index';
-import { startBroker, tempDir, uniqueTopic } from '../helpers/broker-fixture';
-import { CliResult, runCli } from '../helpers/cli';
-import { assertExactTopic, listTopics } from '../helpers/topic-reader';
+import { uniqueTopic } from '../helpers/broker-fixture';
+import { useSyncFixture } from '../helpers/sync-fixture';
+import { listTopics } from '../helpers/topic-reader';
 
 /**
  * `hive:db.table` sources against Spark's Hive catalog with an embedded Derby metastore in a temp
@@ -17,16 +17,8 @@ import { assertExactTopic, listTopics } from '../helpers/topic-reader';
 const DAYS = ['2024-01-01', '2024-01-02', '2024-01-03'];
 const DAY_ROWS = 2_000;
 const FLAT_ROWS = 1_000;
-const PARTITIONS = 3;
 
-let broker: Awaited<ReturnType<typeof startBroker>>;
-let dir: string;
-let home: string;
-let env: Record<string, string>;
-
-function submit(source: string, topic: string, extra: string[] = []): Promise<CliResult> {
-  return runCli(['submit', '--source', source, '--topic', topic, '--bootstrap-server', broker.bootstrap, '--checkpoint', path.join(dir, `${topic}.db`), '--create-topic', '--partitions', String(PARTITIONS), ...extra], env);
-}
+const t = useSyncFixture({ partitions: 3 });
 
 /** The one data file of a table folder (or partition folder), by its name. */
 function dataFile(folder: string): string {
@@ -40,13 +32,10 @@ function keys(rows: number, identity: string): string[] {
   return Array.from({ length: rows }, (_, i) => hashKey([String(i), `c_${i}`], identity, i));
 }
 
-const table = (name: string) => path.join(home, 'warehouse', 'sales.db', name);
+const table = (name: string) => path.join(t.env.SPARK_SYNC_HOME, 'warehouse', 'sales.db', name);
 
 before(async () => {
-  broker = await startBroker();
-  dir = tempDir();
-  home = path.join(dir, 'home');
-  env = { SPARK_SYNC_HOME: home };
+  const home = t.env.SPARK_SYNC_HOME;
   const conf = [
     'spark.sql.catalogImplementation=hive',
     `spark.hadoop.javax.jdo.option.ConnectionURL=jdbc:derby:;databaseName=${path.join(home, 'metastore_db')};create=true`,
@@ -60,37 +49,33 @@ before(async () => {
     `INSERT INTO sales.flat SELECT /*+ COALESCE(1) */ id, concat('c_', id) FROM range(0, ${FLAT_ROWS})`,
   ];
   const task = path.resolve(__dirname, '..', 'helpers', 'hive-task.js');
-  const r = spawnSync(process.execPath, [task, JSON.stringify({ conf, statements })], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 300_000 });
+  const r = spawnSync(process.execPath, [task, JSON.stringify({ conf, statements })], { env: { ...process.env, ...t.env }, encoding: 'utf8', timeout: 300_000 });
   assert.equal(r.status, 0, r.stderr.slice(-3000));
-});
-
-after(async () => {
-  await broker.stop();
 });
 
 test('a partitioned Hive table syncs exactly, each partition\'s file known by its path relative to the table', async () => {
   const topic = uniqueTopic('hive-all');
-  const run = await submit('hive:sales.events', topic);
+  const run = await t.submit('hive:sales.events', topic);
   assert.equal(run.code, 0, run.stderr);
   assert.equal(run.summary.recordsSent, DAYS.length * DAY_ROWS);
   const ids = DAYS.map((d) => `dt=${d}/${dataFile(path.join(table('events'), `dt=${d}`))}`);
-  await assertExactTopic(broker.bootstrap, topic, new Set(ids.flatMap((id) => keys(DAY_ROWS, id))));
+  await t.assertExact(topic, new Set(ids.flatMap((id) => keys(DAY_ROWS, id))));
   assert.deepEqual((run.summary.files as Array<Record<string, unknown>>).map((f) => f.file), ids);
 });
 
 test('--where selects partitions: only they are synced', async () => {
   const topic = uniqueTopic('hive-where');
-  const run = await submit('hive:sales.events', topic, ['--where', "dt >= '2024-01-02' AND dt <> '2024-01-04'"]);
+  const run = await t.submit('hive:sales.events', topic, ['--where', "dt >= '2024-01-02' AND dt <> '2024-01-04'"]);
   assert.equal(run.code, 0, run.stderr);
   const ids = DAYS.slice(1).map((d) => `dt=${d}/${dataFile(path.join(table('events'), `dt=${d}`))}`);
-  await assertExactTopic(broker.bootstrap, topic, new Set(ids.flatMap((id) => keys(DAY_ROWS, id))));
+  await t.assertExact(topic, new Set(ids.flatMap((id) => keys(DAY_ROWS, id))));
 });
 
 test('an unpartitioned ORC table syncs exactly', async () => {
   const topic = uniqueTopic('hive-flat');
-  const run = await submit('hive:sales.flat', topic);
+  const run = await t.submit('hive:sales.flat', topic);
   assert.equal(run.code, 0, run.stderr);
-  await assertExactTopic(broker.bootstrap, topic, new Set(keys(FLAT_ROWS, dataFile(table('flat')))));
+  await t.assertExact(topic, new Set(keys(FLAT_ROWS, dataFile(table('flat')))));
 });
 
 test('bad table names and predicates: exit 2, one clear line, nothing run', async () => {
@@ -104,13 +89,13 @@ test('bad table names and predicates: exit 2, one clear line, nothing run', asyn
     { source: 'hive:sales.flat', extra: ['--where', "dt = '1'"], line: /USAGE.*sales\.flat is not partitioned/ },
   ];
   for (const c of cases) {
-    const run = await submit(c.source, topic, c.extra);
+    const run = await t.submit(c.source, topic, c.extra);
     assert.equal(run.code, 2, `${c.source} ${c.extra.join(' ')}: ${run.stderr}`);
     const errors = run.stderr.split('\n').filter((l) => l.startsWith('spark-sync: error'));
     assert.equal(errors.length, 1, run.stderr);
     assert.match(errors[0], c.line);
   }
   // --create-topic makes the topic only once the source is planned: none of these got that far.
-  assert.equal((await listTopics(broker.bootstrap)).includes(topic), false, 'no topic was created');
+  assert.equal((await listTopics(t.broker.bootstrap)).includes(topic), false, 'no topic was created');
   assert.ok(fs.existsSync(table('flat')), 'no statement ran');
 });

@@ -3,13 +3,12 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { DevBroker, startDevBroker } from '../../src/index';
-import { isAlive } from '../../src/util/processes';
-import { tempDir, uniqueTopic } from '../helpers/broker-fixture';
+import { startDevBroker } from '../../src/dev';
+import { uniqueTopic } from '../helpers/broker-fixture';
+import { useSyncFixture } from '../helpers/sync-fixture';
 import { TestTls, makeTestTls } from '../helpers/tls-certs';
-import { CliResult, runCli } from '../helpers/cli';
+import { CliResult } from '../helpers/cli';
 import { expectedSampleKeys } from '../helpers/sample-rows';
-import { assertExactTopic } from '../helpers/topic-reader';
 
 // A real broker that only accepts SASL/SCRAM-SHA-512 logins over TLS (SASL_SSL, a test CA and a
 // certificate for 127.0.0.1 that both clients verify). The sync user's password is a canary: after a full sync (with --verbose, so Spark's and Kafka's own INFO logs are on) it must
@@ -19,11 +18,16 @@ const FILE = 'events.parquet';
 const CANARY = `canary-${randomBytes(12).toString('hex')}`;
 const USERS = { broker: `broker-${randomBytes(6).toString('hex')}`, 'sync-user': CANARY };
 
-let broker: DevBroker;
 let tls: TestTls;
-let dir: string;
+const t = useSyncFixture({
+  tempPrefix: 'spark-sync-sasl-',
+  broker: async (dir) => {
+    fs.mkdirSync(path.join(dir, 'tls'));
+    tls = makeTestTls(path.join(dir, 'tls'), randomBytes(9).toString('hex'));
+    return startDevBroker({ dataDir: path.join(dir, 'broker'), scram: { users: USERS, brokerUser: 'broker' }, tls });
+  },
+});
 let source: string;
-let env: Record<string, string>;
 
 function clientProperties(file: string, password: string, trustTestCa = true): string {
   fs.writeFileSync(
@@ -54,44 +58,34 @@ function readAll(root: string): Array<{ file: string; text: string }> {
 }
 
 before(async () => {
-  dir = tempDir('spark-sync-sasl-');
-  fs.mkdirSync(path.join(dir, 'tls'));
-  tls = makeTestTls(path.join(dir, 'tls'), randomBytes(9).toString('hex'));
-  broker = await startDevBroker({ dataDir: path.join(dir, 'broker'), scram: { users: USERS, brokerUser: 'broker' }, tls });
-  source = path.join(dir, FILE);
-  env = { SPARK_SYNC_HOME: path.join(dir, 'home') };
-  const sample = await runCli(['sample', '--rows', String(ROWS), '--output', source], env);
-  assert.equal(sample.code, 0, sample.stderr);
+  source = await t.sample(FILE, ROWS);
 });
 
-after(async () => {
-  await broker.stop();
-  assert.equal(isAlive(broker.pid), false);
-  fs.rmSync(dir, { recursive: true, force: true });
+after(() => {
+  fs.rmSync(t.dir, { recursive: true, force: true });
 });
 
 test('a full sync over SASL/SCRAM-SHA-512 and TLS: exact topic, and the password in no output, log, checkpoint or event log', async () => {
   const topic = uniqueTopic('sasl');
-  const properties = clientProperties(path.join(dir, 'client.properties'), CANARY);
-  const state = path.join(dir, 'state');
+  const properties = clientProperties(path.join(t.dir, 'client.properties'), CANARY);
+  const state = path.join(t.dir, 'state');
   const checkpoint = path.join(state, 'checkpoint.db');
-  const eventLogs = path.join(dir, 'spark-events');
+  const eventLogs = path.join(t.dir, 'spark-events');
   fs.mkdirSync(eventLogs);
-  const run = await runCli(
-    ['--verbose', 'submit', '--source', source, '--topic', topic, '--bootstrap-server', broker.bootstrap, '--kafka-config', properties,
-      '--checkpoint', checkpoint, '--create-topic', '--partitions', '2', '--batch-size', '2000',
-      '--conf', 'spark.eventLog.enabled=true', '--conf', `spark.eventLog.dir=file://${eventLogs}`],
-    env,
-  );
+  const run = await t.cli([
+    '--verbose', 'submit', '--source', source, '--topic', topic, '--bootstrap-server', t.broker.bootstrap, '--kafka-config', properties,
+    '--checkpoint', checkpoint, '--create-topic', '--partitions', '2', '--batch-size', '2000',
+    '--conf', 'spark.eventLog.enabled=true', '--conf', `spark.eventLog.dir=file://${eventLogs}`,
+  ]);
   assert.equal(run.code, 0, run.stderr.slice(-2000));
   assert.equal(run.summary.recordsSent, ROWS);
-  await assertExactTopic(broker.bootstrap, topic, new Set(expectedSampleKeys(ROWS, FILE)), {
+  await t.assertExact(topic, new Set(expectedSampleKeys(ROWS, FILE)), {
     sasl: { mechanism: 'scram-sha-512', username: 'sync-user', password: CANARY },
     ssl: { ca: [fs.readFileSync(tls.caPem, 'utf8')] },
   });
 
   // verify reads the keys back through Spark's Kafka consumer, over SASL too.
-  const verify = await runCli(['verify', '--topic', topic, '--bootstrap-server', broker.bootstrap, '--kafka-config', properties, '--checkpoint', checkpoint, '--json'], env);
+  const verify = await t.cli(['verify', '--topic', topic, '--bootstrap-server', t.broker.bootstrap, '--kafka-config', properties, '--checkpoint', checkpoint, '--json']);
   assert.equal(verify.code, 0, verify.stderr.slice(-2000));
   assert.equal(verify.summary.ok, true);
 
@@ -118,11 +112,10 @@ test('a full sync over SASL/SCRAM-SHA-512 and TLS: exact topic, and the password
 test('wrong credentials: exit 2, one line naming the refused login, nothing written', async () => {
   const topic = uniqueTopic('sasl-wrong');
   const wrong = `wrong-${randomBytes(8).toString('hex')}`;
-  const properties = clientProperties(path.join(dir, 'wrong.properties'), wrong);
-  const checkpoint = path.join(dir, 'wrong-state', 'checkpoint.db');
-  const run: CliResult = await runCli(
-    ['submit', '--source', source, '--topic', topic, '--bootstrap-server', broker.bootstrap, '--kafka-config', properties, '--checkpoint', checkpoint, '--create-topic'],
-    env,
+  const properties = clientProperties(path.join(t.dir, 'wrong.properties'), wrong);
+  const checkpoint = path.join(t.dir, 'wrong-state', 'checkpoint.db');
+  const run: CliResult = await t.cli(
+    ['submit', '--source', source, '--topic', topic, '--bootstrap-server', t.broker.bootstrap, '--kafka-config', properties, '--checkpoint', checkpoint, '--create-topic'],
     { timeoutMs: 60_000 },
   );
   assert.equal(run.code, 2, run.stderr);
@@ -133,7 +126,7 @@ test('wrong credentials: exit 2, one line naming the refused login, nothing writ
   assert.equal(run.summary.ok, false);
   assert.ok(run.seconds < 30, `gave up in ${run.seconds} s`);
 
-  const doctor = await runCli(['doctor', '--bootstrap-server', broker.bootstrap, '--kafka-config', properties], env);
+  const doctor = await t.cli(['doctor', '--bootstrap-server', t.broker.bootstrap, '--kafka-config', properties]);
   assert.equal(doctor.code, 2, doctor.stderr);
   const kafka = (doctor.summary.checks as Array<{ name: string; ok: boolean; detail: string }>).find((c) => c.name === 'kafka');
   assert.equal(kafka?.ok, false);
@@ -141,8 +134,8 @@ test('wrong credentials: exit 2, one line naming the refused login, nothing writ
 });
 
 test('a broker certificate the client does not trust: exit 2, naming the truststore setting', async () => {
-  const properties = clientProperties(path.join(dir, 'untrusted.properties'), CANARY, false);
-  const run = await runCli(['submit', '--source', source, '--topic', uniqueTopic('tls'), '--bootstrap-server', broker.bootstrap, '--kafka-config', properties, '--checkpoint', path.join(dir, 'tls-state', 'cp.db')], env, { timeoutMs: 60_000 });
+  const properties = clientProperties(path.join(t.dir, 'untrusted.properties'), CANARY, false);
+  const run = await t.cli(['submit', '--source', source, '--topic', uniqueTopic('tls'), '--bootstrap-server', t.broker.bootstrap, '--kafka-config', properties, '--checkpoint', path.join(t.dir, 'tls-state', 'cp.db')], { timeoutMs: 60_000 });
   assert.equal(run.code, 2, run.stderr);
   assert.match(run.stderr, /KAFKA_TLS_FAILED.*does not trust.*ssl\.truststore\.location/);
   assert.equal(occurrences(run.stderr + run.stdout), 0);

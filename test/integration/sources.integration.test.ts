@@ -1,41 +1,28 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import { hashKey } from '../../src/index';
-import { startBroker, tempDir, uniqueTopic } from '../helpers/broker-fixture';
-import { CliResult, runCli } from '../helpers/cli';
+import { uniqueTopic } from '../helpers/broker-fixture';
+import { CliResult } from '../helpers/cli';
 import { expectedSampleKeys } from '../helpers/sample-rows';
-import { assertExactTopic, readTopic } from '../helpers/topic-reader';
+import { useSyncFixture } from '../helpers/sync-fixture';
+import { readTopic } from '../helpers/topic-reader';
 
 /**
  * Real sources (DESIGN.md §2–3): directories planned into files known by their relative paths,
  * the four formats with positions that survive a crash, empty, corrupt and changed files.
  */
-const PARTITIONS = 3;
 const FORMAT_ROWS = 3_000;
 const FORMAT_BATCH = 1_000;
 const DIR_ROWS = 5_000;
 
-let broker: Awaited<ReturnType<typeof startBroker>>;
-let dir: string;
-let env: Record<string, string>;
+const t = useSyncFixture({ partitions: 3 });
 /** A 5,000-row sample Parquet file, copied into the directories below. */
 let parquet5k: string;
 
-function submit(source: string, topic: string, checkpoint: string, extra: string[] = [], extraEnv: Record<string, string> = {}): Promise<CliResult> {
-  return runCli(
-    ['submit', '--source', source, '--topic', topic, '--bootstrap-server', broker.bootstrap, '--checkpoint', checkpoint, '--create-topic', '--partitions', String(PARTITIONS), ...extra],
-    { ...env, ...extraEnv },
-  );
-}
-
-function assertExact(topic: string, keys: Set<string>): Promise<void> {
-  return assertExactTopic(broker.bootstrap, topic, keys);
-}
-
 async function statusFiles(checkpoint: string): Promise<Array<Record<string, unknown>>> {
-  const r = await runCli(['status', '--checkpoint', checkpoint, '--json'], env);
+  const r = await t.cli(['status', '--checkpoint', checkpoint, '--json']);
   assert.equal(r.code, 0, r.stderr);
   return r.summary.files as Array<Record<string, unknown>>;
 }
@@ -97,35 +84,25 @@ interface FormatCase {
 const formatCases: FormatCase[] = [];
 
 before(async () => {
-  broker = await startBroker();
-  dir = tempDir();
-  env = { SPARK_SYNC_HOME: path.join(dir, 'home') };
-  parquet5k = path.join(dir, 'sample-5k.parquet');
-  let r = await runCli(['sample', '--rows', String(DIR_ROWS), '--output', parquet5k], env);
-  assert.equal(r.code, 0, r.stderr);
+  parquet5k = await t.sample('sample-5k.parquet', DIR_ROWS);
 
-  const orc = path.join(dir, 'formats', 'events.orc');
+  const orc = path.join(t.dir, 'formats', 'events.orc');
   fs.mkdirSync(path.dirname(orc), { recursive: true });
   // Small stripes, so the file has several and an unsplit read still finds every row in order.
-  r = await runCli(['sample', '--format', 'orc', '--rows', String(FORMAT_ROWS), '--output', orc, '--row-group-bytes', '65536'], env);
-  assert.equal(r.code, 0, r.stderr);
+  await t.sample(orc, FORMAT_ROWS, 65536, 'orc');
   formatCases.push({ format: 'orc', file: orc, args: [], keys: new Set(expectedSampleKeys(FORMAT_ROWS, 'events.orc')) });
 
   const csv = csvRows(FORMAT_ROWS);
-  const csvFile = place(path.join(dir, 'formats', 'events.csv'), csv.text);
+  const csvFile = place(path.join(t.dir, 'formats', 'events.csv'), csv.text);
   formatCases.push({ format: 'csv', file: csvFile, args: ['--csv-header', '--csv-delimiter', ';'], keys: new Set(csv.fields.map((f, i) => hashKey(f, 'events.csv', i))) });
 
   const json = jsonRows(FORMAT_ROWS);
-  const jsonFile = place(path.join(dir, 'formats', 'events.jsonl'), json.text);
+  const jsonFile = place(path.join(t.dir, 'formats', 'events.jsonl'), json.text);
   formatCases.push({ format: 'json', file: jsonFile, args: [], keys: new Set(json.fields.map((f, i) => hashKey(f, 'events.jsonl', i))) });
 });
 
-after(async () => {
-  await broker.stop();
-});
-
 test('a directory syncs file by file, known by relative path; hidden, _SUCCESS and .crc files are skipped; a rerun sends only new files', async () => {
-  const root = path.join(dir, 'warehouse');
+  const root = path.join(t.dir, 'warehouse');
   const day1 = copyInto(path.join(root, 'dt=2024-01-01', 'part-00000.parquet'));
   copyInto(path.join(root, 'dt=2024-01-02', 'part-00000.parquet'));
   place(path.join(root, 'dt=2024-01-01', '_SUCCESS'));
@@ -136,44 +113,43 @@ test('a directory syncs file by file, known by relative path; hidden, _SUCCESS a
   const keysOf = (ids: string[]) => new Set(ids.flatMap((id) => expectedSampleKeys(DIR_ROWS, id)));
 
   const topic = uniqueTopic('dir');
-  const checkpoint = path.join(dir, `${topic}.db`);
-  const first = await submit(root, topic, checkpoint);
+  const checkpoint = t.checkpoint(topic);
+  const first = await t.submit(root, topic);
   assert.equal(first.code, 0, first.stderr);
   assert.equal(first.summary.recordsSent, 2 * DIR_ROWS, 'identical bytes, different files: both sent');
-  await assertExact(topic, keysOf(identities));
-  const files = new Set((await readTopic(broker.bootstrap, topic)).map((m) => m.headers['spark-sync.file']));
+  await t.assertExact(topic, keysOf(identities));
+  const files = new Set((await readTopic(t.broker.bootstrap, topic)).map((m) => m.headers['spark-sync.file']));
   assert.deepEqual([...files].sort(), identities);
   assert.deepEqual((await statusFiles(checkpoint)).map((f) => [f.file_name, f.status, f.records_processed, f.source_check]), identities.map((id) => [id, 'COMPLETED', DIR_ROWS, 'unchanged']));
 
   identities.push('dt=2024-01-03/part-00000.parquet');
   copyInto(path.join(root, identities[2]));
-  const second = await submit(root, topic, checkpoint);
+  const second = await t.submit(root, topic);
   assert.equal(second.code, 0, second.stderr);
   assert.equal(second.summary.recordsSent, DIR_ROWS, 'only the new file');
   assert.deepEqual((second.summary.files as Array<Record<string, unknown>>).map((f) => f.status), ['SKIPPED', 'SKIPPED', 'COMPLETED']);
-  await assertExact(topic, keysOf(identities));
+  await t.assertExact(topic, keysOf(identities));
 
   // A synced file rewritten is reported, not re-sent; the other files still sync.
-  const rewritten = await runCli(['sample', '--rows', String(DIR_ROWS + 1), '--output', day1], env);
-  assert.equal(rewritten.code, 0, rewritten.stderr);
+  await t.sample(day1, DIR_ROWS + 1);
   identities.push('dt=2024-01-04/part-00000.parquet');
   copyInto(path.join(root, identities[3]));
-  const third = await submit(root, topic, checkpoint);
+  const third = await t.submit(root, topic);
   assert.equal(third.code, 4, third.stderr);
   assert.match(errorLine(third), /SOURCE_CHANGED.*dt=2024-01-01\/part-00000\.parquet changed after it was synced.*reset --file/);
-  await assertExact(topic, keysOf(identities));
+  await t.assertExact(topic, keysOf(identities));
   const status = await statusFiles(checkpoint);
   assert.deepEqual(status.map((f) => f.source_check), ['changed', 'unchanged', 'unchanged', 'unchanged']);
-  const table = await runCli(['status', '--checkpoint', checkpoint], env);
+  const table = await t.cli(['status', '--checkpoint', checkpoint]);
   assert.match(table.stdout, /dt=2024-01-01\/part-00000\.parquet\s+COMPLETED, SOURCE CHANGED/);
 
   // The operator resyncs it deliberately.
-  const reset = await runCli(['reset', '--file', identities[0], '--topic', topic, '--checkpoint', checkpoint, '--yes'], env);
+  const reset = await t.cli(['reset', '--file', identities[0], '--topic', topic, '--checkpoint', checkpoint, '--yes']);
   assert.equal(reset.code, 0, reset.stderr);
-  const fourth = await submit(root, topic, checkpoint);
+  const fourth = await t.submit(root, topic);
   assert.equal(fourth.code, 0, fourth.stderr);
   assert.equal(fourth.summary.recordsSent, DIR_ROWS + 1);
-  const messages = await readTopic(broker.bootstrap, topic);
+  const messages = await readTopic(t.broker.bootstrap, topic);
   assert.equal(messages.length, 4 * DIR_ROWS + DIR_ROWS + 1, 'the old copy of day 1 stays in the topic, plus its new rows');
 });
 
@@ -181,11 +157,11 @@ for (const c of [0, 1, 2]) {
   test(`format ${['orc', 'csv', 'json'][c]}: a sync lands every row once, keyed by its position in file order`, async () => {
     const f = formatCases[c];
     const topic = uniqueTopic(`fmt-${f.format}`);
-    const run = await submit(f.file, topic, path.join(dir, `${topic}.db`), ['--batch-size', String(FORMAT_BATCH), ...f.args]);
+    const run = await t.submit(f.file, topic, ['--batch-size', String(FORMAT_BATCH), ...f.args]);
     assert.equal(run.code, 0, run.stderr);
     assert.equal(run.summary.recordsSent, FORMAT_ROWS);
-    await assertExact(topic, f.keys);
-    const messages = await readTopic(broker.bootstrap, topic);
+    await t.assertExact(topic, f.keys);
+    const messages = await readTopic(t.broker.bootstrap, topic);
     const row7 = messages.find((m) => m.headers['spark-sync.position'] === '7')!;
     const value = JSON.parse(row7.value) as Record<string, unknown>;
     if (f.format === 'csv') assert.equal(value.note, 'two\nlines; one field 7', 'a quoted line break stays inside its field');
@@ -195,42 +171,40 @@ for (const c of [0, 1, 2]) {
   test(`format ${['orc', 'csv', 'json'][c]}: SIGKILL mid-file, then rerun: every row exactly once`, async () => {
     const f = formatCases[c];
     const topic = uniqueTopic(`fmt-crash-${f.format}`);
-    const checkpoint = path.join(dir, `${topic}.db`);
     const args = ['--batch-size', String(FORMAT_BATCH), ...f.args];
-    const crashed = await submit(f.file, topic, checkpoint, args, { SPARK_SYNC_TEST_CRASH_AT: 'mid-batch@1' });
+    const crashed = await t.submit(f.file, topic, args, { env: { SPARK_SYNC_TEST_CRASH_AT: 'mid-batch@1' } });
     assert.equal(crashed.signal, 'SIGKILL', crashed.stderr.slice(-500));
-    const rerun = await submit(f.file, topic, checkpoint, args);
+    const rerun = await t.submit(f.file, topic, args);
     assert.equal(rerun.code, 0, rerun.stderr);
     const rec = rerun.logs.find((l) => l.msg === 'recovered a batch cut off by a crash');
     assert.ok(rec && Number(rec.found_in_kafka) > 0 && Number(rec.delta_written) > 0, JSON.stringify(rec));
-    await assertExact(topic, f.keys);
+    await t.assertExact(topic, f.keys);
   });
 }
 
 test('a file cut off by a crash is not resumed under other reader options: exit 2, checkpoint unchanged', async () => {
   const f = formatCases[1];
   const topic = uniqueTopic('csv-options');
-  const checkpoint = path.join(dir, `${topic}.db`);
-  const crashed = await submit(f.file, topic, checkpoint, ['--batch-size', String(FORMAT_BATCH), ...f.args], { SPARK_SYNC_TEST_CRASH_AT: 'after-ack@1' });
+  const checkpoint = t.checkpoint(topic);
+  const crashed = await t.submit(f.file, topic, ['--batch-size', String(FORMAT_BATCH), ...f.args], { env: { SPARK_SYNC_TEST_CRASH_AT: 'after-ack@1' } });
   assert.equal(crashed.signal, 'SIGKILL', crashed.stderr.slice(-500));
   const before = await statusFiles(checkpoint);
-  const rerun = await submit(f.file, topic, checkpoint, ['--batch-size', String(FORMAT_BATCH), '--csv-header', '--csv-delimiter', ',']);
+  const rerun = await t.submit(f.file, topic, ['--batch-size', String(FORMAT_BATCH), '--csv-header', '--csv-delimiter', ',']);
   assert.equal(rerun.code, 2, rerun.stderr);
   assert.match(errorLine(rerun), /events\.csv was started as csv\?header=true&delimiter=%3B but is now read as csv\?header=true&delimiter=%2C/);
   assert.deepEqual(await statusFiles(checkpoint), before);
 });
 
 test('empty files end COMPLETED with 0 records', async () => {
-  const root = path.join(dir, 'empty');
+  const root = path.join(t.dir, 'empty');
   const zeroRows = path.join(root, 'none.parquet');
   fs.mkdirSync(root, { recursive: true });
-  const r = await runCli(['sample', '--rows', '0', '--output', zeroRows], env);
-  assert.equal(r.code, 0, r.stderr);
+  await t.sample(zeroRows, 0);
   place(path.join(root, 'none.csv'));
   place(path.join(root, 'none.jsonl'));
   const topic = uniqueTopic('empty');
-  const checkpoint = path.join(dir, `${topic}.db`);
-  const run = await submit(root, topic, checkpoint);
+  const checkpoint = t.checkpoint(topic);
+  const run = await t.submit(root, topic);
   assert.equal(run.code, 0, run.stderr);
   assert.equal(run.summary.recordsSent, 0);
   assert.deepEqual((await statusFiles(checkpoint)).map((f) => [f.file_name, f.status, f.records_processed, f.total_records]), [
@@ -238,32 +212,32 @@ test('empty files end COMPLETED with 0 records', async () => {
     ['none.jsonl', 'COMPLETED', 0, 0],
     ['none.parquet', 'COMPLETED', 0, 0],
   ]);
-  assert.equal((await readTopic(broker.bootstrap, topic)).length, 0);
+  assert.equal((await readTopic(t.broker.bootstrap, topic)).length, 0);
 });
 
 test('a corrupt file stops the run with exit 2, naming it; the other files\' checkpoints stay as they were', async () => {
-  const root = path.join(dir, 'with-corrupt');
+  const root = path.join(t.dir, 'with-corrupt');
   copyInto(path.join(root, 'a.parquet'));
   copyInto(path.join(root, 'c.parquet'));
   const topic = uniqueTopic('corrupt');
-  const checkpoint = path.join(dir, `${topic}.db`);
-  assert.equal((await submit(root, topic, checkpoint)).code, 0);
+  const checkpoint = t.checkpoint(topic);
+  assert.equal((await t.submit(root, topic)).code, 0);
   const before = await statusFiles(checkpoint);
   place(path.join(root, 'b.parquet'), 'this is not a Parquet file, whatever its name says\n');
-  const run = await submit(root, topic, checkpoint);
+  const run = await t.submit(root, topic);
   assert.equal(run.code, 2, run.stderr);
   assert.match(errorLine(run), /SOURCE_UNREADABLE.*b\.parquet/);
   assert.doesNotMatch(run.stderr, /^\s+at /m, 'no stack trace');
   assert.deepEqual(await statusFiles(checkpoint), before);
-  assert.equal((await readTopic(broker.bootstrap, topic)).length, 2 * DIR_ROWS);
+  assert.equal((await readTopic(t.broker.bootstrap, topic)).length, 2 * DIR_ROWS);
 });
 
 test('an unknown format, a bad table name, --format or --where where they do not apply: exit 2, one clear line, nothing written', async () => {
-  const root = path.join(dir, 'with-notes');
+  const root = path.join(t.dir, 'with-notes');
   copyInto(path.join(root, 'x.parquet'));
   place(path.join(root, 'readme.txt'), 'notes\n');
   const topic = uniqueTopic('unknown');
-  const checkpoint = path.join(dir, `${topic}.db`);
+  const checkpoint = t.checkpoint(topic);
   const cases: Array<{ args: string[]; line: RegExp }> = [
     { args: [root], line: /UNSUPPORTED_FORMAT.*readme\.txt.*'\.txt'.*--format/ },
     { args: [root, '--format', 'xml'], line: /--format must be one of: parquet, orc, csv, json/ },
@@ -272,7 +246,7 @@ test('an unknown format, a bad table name, --format or --where where they do not
     { args: [root, '--where', "dt = '1'"], line: /--where selects partitions of a Hive table/ },
   ];
   for (const c of cases) {
-    const run = await submit(c.args[0], topic, checkpoint, c.args.slice(1));
+    const run = await t.submit(c.args[0], topic, c.args.slice(1));
     assert.equal(run.code, 2, run.stderr);
     assert.match(errorLine(run), c.line);
   }

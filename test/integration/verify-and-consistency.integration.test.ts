@@ -1,59 +1,33 @@
 import assert from 'node:assert/strict';
-import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
-import { startBroker, tempDir, uniqueTopic } from '../helpers/broker-fixture';
-import { CliResult, runCli } from '../helpers/cli';
+import { uniqueTopic } from '../helpers/broker-fixture';
+import { useSyncFixture } from '../helpers/sync-fixture';
 import { readTopic } from '../helpers/topic-reader';
 
 const ROWS = 20_000;
 const BATCH = 5_000;
 const PARTITIONS = 3;
 
-let broker: Awaited<ReturnType<typeof startBroker>>;
-let dir: string;
-let env: Record<string, string>;
+const t = useSyncFixture({ partitions: PARTITIONS, batchSize: BATCH });
 let kafka: Kafka;
 
-before(async () => {
-  broker = await startBroker();
-  dir = tempDir();
-  env = { SPARK_SYNC_HOME: path.join(dir, 'home') };
-  kafka = new Kafka({ clientId: 'test-stray-writer', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING });
+before(() => {
+  kafka = new Kafka({ clientId: 'test-stray-writer', brokers: [t.broker.bootstrap], logLevel: logLevel.NOTHING });
 });
-
-after(async () => {
-  await broker.stop();
-});
-
-async function sample(name: string, rows = ROWS): Promise<string> {
-  const file = path.join(dir, name);
-  const r = await runCli(['sample', '--rows', String(rows), '--output', file], env);
-  assert.equal(r.code, 0, r.stderr);
-  return file;
-}
-
-function submit(source: string, topic: string, checkpoint: string, extraEnv: Record<string, string> = {}): Promise<CliResult> {
-  return runCli(['submit', '--source', source, '--topic', topic, '--bootstrap-server', broker.bootstrap, '--checkpoint', checkpoint, '--batch-size', String(BATCH), '--create-topic', '--partitions', String(PARTITIONS)], { ...env, ...extraEnv });
-}
-
-function verify(topic: string, checkpoint: string): Promise<CliResult> {
-  return runCli(['verify', '--topic', topic, '--bootstrap-server', broker.bootstrap, '--checkpoint', checkpoint, '--json'], env);
-}
 
 /** Each file's checkpoint, without `source_check` (computed as status runs, not stored). */
 async function checkpointFiles(checkpoint: string): Promise<unknown> {
-  const r = await runCli(['status', '--checkpoint', checkpoint, '--json'], env);
+  const r = await t.cli(['status', '--checkpoint', checkpoint, '--json']);
   assert.equal(r.code, 0, r.stderr);
   return (r.summary.files as Array<Record<string, unknown>>).map(({ source_check: _live, ...stored }) => stored);
 }
 
 test('verify: a clean topic passes with exit 0', async () => {
-  const source = await sample('clean.parquet');
+  const source = await t.sample('clean.parquet', ROWS);
   const topic = uniqueTopic('verify-clean');
-  const checkpoint = path.join(dir, `${topic}.db`);
-  assert.equal((await submit(source, topic, checkpoint)).code, 0);
-  const r = await verify(topic, checkpoint);
+  assert.equal((await t.submit(source, topic)).code, 0);
+  const r = await t.verify(topic);
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual((r.summary.files as Array<Record<string, unknown>>).map(({ seconds: _s, ...f }) => f), [
     { file: 'clean.parquet', status: 'COMPLETED', sourceRows: ROWS, messages: ROWS, missing: 0, duplicated: 0, foreign: 0, clean: true },
@@ -61,14 +35,13 @@ test('verify: a clean topic passes with exit 0', async () => {
 });
 
 test('verify reports a stray duplicate and a foreign message written into a file\'s range, with exit 5', async () => {
-  const source = await sample('stray.parquet');
+  const source = await t.sample('stray.parquet', ROWS);
   const topic = uniqueTopic('verify-stray');
-  const checkpoint = path.join(dir, `${topic}.db`);
   // Crash after batch 1 reached Kafka, then let a rogue producer write while spark-sync is down:
   // the rerun's recovery takes the strays into the file's offset range.
-  const crashed = await submit(source, topic, checkpoint, { SPARK_SYNC_TEST_CRASH_AT: 'after-ack@1' });
+  const crashed = await t.submit(source, topic, [], { env: { SPARK_SYNC_TEST_CRASH_AT: 'after-ack@1' } });
   assert.equal(crashed.signal, 'SIGKILL');
-  const existing = (await readTopic(broker.bootstrap, topic))[0];
+  const existing = (await readTopic(t.broker.bootstrap, topic))[0];
   const producer = kafka.producer();
   await producer.connect();
   await producer.send({ topic, messages: [
@@ -76,12 +49,12 @@ test('verify reports a stray duplicate and a foreign message written into a file
     { key: 'not-a-spark-sync-key', value: '{}', partition: 1 },
   ] });
   await producer.disconnect();
-  const rerun = await submit(source, topic, checkpoint);
+  const rerun = await t.submit(source, topic);
   assert.equal(rerun.code, 0, rerun.stderr);
   const recovery = rerun.logs.find((l) => l.msg === 'recovered a batch cut off by a crash');
   assert.equal(recovery?.method, 'join', 'the strays are not the batch\'s own prefix, so recovery fell back to the anti-join');
 
-  const r = await verify(topic, checkpoint);
+  const r = await t.verify(topic);
   assert.equal(r.code, 5, r.stderr);
   assert.equal(r.summary.ok, false);
   const [file] = r.summary.files as Array<Record<string, unknown>>;
@@ -117,8 +90,7 @@ const consistencyCases: Array<{ name: string; between: (topic: string, source: s
   {
     name: 'source file rewritten',
     between: async (_topic, source) => {
-      const r = await runCli(['sample', '--rows', String(ROWS + 1), '--output', source], env);
-      assert.equal(r.code, 0, r.stderr);
+      await t.sample(source, ROWS + 1);
     },
     line: /SOURCE_CHANGED.*changed since its sync started.*restore the original file/,
   },
@@ -126,14 +98,14 @@ const consistencyCases: Array<{ name: string; between: (topic: string, source: s
 
 for (const c of consistencyCases) {
   test(`after a crash, ${c.name}: exit 4, one clear line, checkpoint unchanged`, async () => {
-    const source = await sample(`${c.name.split(' ')[0]}.parquet`);
+    const source = await t.sample(`${c.name.split(' ')[0]}.parquet`, ROWS);
     const topic = uniqueTopic('consistency');
-    const checkpoint = path.join(dir, `${topic}.db`);
-    const crashed = await submit(source, topic, checkpoint, { SPARK_SYNC_TEST_CRASH_AT: 'after-ack@1' });
+    const checkpoint = t.checkpoint(topic);
+    const crashed = await t.submit(source, topic, [], { env: { SPARK_SYNC_TEST_CRASH_AT: 'after-ack@1' } });
     assert.equal(crashed.signal, 'SIGKILL');
     const before = await checkpointFiles(checkpoint);
     await c.between(topic, source);
-    const rerun = await submit(source, topic, checkpoint);
+    const rerun = await t.submit(source, topic);
     assert.equal(rerun.code, 4, rerun.stderr);
     const errors = rerun.stderr.split('\n').filter((l) => l.startsWith('spark-sync: error'));
     assert.equal(errors.length, 1, rerun.stderr);
@@ -144,9 +116,9 @@ for (const c of consistencyCases) {
 }
 
 test('another producer writing during a sync stops it with exit 4, naming the partition and offsets', async () => {
-  const source = await sample('contested.parquet');
+  const source = await t.sample('contested.parquet', ROWS);
   const topic = uniqueTopic('contested');
-  const checkpoint = path.join(dir, `${topic}.db`);
+  const checkpoint = t.checkpoint(topic);
   const admin = kafka.admin();
   await admin.connect();
   await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS }], waitForLeaders: true });
@@ -161,7 +133,7 @@ test('another producer writing during a sync stops it with exit 4, naming the pa
     }
   })();
   try {
-    const run = await submit(source, topic, checkpoint);
+    const run = await t.submit(source, topic);
     assert.equal(run.code, 4, run.stderr);
     const errors = run.stderr.split('\n').filter((l) => l.startsWith('spark-sync: error'));
     assert.equal(errors.length, 1, run.stderr);
