@@ -42,8 +42,14 @@ export interface SubmitOptions extends RunOptions {
 }
 
 export interface SyncFixture {
-  /** The file's broker, once the fixture's `before` hook has run. */
+  /** The file's broker, once the fixture's `before` hook has run (see {@link brokerReady}). */
   readonly broker: DevBroker;
+  /**
+   * Resolves once the broker is up. Node runs a file's top-level `before` hooks concurrently, not
+   * one after another, so a file's own hook that needs the broker awaits this first; tests run
+   * after every hook, and need not.
+   */
+  brokerReady(): Promise<void>;
   /** The file's temp folder: sample files, checkpoints and SPARK_SYNC_HOME (`home`) live here. */
   readonly dir: string;
   /** The environment of every CLI run: SPARK_SYNC_HOME, plus the fixture's `env`. */
@@ -78,18 +84,16 @@ export interface SyncFixture {
  * broker stops before the file's own `after` runs.
  */
 export function useSyncFixture(options: SyncFixtureOptions = {}): SyncFixture {
+  // The folder and environment exist from the start: node runs a file's top-level `before` hooks
+  // concurrently, so the file's own hooks may write samples while the broker is still starting.
+  const dir = tempDir(options.tempPrefix);
+  const env: Record<string, string> = { SPARK_SYNC_HOME: path.join(dir, 'home'), ...options.env };
   let broker: DevBroker | undefined;
-  let dir: string | undefined;
-  let env: Record<string, string> | undefined;
-  const ready = <T>(value: T | undefined, name: string): T => {
-    if (value === undefined) throw new Error(`the sync fixture's ${name} exists once its before hook has run: use it in hooks and tests`);
-    return value;
-  };
+  let starting: Promise<DevBroker> | undefined;
 
   before(async () => {
-    dir = tempDir(options.tempPrefix);
-    broker = options.broker ? await options.broker(dir) : await startBroker();
-    env = { SPARK_SYNC_HOME: path.join(dir, 'home'), ...options.env };
+    starting = options.broker ? options.broker(dir) : startBroker();
+    broker = await starting;
   });
 
   after(async () => {
@@ -100,13 +104,14 @@ export function useSyncFixture(options: SyncFixtureOptions = {}): SyncFixture {
 
   const fixture: SyncFixture = {
     get broker() {
-      return ready(broker, 'broker');
+      if (broker === undefined) throw new Error("the sync fixture's broker is up once its before hook has run: in a file's own hook, await t.brokerReady() first");
+      return broker;
     },
-    get dir() {
-      return ready(dir, 'dir');
-    },
-    get env() {
-      return ready(env, 'env');
+    dir,
+    env,
+    brokerReady: async () => {
+      if (starting === undefined) throw new Error('the sync fixture starts its broker in its before hook: call brokerReady() from a hook or test');
+      await starting;
     },
     checkpoint: (topic) => path.join(fixture.dir, `${topic}.db`),
     cli: (args, { env: extraEnv = {}, ...runOptions } = {}) => runCli(args, { ...fixture.env, ...extraEnv }, runOptions),

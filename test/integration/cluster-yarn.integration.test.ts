@@ -77,9 +77,7 @@ test('--master yarn: an HDFS file syncs exactly, and an executor container SIGKI
     timeoutMs: 480_000,
     onLog: {
       msg: 'batch committed',
-      // Batch 1 of 3 is being written once the topic holds more than batch 0: kill the
-      // container of an executor with a running task.
-      run: () => (kill = killBusyExecutor({ bootstrap: t.broker.bootstrap, topic, messages: BATCH + 5_000, uiPort, executors: executorContainers })),
+      run: () => (kill = killBusyExecutor({ bootstrap: t.broker.bootstrap, topic, batchSize: BATCH, uiPort, executors: executorContainers })),
     },
   });
   const killed = await kill;
@@ -89,8 +87,11 @@ test('--master yarn: an HDFS file syncs exactly, and an executor container SIGKI
   assert.match(String(session.app_id), /^application_\d+_\d+$/, 'a YARN application ran the job');
   assert.ok(killed, `an executor container with a running task was killed: ${run.stderr.slice(-1500)}`);
   assert.equal(isAlive(killed!.pid), false);
+  // The batch being written when the executor died: the first committed after the kill, the one
+  // the topic's offsets were inside of. Spark saw the executor lost and ran its task again.
   const cut = run.logs.find((l) => l.msg === 'batch committed' && Date.parse(String(l.time)) > killed!.at);
-  assert.ok(cut && Number(cut.skipped) > 0, `the retried task skipped what the killed container had written: ${JSON.stringify(cut)}\n${run.stderr.slice(-3000)}`);
+  assert.equal(cut?.batch, Math.floor(killed!.messages / BATCH), `the kill fell inside the batch committed next (${killed!.intoBatch} of its ${BATCH} records were in Kafka): ${JSON.stringify(cut)}`);
+  assert.match(run.stderr, new RegExp(`Lost executor ${killed!.executorId} `), 'the driver saw the executor lost');
   await t.assertExact(topic, new Set(expectedSampleKeys(ROWS, 'events.parquet')));
   // Spark's jars reached the containers as spark-sync's cached archive, built once.
   const cache = fs.readdirSync(path.join(t.env.SPARK_SYNC_HOME, 'cache'));

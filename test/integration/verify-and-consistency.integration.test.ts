@@ -12,7 +12,8 @@ const PARTITIONS = 3;
 const t = useSyncFixture({ partitions: PARTITIONS, batchSize: BATCH });
 let kafka: Kafka;
 
-before(() => {
+before(async () => {
+  await t.brokerReady();
   kafka = new Kafka({ clientId: 'test-stray-writer', brokers: [t.broker.bootstrap], logLevel: logLevel.NOTHING });
 });
 
