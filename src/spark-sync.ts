@@ -3,7 +3,7 @@ import type { Table } from 'apache-arrow';
 import { CheckpointRecord, toCheckpointRecord } from './checkpoint/checkpoint-report';
 import { CheckpointStore, FileCheckpoint, LEASE_STALE_MS } from './checkpoint/checkpoint-store';
 import { defaultCheckpointPath } from './config/paths';
-import { parseSourceConfig } from './config/source-config';
+import { hiveConf, parseSourceConfig } from './config/source-config';
 import { CsvOptions, SourceFormat } from './config/source-format';
 import { SubmitConfig, SubmitInput, parseSubmitConfig } from './config/submit-config';
 import { VerifyInput, parseVerifyConfig } from './config/verify-config';
@@ -120,7 +120,7 @@ export class SparkSync extends EventEmitter<EventsOf<SyncEvent>> {
         this.emit(event.type, event as never);
         this.emit('event', event);
       },
-      spark: () => this.spark(),
+      spark: () => this.spark(config.conf),
       signal,
     });
     const jobs = await this.spark();
@@ -156,7 +156,8 @@ export class SparkSync extends EventEmitter<EventsOf<SyncEvent>> {
    * contact Kafka.
    */
   async dryRun(input: SubmitInput): Promise<DryRunSummary> {
-    return planSubmit(this.submitConfig(input), () => this.spark());
+    const config = this.submitConfig(input);
+    return planSubmit(config, () => this.spark(config.conf));
   }
 
   /**
@@ -221,7 +222,7 @@ export class SparkSync extends EventEmitter<EventsOf<SyncEvent>> {
     const rows = input.rows ?? 10;
     if (!Number.isInteger(rows) || rows < 1) throw new SparkSyncError('USAGE', `preview rows must be a whole number ≥ 1, not ${rows}`);
     const config = parseSourceConfig({ source: input.source, format: input.format, where: input.where, csvHeader: input.csv?.header, csvDelimiter: input.csv?.delimiter });
-    const jobs = await this.spark();
+    const jobs = await this.spark(config.hive ? [...hiveConf(process.env), ...(this.options.conf ?? [])] : undefined);
     const files = await planFiles(jobs, checkSource(config.source), config.format, config.csv, config.where);
     const file = input.file === undefined ? files[0] : files.find((f) => f.identity === input.file);
     if (!file) {
@@ -249,9 +250,13 @@ export class SparkSync extends EventEmitter<EventsOf<SyncEvent>> {
     return config;
   }
 
-  /** The Spark job API, started on first use. */
-  spark(): Promise<SparkJobs> {
-    this.jobs ??= SparkJobs.start({ master: this.options.master ?? 'local[*]', conf: this.options.conf ?? [], driverMemory: this.options.driverMemory, jars: this.options.jars, verbose: this.options.verbose, log: this.options.logger });
+  /**
+   * The Spark job API, started on first use with `conf`: this SparkSync's `--conf`, plus what the
+   * first operation's source needs (a Hive source's metastore defaults, as the CLI's). A session
+   * lives as long as the process's JVM, so a later operation runs with the first one's settings.
+   */
+  spark(conf: string[] = this.options.conf ?? []): Promise<SparkJobs> {
+    this.jobs ??= SparkJobs.start({ master: this.options.master ?? 'local[*]', conf, driverMemory: this.options.driverMemory, jars: this.options.jars, verbose: this.options.verbose, log: this.options.logger });
     return this.jobs;
   }
 

@@ -52,7 +52,7 @@ export interface SyncFixture {
   brokerReady(): Promise<void>;
   /** The file's temp folder: sample files, checkpoints and SPARK_SYNC_HOME (`home`) live here. */
   readonly dir: string;
-  /** The environment of every CLI run: SPARK_SYNC_HOME, plus the fixture's `env`. */
+  /** The environment of every CLI run: SPARK_SYNC_HOME and SPARK_LOCAL_IP, plus the fixture's `env`. */
   readonly env: Record<string, string>;
   /** A checkpoint of the topic's own: `<dir>/<topic>.db`. */
   checkpoint(topic: string): string;
@@ -87,7 +87,8 @@ export function useSyncFixture(options: SyncFixtureOptions = {}): SyncFixture {
   // The folder and environment exist from the start: node runs a file's top-level `before` hooks
   // concurrently, so the file's own hooks may write samples while the broker is still starting.
   const dir = tempDir(options.tempPrefix);
-  const env: Record<string, string> = { SPARK_SYNC_HOME: path.join(dir, 'home'), ...options.env };
+  // Spark's driver binds loopback too: this machine's hostname resolves to another address.
+  const env: Record<string, string> = { SPARK_SYNC_HOME: path.join(dir, 'home'), SPARK_LOCAL_IP: '127.0.0.1', ...options.env };
   let broker: DevBroker | undefined;
   let starting: Promise<DevBroker> | undefined;
 
