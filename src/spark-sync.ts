@@ -4,6 +4,7 @@ import { CheckpointRecord, toCheckpointRecord } from './checkpoint/checkpoint-re
 import { CheckpointStore, FileCheckpoint, LEASE_STALE_MS } from './checkpoint/checkpoint-store';
 import { defaultCheckpointPath } from './config/paths';
 import { hiveConf, parseSourceConfig } from './config/source-config';
+import { SparkOptions, parseSparkOptions } from './config/spark-options';
 import { CsvOptions, SourceFormat } from './config/source-format';
 import { SubmitConfig, SubmitInput, parseSubmitConfig } from './config/submit-config';
 import { VerifyInput, parseVerifyConfig } from './config/verify-config';
@@ -25,8 +26,8 @@ export interface SparkSyncOptions {
   conf?: string[];
   /** Driver JVM heap, e.g. `2g`; only takes effect if this process has not started its JVM yet. */
   driverMemory?: string;
-  /** Extra jars for the driver's classpath and Spark's executors, as spark-submit's `--jars`. */
-  jars?: string[];
+  /** Extra jars for the driver's classpath and Spark's executors, as spark-submit's `--jars` (a list, or comma-separated). */
+  jars?: string | string[];
   /** Spark's and Kafka's own INFO logs on stderr (they are quiet otherwise). */
   verbose?: boolean;
   /** Where spark-sync's own log events go (none by default). */
@@ -96,13 +97,14 @@ type EventsOf<T extends { type: string }> = { [E in T as E['type']]: [E] } & { e
 export class SparkSync extends EventEmitter<EventsOf<SyncEvent>> {
   private jobs?: Promise<SparkJobs>;
 
-  private constructor(private readonly options: SparkSyncOptions) {
+  private constructor(private readonly options: SparkSyncOptions & SparkOptions) {
     super();
   }
 
   /** A SparkSync with these Spark settings; Spark itself starts on first use. */
   static async open(options: SparkSyncOptions = {}): Promise<SparkSync> {
-    return new SparkSync(options);
+    // The Spark settings are checked here, by the CLI's schema; --jars become absolute paths.
+    return new SparkSync({ ...options, ...parseSparkOptions(options) });
   }
 
   /**

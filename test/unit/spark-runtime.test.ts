@@ -94,3 +94,10 @@ test('the YARN archive of Spark\'s jars is built once per set of jars and reused
   fs.appendFileSync(sparkJars[0], 'x');
   assert.notEqual(yarnArchive(rt, { SPARK_SYNC_HOME: home }), first, 'a changed jar makes a new archive');
 });
+
+test("the library's Spark settings are checked by the CLI's schema when a SparkSync opens", async () => {
+  const { SparkSync } = await import('../../src/index');
+  await assert.rejects(SparkSync.open({ master: 'mesos://x' }), (err: SparkSyncError) => err.exitCode === 2 && /--master must be local\[\*\], local\[N\], spark:\/\/…, yarn or k8s:\/\/…/.test(err.message));
+  await assert.rejects(SparkSync.open({ jars: '/nonexistent/extra.jar' }), /--jars \/nonexistent\/extra\.jar does not exist/);
+  await assert.rejects(SparkSync.open({ conf: ['spark.executor.memory'] }), /--conf takes key=value/);
+});

@@ -55,7 +55,7 @@ after success sends nothing. Exit codes: 0 done, 2 bad input, 3 unreachable (saf
       const { log, verbose, logFormat } = globalOptions(cmd);
       // Flags arrive untyped; the engine validates every one (a missing --source included) before any I/O.
       const input = opts as SubmitInput;
-      const sync = await SparkSync.open({ master: input.master, conf: input.conf, driverMemory: input.driverMemory, jars: input.jars as string[] | undefined, verbose, logger: log });
+      const sync = await SparkSync.open({ master: input.master, conf: input.conf, driverMemory: input.driverMemory, jars: input.jars, verbose, logger: log });
       if (opts.dryRun) {
         const plan = await sync.dryRun(input);
         for (const f of plan.files) log.info({ file: f.file, status: f.status, total_records: f.totalRecords, records_processed: f.recordsProcessed, to_send: f.toSend, batches: f.batches }, `would send ${f.toSend} records of ${f.file} in ${f.batches} batches`);

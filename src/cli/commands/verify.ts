@@ -1,5 +1,4 @@
 import { Command } from 'commander';
-import { parseSparkOptions } from '../../config/spark-options';
 import { VerifyInput } from '../../config/verify-config';
 import { ExitCode } from '../../errors/spark-sync-error';
 import { SparkSync } from '../../spark-sync';
@@ -20,8 +19,7 @@ export function verifyCommand(): Command {
     .addHelpText('after', '\nExample:\n  spark-sync verify --topic transactions --bootstrap-server 127.0.0.1:9092 --json\n\nExit codes: 0 every file clean, 5 a file has missing or duplicated keys.')
     .action(async (opts: VerifyOptions, cmd: Command) => {
       const { log, verbose } = globalOptions(cmd);
-      const spark = parseSparkOptions(opts);
-      const sync = await SparkSync.open({ ...spark, verbose, logger: log });
+      const sync = await SparkSync.open({ master: opts.master, conf: opts.conf, driverMemory: opts.driverMemory, jars: opts.jars, verbose, logger: log });
       const summary = await sync.verify(opts);
       if (!opts.json) {
         for (const f of summary.files) {
