@@ -1,21 +1,32 @@
+import { pathToFileURL } from 'node:url';
 import sqlite3 from 'sqlite3';
+import { explainSqliteError } from './checkpoint-errors';
 
 export type SqlValue = string | number | bigint | null;
 
 /**
  * A promise face on one sqlite3 connection. Every statement runs through one queue, so a
  * transaction's statements never interleave with another caller's (the lease heartbeat runs on a
- * timer while a batch commits).
+ * timer while a batch commits). A statement's error that means a full disk or a damaged file
+ * comes out as the operator's SparkSyncError (checkpoint-errors.ts), naming the file.
  */
 export class SqliteDb {
   private queue: Promise<unknown> = Promise.resolve();
 
-  private constructor(private readonly db: sqlite3.Database) {}
+  private constructor(
+    private readonly db: sqlite3.Database,
+    private readonly file: string,
+  ) {}
 
-  static open(file: string, mode: 'readwrite' | 'readonly'): Promise<SqliteDb> {
-    const flags = mode === 'readonly' ? sqlite3.OPEN_READONLY : sqlite3.OPEN_READWRITE;
+  /**
+   * `immutable` reads the file alone, without the -wal and -shm files SQLite would otherwise
+   * create beside it: only for a file no process writes and whose folder is read-only.
+   */
+  static open(file: string, mode: 'readwrite' | 'readonly' | 'immutable'): Promise<SqliteDb> {
+    const flags = mode === 'readwrite' ? sqlite3.OPEN_READWRITE : mode === 'readonly' ? sqlite3.OPEN_READONLY : sqlite3.OPEN_READONLY | sqlite3.OPEN_URI;
+    const name = mode === 'immutable' ? `${pathToFileURL(file).href}?immutable=1` : file;
     return new Promise((resolve, reject) => {
-      const db = new sqlite3.Database(file, flags, (err) => (err ? reject(err) : resolve(new SqliteDb(db))));
+      const db = new sqlite3.Database(name, flags, (err) => (err ? reject(explainSqliteError(file, err)) : resolve(new SqliteDb(db, file))));
     });
   }
 
@@ -61,7 +72,9 @@ export class SqliteDb {
   }
 
   private enqueue<T>(op: () => Promise<T>): Promise<T> {
-    const next = this.queue.then(op, op);
+    const next = this.queue.then(op, op).catch((err: unknown) => {
+      throw explainSqliteError(this.file, err);
+    });
     this.queue = next.catch(() => undefined);
     return next;
   }
