@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Table } from 'apache-arrow';
 import { CheckpointRecord, toCheckpointRecord } from './checkpoint/checkpoint-report';
-import { CheckpointStore, FileCheckpoint, LEASE_STALE_MS } from './checkpoint/checkpoint-store';
+import { CheckpointStore, FileCheckpoint, leaseStaleMs } from './checkpoint/checkpoint-store';
 import { defaultCheckpointPath } from './config/paths';
 import { hiveConf, parseSourceConfig } from './config/source-config';
 import { SparkOptions, parseSparkOptions } from './config/spark-options';
@@ -53,6 +53,11 @@ export interface ResetInput {
   all?: boolean;
   topic?: string;
   checkpoint?: string;
+  /**
+   * Keep the files; only mark their anomalies (unexpected records in their offset ranges) as
+   * seen by an operator, so a submit of them exits 0 again.
+   */
+  acknowledge?: boolean;
 }
 
 /** What {@link SparkSync.reset} forgot; the CLI prints it as its last stdout line. */
@@ -60,6 +65,8 @@ export interface ResetSummary {
   command: 'reset';
   ok: true;
   reset: Array<{ kafka_topic: string; file_name: string; status: string; records_processed: number }>;
+  /** With `acknowledge`: the files whose anomalies were acknowledged (none are forgotten then). */
+  acknowledged?: Array<{ kafka_topic: string; file_name: string; unexpected_records: number }>;
 }
 
 /** What {@link SparkSync.preview} reads. */
@@ -175,8 +182,13 @@ export class SparkSync extends EventEmitter<EventsOf<SyncEvent>> {
       if (candidates.length === 0) {
         throw new SparkSyncError('USAGE', `no file${input.file ? ` named ${input.file}` : 's'}${input.topic ? ` of topic ${input.topic}` : ''} in ${store.file}`, { hint: 'see `spark-sync status`' });
       }
+      if (input.acknowledge) {
+        const acknowledged = await store.acknowledgeAnomalies({ topic: input.topic, fileName: input.file }, leaseStaleMs());
+        this.options.logger?.info({ files: acknowledged.map((f) => `${f.topic}/${f.fileName}`) }, `acknowledged the anomalies of ${acknowledged.length} file(s)`);
+        return { command: 'reset', ok: true, reset: [], acknowledged: acknowledged.map((f) => ({ kafka_topic: f.topic, file_name: f.fileName, unexpected_records: f.unexpectedRecords })) };
+      }
       if (!(await confirm(candidates))) return { command: 'reset', ok: true, reset: [] };
-      const removed = await store.resetFiles({ topic: input.topic, fileName: input.file }, LEASE_STALE_MS);
+      const removed = await store.resetFiles({ topic: input.topic, fileName: input.file }, leaseStaleMs());
       this.options.logger?.info({ files: removed.map((f) => `${f.topic}/${f.fileName}`) }, `forgot ${removed.length} file(s)`);
       return { command: 'reset', ok: true, reset: removed.map((f) => ({ kafka_topic: f.topic, file_name: f.fileName, status: f.status, records_processed: f.recordsProcessed })) };
     } finally {

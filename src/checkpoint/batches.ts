@@ -5,7 +5,8 @@
  */
 import { SparkSyncError } from '../errors/spark-sync-error';
 import { FileStatus, assertTransition } from './file-state';
-import { BatchCheckpoint, BatchRow, toBatchCheckpoint } from './rows';
+import { LeaseToken, assertLeaseHeld } from './lease';
+import { Anomaly, BatchCheckpoint, BatchRow, toBatchCheckpoint } from './rows';
 import { SqliteDb } from './sqlite-db';
 
 export interface BatchCommit {
@@ -14,6 +15,13 @@ export interface BatchCommit {
   endPosition: number;
   partitionCounts: number[];
   endOffsets: number[];
+  /** Rows of the batch Kafka refused as too large, sent to the dead-letter topic instead. */
+  deadLettered?: number;
+  /**
+   * Records found in the batch's offset range that are not its own rows (duplicates of its keys,
+   * or foreign records): the batch still commits, and the file keeps the anomaly.
+   */
+  unexpected?: Omit<Anomaly, 'batchIndex' | 'foundAt'>;
 }
 
 export async function listBatches(db: SqliteDb, topic: string, fileName: string): Promise<BatchCheckpoint[]> {
@@ -24,10 +32,12 @@ export async function listBatches(db: SqliteDb, topic: string, fileName: string)
   return rows.map(toBatchCheckpoint);
 }
 
-export async function commitBatch(db: SqliteDb, topic: string, fileName: string, batch: BatchCommit): Promise<void> {
+export async function commitBatch(db: SqliteDb, lease: LeaseToken, fileName: string, batch: BatchCommit): Promise<void> {
+  const { topic } = lease;
   await db.transaction(async (tx) => {
-    const row = await tx.get<{ status: FileStatus; records_processed: number }>(
-      'SELECT status, records_processed FROM files WHERE kafka_topic = ? AND file_name = ?',
+    await assertLeaseHeld(tx, lease);
+    const row = await tx.get<{ status: FileStatus; records_processed: number; anomalies: string | null }>(
+      'SELECT status, records_processed, anomalies FROM files WHERE kafka_topic = ? AND file_name = ?',
       [topic, fileName],
     );
     assertTransition(fileName, row?.status ?? 'NOT_STARTED', 'IN_PROGRESS');
@@ -35,16 +45,23 @@ export async function commitBatch(db: SqliteDb, topic: string, fileName: string,
       throw new SparkSyncError('INTERNAL', `batch ${batch.batchIndex} of ${fileName} starts at ${batch.firstPosition} but the checkpoint is at ${row!.records_processed}`);
     }
     const now = new Date().toISOString();
+    const deadLettered = batch.deadLettered ?? 0;
+    const unexpected = batch.unexpected?.records ?? 0;
     await tx.run(
-      `INSERT INTO batches (kafka_topic, file_name, batch_index, first_position, end_position, partition_counts, end_offsets, committed_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO batches (kafka_topic, file_name, batch_index, first_position, end_position, partition_counts, end_offsets, committed_at,
+         dead_lettered, unexpected_records)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       [topic, fileName, batch.batchIndex, batch.firstPosition, batch.endPosition,
-        JSON.stringify(batch.partitionCounts), JSON.stringify(batch.endOffsets), now],
+        JSON.stringify(batch.partitionCounts), JSON.stringify(batch.endOffsets), now, deadLettered, unexpected],
     );
+    const anomalies = JSON.parse(row!.anomalies ?? '[]') as Anomaly[];
+    if (batch.unexpected && unexpected > 0) anomalies.push({ batchIndex: batch.batchIndex, foundAt: now, ...batch.unexpected });
     await tx.run(
-      `UPDATE files SET partition_offsets = ?, records_processed = ?, pending_end_position = NULL, updated_at = ?
+      `UPDATE files SET partition_offsets = ?, records_processed = ?, pending_end_position = NULL, updated_at = ?,
+         dead_lettered = dead_lettered + ?, unexpected_records = unexpected_records + ?, anomalies = ?
        WHERE kafka_topic = ? AND file_name = ?`,
-      [JSON.stringify(batch.endOffsets), batch.endPosition, now, topic, fileName],
+      [JSON.stringify(batch.endOffsets), batch.endPosition, now, deadLettered, unexpected,
+        anomalies.length ? JSON.stringify(anomalies) : null, topic, fileName],
     );
   });
 }

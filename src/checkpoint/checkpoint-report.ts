@@ -19,6 +19,14 @@ export interface CheckpointRecord {
   source_format: string;
   source_fingerprint: { size_bytes: number | null; modification_time: string | null; rows: number | null };
   key_fields: string[] | null;
+  /** Rows Kafka refused as too large, sent to the dead-letter topic. */
+  dead_lettered: number;
+  /** Records in the file's offset range that are not its own rows (duplicates or foreign). */
+  unexpected_records: number;
+  /** Of those, how many an operator acknowledged (`reset --acknowledge`). */
+  unexpected_acknowledged: number;
+  /** Where they were found: batch, offset ranges, when. */
+  anomalies: Array<{ batch_index: number; records: number; from_offsets: Record<string, number>; to_offsets: Record<string, number>; found_by: string; found_at: string }>;
   /** Not checkpoint content: the source checked against the fingerprint as the status is shown. */
   source_check: SourceCheck;
 }
@@ -46,6 +54,12 @@ export function toCheckpointRecord(cp: FileCheckpoint): CheckpointRecord {
       rows: cp.totalRecords,
     },
     key_fields: cp.keyFields,
+    dead_lettered: cp.deadLettered,
+    unexpected_records: cp.unexpectedRecords,
+    unexpected_acknowledged: cp.unexpectedAcknowledged,
+    anomalies: cp.anomalies.map((a) => ({
+      batch_index: a.batchIndex, records: a.records, from_offsets: byPartition(a.fromOffsets), to_offsets: byPartition(a.toOffsets), found_by: a.foundBy, found_at: a.foundAt,
+    })),
     source_check: checkSourceFile(cp),
   };
 }

@@ -6,23 +6,31 @@
  * need are re-exported so their imports do not depend on which module a type lives in.
  */
 import { BatchCommit, commitBatch, listBatches } from './batches';
-import { FileStart, completeFile, getFile, listFiles, markPending, resetFiles, startFile } from './file-checkpoints';
-import { LeaseOwner, acquireLease, heartbeat, releaseLease } from './lease';
+import { FileStart, acknowledgeAnomalies, completeFile, getFile, listFiles, markPending, resetFiles, startFile } from './file-checkpoints';
+import { LeaseOwner, LeaseToken, acquireLease, heartbeat, releaseLease } from './lease';
 import { OpenOptions, integrityCheck, openCheckpoint } from './open-checkpoint';
 import { BatchCheckpoint, FileCheckpoint } from './rows';
 import { SqliteDb } from './sqlite-db';
+import { SparkSyncError } from '../errors/spark-sync-error';
 
 export type { BatchCommit } from './batches';
 export type { FileStart, SourceFingerprint } from './file-checkpoints';
-export { LEASE_STALE_MS } from './lease';
-export type { LeaseOwner } from './lease';
-export type { BatchCheckpoint, FileCheckpoint } from './rows';
+export { leaseStaleMs } from './lease';
+export type { LeaseOwner, LeaseToken } from './lease';
+export type { Anomaly, BatchCheckpoint, FileCheckpoint } from './rows';
 
 /**
  * The checkpoint (DESIGN.md §5): one SQLite file, WAL journal, `synchronous=FULL`, every state
  * change in one transaction. The only way anything writes it.
+ *
+ * A sync's writes (start, pending, commit, completion) are fenced: they need the topic's writer
+ * lease, taken with {@link acquireLease} on this store, and each checks in its own transaction
+ * that the lease is still this holder's (LEASE_LOST otherwise).
  */
 export class CheckpointStore {
+  /** The leases this store holds, by topic. */
+  private readonly leases = new Map<string, LeaseToken>();
+
   private constructor(
     private readonly db: SqliteDb,
     /** Absolute path of the checkpoint file. */
@@ -62,7 +70,7 @@ export class CheckpointStore {
 
   /** NOT_STARTED → IN_PROGRESS: records where the file starts in Kafka and what the source is. */
   async startFile(topic: string, fileName: string, start: FileStart): Promise<FileCheckpoint> {
-    return startFile(this.db, topic, fileName, start);
+    return startFile(this.db, this.lease(topic), fileName, start);
   }
 
   /**
@@ -70,7 +78,7 @@ export class CheckpointStore {
    * crashed write may have reached. Kafka holds nothing of the batch yet when this commits.
    */
   async markPending(topic: string, fileName: string, endPosition: number): Promise<void> {
-    return markPending(this.db, topic, fileName, endPosition);
+    return markPending(this.db, this.lease(topic), fileName, endPosition);
   }
 
   /**
@@ -78,12 +86,12 @@ export class CheckpointStore {
    * unless the batch starts exactly where the checkpoint ends, so a batch is never stored twice.
    */
   async commitBatch(topic: string, fileName: string, batch: BatchCommit): Promise<void> {
-    return commitBatch(this.db, topic, fileName, batch);
+    return commitBatch(this.db, this.lease(topic), fileName, batch);
   }
 
   /** IN_PROGRESS → COMPLETED. */
   async completeFile(topic: string, fileName: string): Promise<void> {
-    return completeFile(this.db, topic, fileName);
+    return completeFile(this.db, this.lease(topic), fileName);
   }
 
   /**
@@ -95,18 +103,39 @@ export class CheckpointStore {
   }
 
   /**
+   * Marks the anomalies of the selected files as seen (`reset --acknowledge`): a submit of them
+   * exits 0 again. Refused while a live sync holds a topic's lease. Returns the files changed.
+   */
+  async acknowledgeAnomalies(selection: { topic?: string; fileName?: string }, staleAfterMs: number): Promise<FileCheckpoint[]> {
+    return acknowledgeAnomalies(this.db, selection, staleAfterMs);
+  }
+
+  /**
    * Takes the topic's writer lease. A lease held by a live process is refused; one whose holder
    * stopped heartbeating for `staleAfterMs`, or whose process on this host is gone, is taken over.
    */
-  async acquireLease(topic: string, owner: LeaseOwner, staleAfterMs: number): Promise<void> {
-    return acquireLease(this.db, topic, owner, staleAfterMs);
+  async acquireLease(topic: string, owner: LeaseOwner, staleAfterMs: number): Promise<LeaseToken> {
+    const token = await acquireLease(this.db, topic, owner, staleAfterMs);
+    this.leases.set(topic, token);
+    return token;
   }
 
-  async heartbeat(topic: string, ownerId: string): Promise<void> {
-    return heartbeat(this.db, topic, ownerId);
+  /** Renews this store's lease on the topic; LEASE_LOST if another process has taken it. */
+  async heartbeat(topic: string): Promise<void> {
+    return heartbeat(this.db, this.lease(topic));
   }
 
-  async releaseLease(topic: string, ownerId: string): Promise<void> {
-    return releaseLease(this.db, topic, ownerId);
+  /** Gives up this store's lease on the topic, if it still holds it. */
+  async releaseLease(topic: string): Promise<void> {
+    const token = this.leases.get(topic);
+    if (!token) return;
+    this.leases.delete(topic);
+    await releaseLease(this.db, token);
+  }
+
+  private lease(topic: string): LeaseToken {
+    const token = this.leases.get(topic);
+    if (!token) throw new SparkSyncError('INTERNAL', `a checkpoint write for topic ${topic} without its writer lease`, { hint: 'this is a bug in spark-sync; the checkpoint was left unchanged' });
+    return token;
   }
 }

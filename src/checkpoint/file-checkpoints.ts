@@ -7,7 +7,7 @@
 import { SparkSyncError } from '../errors/spark-sync-error';
 import { HASH_ALGORITHM } from '../hash/hash-key';
 import { FileStatus, assertTransition } from './file-state';
-import { liveLease } from './lease';
+import { LeaseToken, assertLeaseHeld, liveLease } from './lease';
 import { FileCheckpoint, FileRow, toFileCheckpoint } from './rows';
 import { SqliteDb, Tx } from './sqlite-db';
 
@@ -39,8 +39,10 @@ export async function listFiles(db: SqliteDb, topic?: string): Promise<FileCheck
   return rows.map(toFileCheckpoint);
 }
 
-export async function startFile(db: SqliteDb, topic: string, fileName: string, start: FileStart): Promise<FileCheckpoint> {
+export async function startFile(db: SqliteDb, lease: LeaseToken, fileName: string, start: FileStart): Promise<FileCheckpoint> {
+  const { topic } = lease;
   await db.transaction(async (tx) => {
+    await assertLeaseHeld(tx, lease);
     const current = await statusIn(tx, topic, fileName);
     assertTransition(fileName, current, 'IN_PROGRESS');
     const now = new Date().toISOString();
@@ -61,15 +63,19 @@ export async function startFile(db: SqliteDb, topic: string, fileName: string, s
   return (await getFile(db, topic, fileName))!;
 }
 
-export async function markPending(db: SqliteDb, topic: string, fileName: string, endPosition: number): Promise<void> {
+export async function markPending(db: SqliteDb, lease: LeaseToken, fileName: string, endPosition: number): Promise<void> {
+  const { topic } = lease;
   await db.transaction(async (tx) => {
+    await assertLeaseHeld(tx, lease);
     assertTransition(fileName, await statusIn(tx, topic, fileName), 'IN_PROGRESS');
     await tx.run('UPDATE files SET pending_end_position = ?, updated_at = ? WHERE kafka_topic = ? AND file_name = ?', [endPosition, new Date().toISOString(), topic, fileName]);
   });
 }
 
-export async function completeFile(db: SqliteDb, topic: string, fileName: string): Promise<void> {
+export async function completeFile(db: SqliteDb, lease: LeaseToken, fileName: string): Promise<void> {
+  const { topic } = lease;
   await db.transaction(async (tx) => {
+    await assertLeaseHeld(tx, lease);
     assertTransition(fileName, await statusIn(tx, topic, fileName), 'COMPLETED');
     const now = new Date().toISOString();
     await tx.run(
@@ -95,6 +101,24 @@ export async function resetFiles(db: SqliteDb, selection: { topic?: string; file
     for (const f of matching) {
       await tx.run('DELETE FROM batches WHERE kafka_topic = ? AND file_name = ?', [f.topic, f.fileName]);
       await tx.run('DELETE FROM files WHERE kafka_topic = ? AND file_name = ?', [f.topic, f.fileName]);
+    }
+  });
+  return matching;
+}
+
+/**
+ * Marks the files' anomalies as seen by an operator (`reset --acknowledge`), so submits of them
+ * exit 0 again; the anomalies stay listed. Refused while a live sync holds the topic's lease.
+ */
+export async function acknowledgeAnomalies(db: SqliteDb, selection: { topic?: string; fileName?: string }, staleAfterMs: number): Promise<FileCheckpoint[]> {
+  const matching = (await listFiles(db, selection.topic)).filter((f) => (selection.fileName === undefined || f.fileName === selection.fileName) && f.unexpectedRecords > f.unexpectedAcknowledged);
+  await db.transaction(async (tx) => {
+    for (const topic of new Set(matching.map((f) => f.topic))) {
+      const held = await liveLease(tx, topic, staleAfterMs);
+      if (held) throw new SparkSyncError('LEASE_HELD', `topic ${topic} is being synced right now (pid ${held.pid} on ${held.host})`, { hint: 'wait for that sync to finish or stop it, then acknowledge' });
+    }
+    for (const f of matching) {
+      await tx.run('UPDATE files SET unexpected_acknowledged = unexpected_records, updated_at = ? WHERE kafka_topic = ? AND file_name = ?', [new Date().toISOString(), f.topic, f.fileName]);
     }
   });
   return matching;

@@ -26,7 +26,33 @@ export interface FileCheckpoint {
   sourceMtimeMs: number | null;
   /** End position (exclusive) of the batch being written, or null between batches. */
   pendingEndPosition: number | null;
+  /** Rows Kafka refused as too large, sent to the dead-letter topic instead. */
+  deadLettered: number;
+  /** Records found in the file's offset range that are not its own rows; see `anomalies`. */
+  unexpectedRecords: number;
+  /** Where and when they were found, one entry per batch that found any. */
+  anomalies: Anomaly[];
+  /** How many of `unexpectedRecords` an operator has acknowledged (`reset --acknowledge`). */
+  unexpectedAcknowledged: number;
   updatedAt: string;
+}
+
+/**
+ * Records a batch found in its offset range that are not the file's own missing rows: copies of
+ * its keys, or records another producer (or a fenced-off spark-sync) wrote. Kafka cannot take
+ * them back; the checkpoint keeps them so `status` and `verify` show them.
+ */
+export interface Anomaly {
+  batchIndex: number;
+  /** How many records beyond the batch's own rows. */
+  records: number;
+  /** Per partition, the range searched: from these offsets … */
+  fromOffsets: number[];
+  /** … to these (exclusive). */
+  toOffsets: number[];
+  /** How it was found: the recovery of a cut-off batch. */
+  foundBy: 'recovery';
+  foundAt: string;
 }
 
 /** One committed batch. */
@@ -37,6 +63,8 @@ export interface BatchCheckpoint {
   partitionCounts: number[];
   endOffsets: number[];
   committedAt: string;
+  deadLettered: number;
+  unexpectedRecords: number;
 }
 
 /** A row of the `files` table as sqlite3 returns it (see schema.ts). */
@@ -59,6 +87,10 @@ export interface FileRow {
   source_size: number | null;
   source_mtime_ms: number | null;
   pending_end_position: number | null;
+  dead_lettered: number;
+  unexpected_records: number;
+  anomalies: string | null;
+  unexpected_acknowledged: number;
   updated_at: string;
 }
 
@@ -86,6 +118,10 @@ export function toFileCheckpoint(r: FileRow): FileCheckpoint {
     sourceSizeBytes: r.source_size,
     sourceMtimeMs: r.source_mtime_ms,
     pendingEndPosition: r.pending_end_position,
+    deadLettered: r.dead_lettered,
+    unexpectedRecords: r.unexpected_records,
+    anomalies: r.anomalies === null ? [] : (JSON.parse(r.anomalies) as Anomaly[]),
+    unexpectedAcknowledged: r.unexpected_acknowledged,
     updatedAt: r.updated_at,
   };
 }
@@ -98,5 +134,7 @@ export function toBatchCheckpoint(r: BatchRow): BatchCheckpoint {
     partitionCounts: JSON.parse(String(r.partition_counts)) as number[],
     endOffsets: JSON.parse(String(r.end_offsets)) as number[],
     committedAt: String(r.committed_at),
+    deadLettered: Number(r.dead_lettered ?? 0),
+    unexpectedRecords: Number(r.unexpected_records ?? 0),
   };
 }

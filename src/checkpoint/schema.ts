@@ -54,6 +54,21 @@ const MIGRATIONS: string[] = [
   // The batch being written, so recovery after a crash knows which rows may be in Kafka past the
   // checkpoint even if --batch-size changed between runs. NULL between batches.
   `ALTER TABLE files ADD COLUMN pending_end_position INTEGER`,
+  // Fencing: every acquisition of a topic's lease gets the next epoch, and a released lease keeps
+  // its row (released_at set), so epochs only grow. Every checkpoint write checks owner and epoch
+  // in its own transaction. Anomalies: records found in a file's offset range that are not its
+  // own rows (duplicates, foreign writes), kept per batch and per file, as JSON details on the
+  // file, until an operator acknowledges them (reset --acknowledge). Dead-lettered: rows Kafka refuses as too large, sent to the dead-letter topic instead.
+  `
+  ALTER TABLE leases ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE leases ADD COLUMN released_at TEXT;
+  ALTER TABLE files ADD COLUMN unexpected_records INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE files ADD COLUMN anomalies TEXT;
+  ALTER TABLE files ADD COLUMN unexpected_acknowledged INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE files ADD COLUMN dead_lettered INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE batches ADD COLUMN unexpected_records INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE batches ADD COLUMN dead_lettered INTEGER NOT NULL DEFAULT 0
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

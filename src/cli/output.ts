@@ -8,12 +8,15 @@ export function printSummary(summary: object): void {
 /** `status` for people: one row a file. */
 export function statusTable(records: CheckpointRecord[]): string {
   if (records.length === 0) return 'no files in this checkpoint yet\n';
-  const header = ['TOPIC', 'FILE', 'STATUS', 'RECORDS', 'PARTITIONS', 'STARTED', 'COMPLETED', 'SOURCE'];
+  const header = ['TOPIC', 'FILE', 'STATUS', 'RECORDS', 'DEAD-LETTERED', 'UNEXPECTED', 'PARTITIONS', 'STARTED', 'COMPLETED', 'SOURCE'];
   const rows = records.map((r) => [
     r.kafka_topic,
     r.file_name,
     r.source_check === 'changed' || r.source_check === 'missing' ? `${r.status}, SOURCE ${r.source_check.toUpperCase()}` : r.status,
     `${r.records_processed}/${r.total_records ?? '?'}`,
+    String(r.dead_lettered),
+    // Unexpected records (duplicates or foreign) in the file's range; "acknowledged" once an operator has.
+    r.unexpected_records === 0 ? '0' : `${r.unexpected_records}${r.unexpected_acknowledged >= r.unexpected_records ? ' (acknowledged)' : ' (ANOMALY)'}`,
     String(r.partition_count ?? '-'),
     shortTime(r.start_timestamp),
     shortTime(r.completion_timestamp),

@@ -44,9 +44,13 @@ export function loadKafkaClientConfig(file: string | undefined): KafkaClientSett
 export function kafkaClientSettings(properties: Record<string, string>, file?: string): KafkaClientSettings {
   for (const key of Object.keys(properties)) {
     if (RESERVED.test(key)) throw usage(file, `sets ${key}, which spark-sync controls`, key === 'bootstrap.servers' ? 'use --bootstrap-server' : `remove ${key}`);
-    if (!/^(security\.protocol|sasl\.|ssl\.|client\.id$|request\.timeout\.ms$|connections\.max\.idle\.ms$|reconnect\.backoff|retry\.backoff|socket\.|metadata\.max\.age\.ms$|client\.dns\.lookup$)/.test(key)) {
-      throw usage(file, `has the unsupported property ${key}`, 'it may hold security.protocol, sasl.*, ssl.* and connection settings');
+    if (!/^(security\.protocol|sasl\.|ssl\.|client\.id$|request\.timeout\.ms$|delivery\.timeout\.ms$|max\.request\.size$|connections\.max\.idle\.ms$|reconnect\.backoff|retry\.backoff|socket\.|metadata\.max\.age\.ms$|client\.dns\.lookup$)/.test(key)) {
+      throw usage(file, `has the unsupported property ${key}`, 'it may hold security.protocol, sasl.*, ssl.*, max.request.size and connection settings');
     }
+  }
+  const maxRequest = properties['max.request.size'];
+  if (maxRequest !== undefined && !(/^\d+$/.test(maxRequest.trim()) && Number(maxRequest) >= 1024)) {
+    throw usage(file, `has max.request.size=${maxRequest}`, 'give a whole number of bytes ≥ 1024 (the topic\'s max.message.bytes must allow as much)');
   }
   const protocol = (properties['security.protocol'] ?? 'PLAINTEXT').toUpperCase();
   if (!(PROTOCOLS as readonly string[]).includes(protocol)) {

@@ -27,6 +27,14 @@ export const jarList = z
   .transform((jars) => jars.map((j) => path.resolve(j)))
   .default([]);
 
+/** Spark settings that make a read drop rows without failing (corrupt or missing files skipped). */
+const ROW_DROPPING_SETTINGS = ['spark.sql.files.ignorecorruptfiles', 'spark.sql.files.ignoremissingfiles', 'spark.files.ignorecorruptfiles', 'spark.files.ignoremissingfiles'];
+
+function dropsRows(kv: string): boolean {
+  const eq = kv.indexOf('=');
+  return ROW_DROPPING_SETTINGS.includes(kv.slice(0, eq).trim().toLowerCase()) && kv.slice(eq + 1).trim().toLowerCase() === 'true';
+}
+
 /**
  * Every option of every command, as the CLI's flags and the library's inputs name them (camelCase):
  * one schema, so a flag and a library option are checked alike and fail with the same message.
@@ -50,12 +58,17 @@ export const optionsSchema = z.object({
   batchSize: positiveInt('--batch-size', 1_000_000_000).default(1_000_000),
   createTopic: z.boolean().default(false),
   partitions: positiveInt('--partitions', 10_000).optional(),
+  // Kafka's replication factor is an INT16 on the wire.
+  replicationFactor: positiveInt('--replication-factor', 32_767).optional(),
   master: z.string().regex(/^(local(\[(\*|\d+)(,\d+)?\])?|spark:\/\/.+|yarn|k8s:\/\/.+)$/, '--master must be local[*], local[N], spark://…, yarn or k8s://…').default('local[*]'),
-  conf: z.array(z.string().regex(/^[^=\s]+=.*$/, '--conf takes key=value')).default([]),
+  conf: z.array(z.string().regex(/^[^=\s]+=.*$/, '--conf takes key=value').refine((kv) => !dropsRows(kv), (kv) => ({
+    message: `--conf ${kv} is refused: it makes Spark skip unreadable or vanished files silently, and their rows would be counted as synced; every row must be read or the run must fail`,
+  }))).default([]),
   driverMemory: z.string().regex(/^\d+[kmgt]?$/i, '--driver-memory takes a JVM size like 2g or 512m').optional(),
   jars: jarList,
   kafkaConfig: z.string().min(1, '--kafka-config needs a file').optional(),
   kafkaProperties: z.record(z.string(), z.string()).optional(),
+  deadLetterTopic: z.string().regex(TOPIC_NAME, '--dead-letter-topic must be 1–249 characters of a-z, A-Z, 0-9, ".", "_" and "-"').optional(),
   recovery: z.enum(['window', 'full'], { errorMap: () => ({ message: '--recovery must be window or full' }) }).default('window'),
 });
 

@@ -18,6 +18,8 @@ export interface SubmitConfig extends KafkaConnection {
   batchSize: number;
   createTopic: boolean;
   partitions?: number;
+  /** Replication factor of a topic made by `createTopic`; undefined: the broker's `default.replication.factor`. */
+  replicationFactor?: number;
   master: string;
   conf: string[];
   driverMemory?: string;
@@ -25,6 +27,8 @@ export interface SubmitConfig extends KafkaConnection {
   jars: string[];
   /** How a batch cut off by a crash is recovered: `window` joins one batch, `full` the whole file. */
   recovery: RecoveryMode;
+  /** Where rows Kafka refuses as too large go; without it such a row stops the run (exit 2). */
+  deadLetterTopic?: string;
 }
 
 export type RecoveryMode = 'window' | 'full';
@@ -56,6 +60,11 @@ export type SubmitInput = {
   createTopic?: boolean;
   /** Partitions of a topic made by `createTopic` (default 1). */
   partitions?: number | string;
+  /**
+   * Replication factor of a topic made by `createTopic` (default: the broker's
+   * `default.replication.factor`). A deployment-wide setting: ignored when the topic exists.
+   */
+  replicationFactor?: number | string;
   /** Spark master (CLI only; a library caller sets it in `SparkSync.open`). */
   master?: string;
   /** `key=value` Spark settings (CLI only, as `master`). */
@@ -70,11 +79,19 @@ export type SubmitInput = {
   kafkaProperties?: Record<string, string>;
   /** After a crash: `window` (join the cut-off batch, default) or `full` (the whole file). */
   recovery?: RecoveryMode;
+  /**
+   * A topic for rows Kafka refuses as too large (`--dead-letter-topic`), with headers naming the
+   * file, position, error and original size; created with `createTopic` if missing.
+   */
+  deadLetterTopic?: string;
 };
 
 /** Parses and validates a submit request, naming the offending option in the error. */
 export function parseSubmitConfig(input: SubmitInput, env: NodeJS.ProcessEnv = process.env): SubmitConfig {
   const c = parseOrThrow(optionsSchema, input, 'submit');
+  if (c.deadLetterTopic !== undefined && c.deadLetterTopic === c.topic) {
+    throw new SparkSyncError('USAGE', '--dead-letter-topic must differ from --topic', { hint: 'name a topic of its own, e.g. <topic>.dlq' });
+  }
   if (c.partitions !== undefined && !c.createTopic) {
     throw new SparkSyncError('USAGE', '--partitions only applies with --create-topic', { hint: 'add --create-topic, or drop --partitions' });
   }
@@ -91,10 +108,12 @@ export function parseSubmitConfig(input: SubmitInput, env: NodeJS.ProcessEnv = p
     batchSize: c.batchSize,
     createTopic: c.createTopic,
     partitions: c.partitions,
+    replicationFactor: c.replicationFactor,
     master: c.master,
     conf: source.hive ? [...hiveConf(env), ...c.conf] : c.conf,
     driverMemory: c.driverMemory,
     jars: c.jars,
     recovery: c.recovery,
+    deadLetterTopic: c.deadLetterTopic,
   };
 }

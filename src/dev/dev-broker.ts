@@ -29,6 +29,13 @@ export interface DevBrokerOptions {
    * and its password, and the CA certificate (PEM) the readiness check trusts.
    */
   tls?: { keystore: string; password: string; caPem: string };
+  /**
+   * One node of a KRaft cluster instead of a single-node broker: its node id, its controller
+   * port (fixed, since every node's voters name it), every controller as `id@host:port,…`, and
+   * the cluster id all the nodes are formatted with ({@link newClusterId}). Replication settings
+   * go in `extraConfig`. The test fixture's cluster (test/helpers/kafka-cluster-fixture.ts).
+   */
+  clusterNode?: { id: number; controllerPort: number; voters: string; clusterId: string };
 }
 
 /** A running single-node Apache Kafka broker (KRaft, combined broker + controller). */
@@ -60,14 +67,16 @@ export async function startDevBroker(options: DevBrokerOptions): Promise<DevBrok
     });
   }
   const port = options.port ?? (await freePort());
-  const controllerPort = await freePort();
+  const node = options.clusterNode;
+  const controllerPort = node?.controllerPort ?? (await freePort());
   const protocol = `${options.scram ? 'SASL_' : ''}${options.tls ? 'SSL' : 'PLAINTEXT'}`;
   const config = writeConfig(dataDir, port, controllerPort, protocol, {
     ...(options.scram ? scramConfig(protocol, options.scram) : {}),
     ...(options.tls ? tlsConfig(options.tls) : {}),
+    ...(node ? { 'node.id': String(node.id), 'controller.quorum.voters': node.voters } : {}),
     ...options.extraConfig,
   });
-  formatStorage(classpath, dataDir, config, options.scram?.users ?? {});
+  formatStorage(classpath, dataDir, config, options.scram?.users ?? {}, node?.clusterId);
 
   const out = fs.openSync(path.join(dataDir, 'broker.out'), 'a');
   const heap = options.heapMb ?? 512;
@@ -204,11 +213,8 @@ function clientOf(protocol: string, options: DevBrokerOptions): KafkaClientSetti
  * KRaft needs its log directory formatted once with a cluster id; later starts reuse it. SCRAM
  * users are written into the metadata log here (KRaft has no ZooKeeper to add them to later).
  */
-function formatStorage(classpath: string, dataDir: string, config: string, scramUsers: Record<string, string>): void {
+function formatStorage(classpath: string, dataDir: string, config: string, scramUsers: Record<string, string>, clusterId = newClusterId()): void {
   if (fs.existsSync(path.join(dataDir, 'data', 'meta.properties'))) return;
-  // A leading '-' would read as an option to StorageTool (Kafka's own Uuid avoids it the same way).
-  let clusterId = randomBytes(16).toString('base64url');
-  while (clusterId.startsWith('-')) clusterId = randomBytes(16).toString('base64url');
   const scram = Object.entries(scramUsers).flatMap(([name, password]) => ['--add-scram', `SCRAM-SHA-512=[name=${name},password=${password}]`]);
   const r = spawnSync('java', ['-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', config, '--ignore-formatted', ...scram], {
     encoding: 'utf8',
@@ -216,6 +222,14 @@ function formatStorage(classpath: string, dataDir: string, config: string, scram
   if (r.status !== 0) {
     throw new SparkSyncError('INTERNAL', `formatting the broker's storage in ${dataDir} failed: ${(r.stderr || r.stdout || String(r.error)).trim().split('\n').pop()}`);
   }
+}
+
+/** A random KRaft cluster id (a Kafka Uuid: 16 bytes, base64url). */
+export function newClusterId(): string {
+  // A leading '-' would read as an option to StorageTool (Kafka's own Uuid avoids it the same way).
+  let clusterId = randomBytes(16).toString('base64url');
+  while (clusterId.startsWith('-')) clusterId = randomBytes(16).toString('base64url');
+  return clusterId;
 }
 
 async function waitUntilReady(child: ChildProcess, bootstrap: string, dataDir: string, client?: KafkaClientSettings): Promise<void> {

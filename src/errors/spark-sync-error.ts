@@ -6,6 +6,8 @@ export const ExitCode = {
   UNAVAILABLE: 3,
   CONSISTENCY: 4,
   VERIFY_FAILED: 5,
+  /** The checkpoint's disk is full: the checkpoint stays as of its last commit; free space, then rerun. */
+  DISK_FULL: 6,
 } as const;
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 
@@ -23,6 +25,7 @@ export const JOB_ERROR_CODES = [
   'RESUME_MISMATCH',
   'KAFKA_UNAVAILABLE',
   'KAFKA_WRITE_FAILED',
+  'RECORD_TOO_LARGE',
 ] as const;
 
 /** The codes only the driver raises. */
@@ -34,7 +37,11 @@ const DRIVER_ERROR_CODES = [
   'KAFKA_AUTH_FAILED',
   'KAFKA_TLS_FAILED',
   'LEASE_HELD',
+  'LEASE_LOST',
   'INTERRUPTED',
+  'RECORDS_UNEXPECTED',
+  'ROWS_UNACCOUNTED',
+  'CHECKPOINT_DISK_FULL',
   'SOURCE_CHANGED',
   'INTERNAL',
 ] as const;
@@ -60,6 +67,15 @@ const EXIT_CODE_OF: Record<ErrorCode, ExitCodeValue> = {
   KAFKA_TLS_FAILED: ExitCode.USAGE,
   LEASE_HELD: ExitCode.UNAVAILABLE,
   KAFKA_WRITE_FAILED: ExitCode.UNAVAILABLE,
+  /** A record Kafka would refuse as too large, with no dead-letter topic: a retry fails the same way. */
+  RECORD_TOO_LARGE: ExitCode.USAGE,
+  /** Another process took the topic's lease (this one was paused or cut off): it stopped writing. */
+  LEASE_LOST: ExitCode.CONSISTENCY,
+  /** Records in a file's offset range that are not its own rows (duplicates or foreign), kept in the checkpoint. */
+  RECORDS_UNEXPECTED: ExitCode.CONSISTENCY,
+  /** A batch's rows written + skipped + dead-lettered do not add up to its size: nothing was committed. */
+  ROWS_UNACCOUNTED: ExitCode.CONSISTENCY,
+  CHECKPOINT_DISK_FULL: ExitCode.DISK_FULL,
   INTERRUPTED: ExitCode.UNAVAILABLE,
   OFFSET_MISMATCH: ExitCode.CONSISTENCY,
   /** Caught by recovery, which falls back to the anti-join; never reaches the operator. */

@@ -1,4 +1,4 @@
-import { Admin, Kafka, logLevel } from 'kafkajs';
+import { Admin, ConfigResourceTypes, Kafka, logLevel } from 'kafkajs';
 import { KafkaClientSettings, NO_KAFKA_SETTINGS } from '../config/kafka-client-config';
 import { SparkSyncError, firstLine } from '../errors/spark-sync-error';
 
@@ -59,11 +59,59 @@ export class KafkaAdmin {
     return (await this.call(() => this.admin.describeCluster(), 'describing the cluster')).brokers.length;
   }
 
-  async createTopic(topic: string, partitions: number, replicationFactor = 1): Promise<void> {
+  /**
+   * Creates the topic and resolves to the replication factor it got, read back from its metadata.
+   * Without `replicationFactor` the broker's `default.replication.factor` applies: kafkajs sends
+   * -1, which brokers since Kafka 2.4 (KIP-464) take as their default.
+   */
+  async createTopic(topic: string, partitions: number, replicationFactor?: number): Promise<number> {
     await this.call(
-      () => this.admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor }], waitForLeaders: true }),
+      // Not kafkajs's waitForLeaders: it gives up when the broker it asks has not yet heard of the
+      // topic (UNKNOWN_TOPIC_OR_PARTITION), which a cluster's brokers briefly may not have.
+      () => this.admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: replicationFactor ?? -1 }], waitForLeaders: false }),
       `creating topic ${topic}`,
+    ).catch((err: unknown) => {
+      const refused = causes(err).find((e) => e.type === 'INVALID_REPLICATION_FACTOR');
+      if (refused) {
+        throw new SparkSyncError('USAGE', `Kafka at ${this.where} refused topic ${topic} with replication factor ${replicationFactor ?? 'default'}: ${firstLine(refused.message ?? '')}`, {
+          cause: err,
+          hint: 'a replication factor cannot exceed the brokers in the cluster; pass a smaller --replication-factor, or none for the broker\'s default',
+        });
+      }
+      throw err;
+    });
+    const meta = await this.call(() => this.untilLeaders(topic, partitions), `waiting for the leaders of ${topic}`);
+    return meta.partitions[0].replicas.length;
+  }
+
+  /** The topic's metadata once every partition has a leader, as the brokers' metadata catches up. */
+  private async untilLeaders(topic: string, partitions: number, timeoutMs = 30_000) {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        const meta = (await this.admin.fetchTopicMetadata({ topics: [topic] })).topics[0];
+        if (meta.partitions.length >= partitions && meta.partitions.every((p) => p.leader >= 0)) return meta;
+      } catch (err) {
+        if (!causes(err).some((e) => e.type === 'UNKNOWN_TOPIC_OR_PARTITION' || e.type === 'LEADER_NOT_AVAILABLE') || Date.now() > deadline) throw err;
+      }
+      if (Date.now() > deadline) throw new Error(`topic ${topic} has partitions without a leader after ${timeoutMs / 1000} s`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  /**
+   * The largest record batch the topic takes (`max.message.bytes`, its own or the broker's
+   * default), as the broker describes it.
+   */
+  async maxMessageBytes(topic: string): Promise<number> {
+    const described = await this.call(
+      () => this.admin.describeConfigs({ resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['max.message.bytes'] }], includeSynonyms: false }),
+      `reading the configuration of ${topic}`,
     );
+    const value = described.resources[0]?.configEntries.find((e) => e.configName === 'max.message.bytes')?.configValue;
+    const bytes = Number(value);
+    if (!Number.isFinite(bytes) || bytes <= 0) throw new SparkSyncError('INTERNAL', `Kafka at ${this.where} gave no max.message.bytes for topic ${topic}`);
+    return bytes;
   }
 
   async deleteTopic(topic: string): Promise<void> {
@@ -91,6 +139,21 @@ export class KafkaAdmin {
       throw new SparkSyncError('INTERNAL', `Kafka failed ${what}: ${firstLine((err as Error).message)}`, { cause: err });
     }
   }
+}
+
+/** An error and the errors it wraps (kafkajs's retry and aggregate errors, `cause`). */
+function causes(err: unknown): Array<{ type?: string; name?: string; message?: string }> {
+  const out: Array<{ type?: string; name?: string; message?: string }> = [];
+  const walk = (e: unknown, depth: number) => {
+    if (!e || typeof e !== 'object' || depth > 8) return;
+    const x = e as { type?: string; name?: string; message?: string; cause?: unknown; originalError?: unknown; errors?: unknown[] };
+    out.push(x);
+    walk(x.originalError, depth + 1);
+    walk(x.cause, depth + 1);
+    for (const inner of x.errors ?? []) walk(inner, depth + 1);
+  };
+  walk(err, 0);
+  return out;
 }
 
 /** kafkajs wraps a refused login in its retry error; the cause chain names it. */

@@ -69,7 +69,10 @@ export async function ensureJvm(options: JvmOptions = {}): Promise<SparkRuntime>
   const runtime = resolveSparkRuntime();
   const bridge = await import('java-bridge');
   // Derby (an embedded Hive metastore) writes derby.log to the working directory unless told.
-  const opts = [...SPARK_JAVA17_OPTIONS, '-Djava.awt.headless=true', `-Djava.io.tmpdir=${scratchDir()}`, `-Dderby.stream.error.file=${path.join(scratchDir(), 'derby.log')}`];
+  // -Xrs: the JVM installs no handlers for SIGTERM, SIGINT and SIGHUP, so they stay Node's. Else
+  // a SIGTERM ran the JVM's shutdown (Spark's hook stopped the session under a running batch) and
+  // the driver never got to cancel its job, release the lease and print its summary.
+  const opts = ['-Xrs', ...SPARK_JAVA17_OPTIONS, '-Djava.awt.headless=true', `-Djava.io.tmpdir=${scratchDir()}`, `-Dderby.stream.error.file=${path.join(scratchDir(), 'derby.log')}`];
   opts.push(...heapOptions(options.driverMemory));
   const confDirs = [process.env.HADOOP_CONF_DIR, process.env.YARN_CONF_DIR].filter((d): d is string => !!d?.trim() && fs.existsSync(d));
   try {

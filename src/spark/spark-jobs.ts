@@ -66,6 +66,8 @@ export interface PartitionWrite {
   sent: number;
   /** Records an earlier attempt had already written, skipped by the final attempt. */
   skipped: number;
+  /** Rows too large for Kafka, sent to the dead-letter topic instead (not in `records`). */
+  deadLettered: number;
 }
 
 export interface SparkSessionOptions extends JvmOptions {
@@ -96,6 +98,7 @@ interface JavaJobs {
   listTable(table: string, where: string | null): Promise<string[]>;
   writeSample(path: string, format: string, firstRow: number, rows: number, rowGroupBytes: number): Promise<void>;
   sessionInfo(): Promise<string[]>;
+  cancelRunning(timeoutMs: number): Promise<boolean>;
   stop(): Promise<void>;
 }
 
@@ -261,6 +264,14 @@ export class SparkJobs {
     await this.call(() => this.jobs.writeSample(path, format, firstRow, rows, rowGroupBytes), `writing sample data to ${path}`);
   }
 
+  /**
+   * Cancels the running Spark jobs and waits up to `timeoutMs` for their tasks to stop writing;
+   * false if some still ran then. The call that started a cancelled job rejects.
+   */
+  async cancelRunning(timeoutMs: number): Promise<boolean> {
+    return this.call(() => this.jobs.cancelRunning(timeoutMs), 'cancelling the running Spark jobs');
+  }
+
   async stop(): Promise<void> {
     await this.call(() => this.jobs.stop(), 'stopping Spark');
   }
@@ -275,10 +286,11 @@ export class SparkJobs {
 }
 
 function toPartitionWrites(rows: bigint[][]): PartitionWrite[] {
-  return rows.map(([partition, records, sent, skipped]) => ({
+  return rows.map(([partition, records, sent, skipped, deadLettered]) => ({
     partition: Number(partition),
     records: Number(records),
     sent: Number(sent),
     skipped: Number(skipped),
+    deadLettered: Number(deadLettered ?? 0),
   }));
 }

@@ -7,7 +7,7 @@ import { RecoveryMode } from '../config/submit-config';
 import { SparkJobs } from '../spark/spark-jobs';
 import { SourceFile } from './source';
 import { SyncEventListener } from './sync-events';
-import { assertOffsetsAdvancedBy, assertResumableOffsets, countsByPartition } from './offsets';
+import { assertOffsetsAdvancedBy, assertResumableOffsets, assertRowsAccounted, countsByPartition } from './offsets';
 import { recoverCutBatch } from './recovery';
 import { assertSameFormat, assertSourceUnchanged, completedFileChange, completedFileChanged } from './source-checks';
 import { beforeBatchWrite, crashPoint } from './test-faults';
@@ -38,6 +38,8 @@ export interface FileResult {
   recordsSent: number;
   /** Batches this run committed. */
   batches: number;
+  /** Rows of the file sent to the dead-letter topic (all runs). */
+  deadLettered: number;
   seconds: number;
 }
 
@@ -54,19 +56,20 @@ export async function syncFile(ctx: FileSyncContext, file: SourceFile): Promise<
     const changed = await completedFileChange(ctx.jobs, existing, file.uri);
     if (changed) throw completedFileChanged(existing, changed);
     ctx.emit({ type: 'file-skipped', topic, file: file.identity, reason: 'completed' });
-    return result(file, 'SKIPPED', existing.totalRecords ?? 0, 0, 0, started);
+    return result(file, 'SKIPPED', existing.totalRecords ?? 0, 0, 0, existing.deadLettered, started);
   }
   const { cp, rows } = await startOrResume(ctx, file, existing);
   let batch: BatchCursor = { index: (await store.listBatches(topic, file.identity)).length, position: cp.recordsProcessed, offsets: cp.partitionOffsets! };
   const firstPosition = batch.position;
   let batches = 0;
   while (batch.position < rows) {
-    if (ctx.signal?.aborted) throw interrupted(file.identity, batch.position);
+    if (ctx.signal?.aborted) throw stoppedAt(ctx.signal.reason, file.identity, batch.position);
     batch = await syncBatch(ctx, file, batch, rows);
     batches++;
   }
   await store.completeFile(topic, file.identity);
-  const done = result(file, 'COMPLETED', rows, rows - firstPosition, batches, started);
+  const deadLettered = (await store.getFile(topic, file.identity))!.deadLettered;
+  const done = result(file, 'COMPLETED', rows, rows - firstPosition, batches, deadLettered, started);
   ctx.emit({ type: 'file-completed', topic, file: file.identity, records: rows, batches, seconds: done.seconds });
   return done;
 }
@@ -121,25 +124,31 @@ async function syncBatch(ctx: FileSyncContext, file: SourceFile, batch: BatchCur
     path: file.uri, format: file.format, fileIdentity: file.identity, from: position, to, topic,
     batchSize: ctx.batchSize, fileRows: rows, kafkaConf: ctx.kafkaConf, startOffsets: offsets,
   });
+  assertRowsAccounted(topic, file.identity, position, to, writes);
   const counts = countsByPartition(writes, offsets.length);
   const after = await ctx.admin.endOffsets(topic);
   assertOffsetsAdvancedBy(topic, offsets, counts, after);
   await crashPoint('after-ack', index, jobs);
-  await store.commitBatch(topic, file.identity, { batchIndex: index, firstPosition: position, endPosition: to, partitionCounts: counts, endOffsets: after });
+  const deadLettered = writes.reduce((n, w) => n + w.deadLettered, 0);
+  await store.commitBatch(topic, file.identity, { batchIndex: index, firstPosition: position, endPosition: to, partitionCounts: counts, endOffsets: after, deadLettered });
   ctx.emit({
     type: 'batch-committed', topic, file: file.identity, batchIndex: index, firstPosition: position, endPosition: to,
-    records: to - position, skipped: writes.reduce((n, w) => n + w.skipped, 0), recordsProcessed: to, totalRecords: rows, endOffsets: after,
+    records: to - position, skipped: writes.reduce((n, w) => n + w.skipped, 0), deadLettered, recordsProcessed: to, totalRecords: rows, endOffsets: after,
     seconds: (Date.now() - batchStarted) / 1000,
   });
   return { index: index + 1, position: to, offsets: after };
 }
 
-function interrupted(file: string, position: number): SparkSyncError {
-  return new SparkSyncError('INTERRUPTED', `stopped on request at record ${position} of ${file}, at a batch boundary`, {
-    hint: 'the checkpoint is consistent; rerun the same command to continue',
-  });
+/** The stop's reason, told where the run stood: a batch boundary, nothing cut off. */
+function stoppedAt(reason: unknown, file: string, position: number): SparkSyncError {
+  if (reason instanceof SparkSyncError && reason.code === 'INTERRUPTED') {
+    return new SparkSyncError('INTERRUPTED', `stopped on request at record ${position} of ${file}, at a batch boundary`, {
+      hint: 'the checkpoint is consistent; rerun the same command to continue',
+    });
+  }
+  return reason instanceof SparkSyncError ? reason : new SparkSyncError('INTERRUPTED', `stopped at record ${position} of ${file}`);
 }
 
-function result(file: SourceFile, status: FileResult['status'], totalRecords: number, recordsSent: number, batches: number, started: number): FileResult {
-  return { file: file.identity, status, totalRecords, recordsSent, batches, seconds: (Date.now() - started) / 1000 };
+function result(file: SourceFile, status: FileResult['status'], totalRecords: number, recordsSent: number, batches: number, deadLettered: number, started: number): FileResult {
+  return { file: file.identity, status, totalRecords, recordsSent, batches, deadLettered, seconds: (Date.now() - started) / 1000 };
 }

@@ -15,6 +15,23 @@ export function countsByPartition(writes: PartitionWrite[], partitions: number):
 }
 
 /**
+ * Every row of a batch is accounted for before it commits: the writing tasks saw exactly the
+ * batch's `to - from` rows (each sent now, skipped as already in Kafka, or dead-lettered). Fewer
+ * means the reader dropped rows (a corrupt split skipped, a file gone), more a broken plan:
+ * committing either would mark rows processed that Kafka never got.
+ */
+export function assertRowsAccounted(topic: string, file: string, from: number, to: number, writes: PartitionWrite[]): void {
+  const sent = writes.reduce((n, w) => n + w.sent, 0);
+  const skipped = writes.reduce((n, w) => n + w.skipped, 0);
+  const deadLettered = writes.reduce((n, w) => n + w.deadLettered, 0);
+  const inKafka = writes.reduce((n, w) => n + w.records, 0);
+  if (sent + skipped + deadLettered === to - from && sent + skipped === inKafka) return;
+  throw new SparkSyncError('ROWS_UNACCOUNTED', `the batch of rows ${from}–${to} of ${file} has ${to - from} rows, but the writing tasks accounted for ${sent + skipped + deadLettered} (${sent} sent, ${skipped} already in ${topic}, ${deadLettered} dead-lettered); nothing was committed`, {
+    hint: 'the source was read short or long: check that the file is intact and unchanged, then rerun (the batch is recovered)',
+  });
+}
+
+/**
  * After a batch, each partition must have grown by exactly the batch's records there. Anything
  * else means another producer wrote to the topic, and the checkpoint would no longer describe it.
  */

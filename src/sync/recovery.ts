@@ -1,7 +1,8 @@
-import type { FileCheckpoint } from '../checkpoint/checkpoint-store';
+import type { Anomaly, FileCheckpoint } from '../checkpoint/checkpoint-store';
+import type { PartitionWrite } from '../spark/spark-jobs';
 import { SparkSyncError } from '../errors/spark-sync-error';
 import type { FileSyncContext } from './file-sync';
-import { assertOffsetsAdvancedBy, countsByPartition } from './offsets';
+import { assertOffsetsAdvancedBy, assertRowsAccounted, countsByPartition } from './offsets';
 import type { SourceFile } from './source';
 import { crashPoint } from './test-faults';
 
@@ -23,32 +24,63 @@ export async function recoverCutBatch(ctx: FileSyncContext, file: SourceFile, cp
   const checkpointOffsets = cp.partitionOffsets!;
   const from = cp.recordsProcessed;
   // The cut-off write covered [from, pending); an older checkpoint without it used batch_size.
-  const to = cp.pendingEndPosition ?? Math.min(from + cp.batchSize, cp.totalRecords!);
+  const pending = cp.pendingEndPosition;
+  const to = pending !== null && pending > from ? pending : Math.min(from + cp.batchSize, cp.totalRecords!);
   const batchIndex = (await store.listBatches(topic, file.identity)).length;
   await crashPoint('recovery-write', batchIndex, jobs);
   const merged = ctx.recovery === 'window' ? await mergeCutBatch(ctx, file, cp, to) : undefined;
-  const method = merged ? 'merge' : 'join';
-  const after = merged ?? (await joinCutBatch(ctx, file, cp, to));
+  const joined = merged ? undefined : await joinCutBatch(ctx, file, cp, to);
+  const after = merged?.after ?? joined!.after;
+  const unexpected = joined && unexpectedRecords(file, to, joined);
+  if (unexpected) {
+    ctx.log.error({ file: file.identity, topic, unexpected_records: unexpected.records, from_offsets: unexpected.fromOffsets, to_offsets: unexpected.toOffsets },
+      `${unexpected.records} record(s) in the offset range of ${file.identity} are not its own rows (duplicates or foreign writes); the file still completes, and the checkpoint keeps the anomaly`);
+  }
+  const writes = merged?.writes ?? joined!.writes;
+  if (merged) assertRowsAccounted(topic, file.identity, from, to, writes);
   await store.commitBatch(topic, file.identity, {
     batchIndex, firstPosition: from, endPosition: to,
     partitionCounts: after.map((end, p) => end - checkpointOffsets[p]), endOffsets: after,
+    deadLettered: writes.reduce((n, w) => n + w.deadLettered, 0),
+    ...(unexpected ? { unexpected } : {}),
   });
   const found = endOffsets.reduce((n, end, p) => n + end - checkpointOffsets[p], 0);
   const added = after.reduce((n, end, p) => n + end - checkpointOffsets[p], 0);
   ctx.emit({
-    type: 'file-recovered', topic, file: file.identity, mode: ctx.recovery, method,
-    foundInKafka: found, deltaWritten: added - found, recordsProcessed: to, seconds: (Date.now() - started) / 1000,
+    type: 'file-recovered', topic, file: file.identity, mode: ctx.recovery, method: merged ? 'merge' : 'join',
+    foundInKafka: found, deltaWritten: added - found, recordsProcessed: to, unexpectedRecords: unexpected?.records ?? 0,
+    seconds: (Date.now() - started) / 1000,
   });
   return (await store.getFile(topic, file.identity))!;
 }
 
 /**
+ * What the anti-join found beyond the rows it recovered. Kafka held `found` records in the range
+ * it searched; of the `rows` rows it joined, `delta` were missing and have been written, so
+ * `rows - delta` of the found records are the file's own (each key is unique in the file). The
+ * rest are duplicates of its keys or foreign records: undefined when there are none.
+ */
+function unexpectedRecords(file: SourceFile, to: number, joined: JoinResult): Omit<Anomaly, 'batchIndex' | 'foundAt'> | undefined {
+  const found = joined.keysTo.reduce((n, end, p) => n + end - joined.keysFrom[p], 0);
+  const rows = to - joined.from;
+  // Every row not found was written now: into the topic, or (too large) to the dead-letter topic.
+  const delta = joined.writes.reduce((n, w) => n + w.records + w.deadLettered, 0);
+  const extra = found - (rows - delta);
+  if (extra < 0) {
+    throw new SparkSyncError('ROWS_UNACCOUNTED', `recovering rows ${joined.from}–${to} of ${file.identity}: Kafka held ${found} records in the range, the join wrote ${delta} of ${rows} rows, so ${-extra} of the file's rows are neither in Kafka nor written; nothing was committed`, {
+      hint: 'the source was read short: check that the file is intact and unchanged, then rerun',
+    });
+  }
+  return extra > 0 ? { records: extra, fromOffsets: joined.keysFrom, toOffsets: joined.keysTo, foundBy: 'recovery' } : undefined;
+}
+
+/**
  * Window recovery as an ordered merge: the crashed run's tasks wrote each partition's share of the
  * batch in position order, so what Kafka holds past the checkpoint is a prefix of it, checked key
- * by key and skipped. Returns the end offsets after, or undefined when a partition holds anything
+ * by key and skipped. Returns the end offsets after and what each task did, or undefined when a partition holds anything
  * else (RESUME_MISMATCH): the anti-join must recover the batch then.
  */
-async function mergeCutBatch(ctx: FileSyncContext, file: SourceFile, cp: FileCheckpoint, to: number): Promise<number[] | undefined> {
+async function mergeCutBatch(ctx: FileSyncContext, file: SourceFile, cp: FileCheckpoint, to: number): Promise<{ after: number[]; writes: PartitionWrite[] } | undefined> {
   const from = cp.recordsProcessed;
   const fileRows = cp.totalRecords!;
   const startOffsets = cp.partitionOffsets!;
@@ -61,7 +93,7 @@ async function mergeCutBatch(ctx: FileSyncContext, file: SourceFile, cp: FileChe
     });
     const after = await ctx.admin.endOffsets(ctx.topic);
     assertOffsetsAdvancedBy(ctx.topic, startOffsets, countsByPartition(writes, startOffsets.length), after);
-    return after;
+    return { after, writes };
   } catch (err) {
     if (!(err instanceof SparkSyncError && err.code === 'RESUME_MISMATCH')) throw err;
     ctx.log.warn({ file: file.identity, topic: ctx.topic, reason: err.message }, 'records past the checkpoint are not just the cut-off batch; recovering it with the anti-join');
@@ -69,20 +101,31 @@ async function mergeCutBatch(ctx: FileSyncContext, file: SourceFile, cp: FileChe
   }
 }
 
+/** What the anti-join searched (its rows from `from`, the keys at `[keysFrom, keysTo)`) and wrote. */
+interface JoinResult {
+  from: number;
+  keysFrom: number[];
+  keysTo: number[];
+  writes: PartitionWrite[];
+  /** The end offsets after the write. */
+  after: number[];
+}
+
 /**
  * Recovery by Spark's anti-join: the rows of the cut-off batch (window) or of the whole file so
  * far (full) whose keys are not in the topic between the checkpoint (window) or the file's start
- * offsets (full) and the current end offsets are appended. Returns the end offsets after.
+ * offsets (full) and the current end offsets are appended.
  */
-async function joinCutBatch(ctx: FileSyncContext, file: SourceFile, cp: FileCheckpoint, to: number): Promise<number[]> {
+async function joinCutBatch(ctx: FileSyncContext, file: SourceFile, cp: FileCheckpoint, to: number): Promise<JoinResult> {
   const full = ctx.recovery === 'full';
+  const from = full ? 0 : cp.recordsProcessed;
+  const keysFrom = full ? cp.startOffsets! : cp.partitionOffsets!;
   const keysTo = await ctx.admin.endOffsets(ctx.topic);
   const writes = await ctx.jobs.writeDelta({
-    path: file.uri, format: file.format, fileIdentity: file.identity, from: full ? 0 : cp.recordsProcessed, to, topic: ctx.topic,
-    kafkaConf: ctx.kafkaConf, keysFrom: full ? cp.startOffsets! : cp.partitionOffsets!, keysTo,
+    path: file.uri, format: file.format, fileIdentity: file.identity, from, to, topic: ctx.topic,
+    kafkaConf: ctx.kafkaConf, keysFrom, keysTo,
   });
   const after = await ctx.admin.endOffsets(ctx.topic);
   assertOffsetsAdvancedBy(ctx.topic, keysTo, countsByPartition(writes, keysTo.length), after);
-  return after;
+  return { from, keysFrom, keysTo, writes, after };
 }
-

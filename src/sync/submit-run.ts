@@ -1,8 +1,8 @@
 import os from 'node:os';
 import { randomUUID } from 'node:crypto';
-import { CheckpointStore, LEASE_STALE_MS } from '../checkpoint/checkpoint-store';
+import { CheckpointStore, leaseStaleMs } from '../checkpoint/checkpoint-store';
 import { SubmitConfig } from '../config/submit-config';
-import { SparkSyncError } from '../errors/spark-sync-error';
+import { SparkSyncError, asSparkSyncError } from '../errors/spark-sync-error';
 import { KafkaAdmin } from '../kafka/kafka-admin';
 import { Logger } from '../log/logger';
 import { SparkJobs } from '../spark/spark-jobs';
@@ -31,10 +31,13 @@ export interface SubmitDeps {
   emit: SyncEventListener;
   /** Starts Spark when the first file needs it (so bad input fails before the JVM starts). */
   spark: () => Promise<SparkJobs>;
+  /** Stops the run: the running Spark job is cancelled, its tasks stop writing, the lease is released. */
   signal?: AbortSignal;
 }
 
 const HEARTBEAT_MS = 10_000;
+/** How long a stop waits for the cancelled Spark job's tasks to stop writing. */
+export const CANCEL_WAIT_MS = 20_000;
 
 /**
  * One submit: plan the source, check Kafka and the topic, take the topic's writer lease, then
@@ -51,8 +54,11 @@ export async function runSubmit(config: SubmitConfig, deps: SubmitDeps): Promise
     const existing = await topicPartitions(admin, config);
     const store = await CheckpointStore.open(config.checkpoint, { create: true });
     try {
-      return await underLease(store, config.topic, deps.log, async () => {
+      return await underLease(store, config.topic, deps, async (stop) => {
         const jobs = await deps.spark();
+        stop.onStop(() => jobs.cancelRunning(CANCEL_WAIT_MS).then((stopped) => {
+          if (!stopped) deps.log.warn({ waited_ms: CANCEL_WAIT_MS }, 'Spark tasks were still running when the stop gave up waiting; the next run recovers the batch they were writing');
+        }));
         const files = await planFiles(jobs, root, config.format, config.csv, config.where);
         const partitions = existing ?? (await createTopic(admin, config, deps.log));
         deps.emit({ type: 'run-planned', topic: config.topic, files: files.length });
@@ -60,7 +66,8 @@ export async function runSubmit(config: SubmitConfig, deps: SubmitDeps): Promise
         const results: FileResult[] = [];
         // A changed file stops only itself: the other files still sync, then the run fails.
         const changed: SparkSyncError[] = [];
-        const ctx = { store, admin, jobs, topic: config.topic, partitions, batchSize: config.batchSize, kafkaConf: config.kafkaConf, recovery: config.recovery, log: deps.log, emit: deps.emit, signal: deps.signal };
+        const kafkaConf = [...config.kafkaConf, ...(await recordLimits(admin, config, deps.log))];
+        const ctx = { store, admin, jobs, topic: config.topic, partitions, batchSize: config.batchSize, kafkaConf, recovery: config.recovery, log: deps.log, emit: deps.emit, signal: stop.signal };
         for (const file of files) {
           try {
             results.push(await syncFile(ctx, file));
@@ -76,6 +83,7 @@ export async function runSubmit(config: SubmitConfig, deps: SubmitDeps): Promise
             hint: 'restore them, or resync each deliberately with `spark-sync reset --file F`; the other files were synced',
           });
         }
+        await assertNoOpenAnomalies(store, config.topic, files.map((f) => f.identity));
         const seconds = (Date.now() - started) / 1000;
         const recordsSent = results.reduce((n, r) => n + r.recordsSent, 0);
         return { command: 'submit', ok: true, topic: config.topic, checkpoint: store.file, files: results, recordsSent, seconds, recordsPerSecond: Math.round(recordsSent / Math.max(seconds, 0.001)) };
@@ -86,6 +94,22 @@ export async function runSubmit(config: SubmitConfig, deps: SubmitDeps): Promise
   } finally {
     await admin.close();
   }
+}
+
+/**
+ * A run never exits 0 while a file it covers has unexpected records in its offset range (found by
+ * this run or an earlier one) that no operator acknowledged: the topic then holds more than the
+ * source's rows. The files are complete; the checkpoint says where the records are.
+ */
+async function assertNoOpenAnomalies(store: CheckpointStore, topic: string, identities: string[]): Promise<void> {
+  const mine = new Set(identities);
+  const open = (await store.listFiles(topic)).filter((f) => mine.has(f.fileName) && f.unexpectedRecords > f.unexpectedAcknowledged);
+  if (open.length === 0) return;
+  const total = open.reduce((n, f) => n + f.unexpectedRecords - f.unexpectedAcknowledged, 0);
+  const where = open.map((f) => `${f.fileName}: ${f.unexpectedRecords - f.unexpectedAcknowledged} in batch ${f.anomalies.map((a) => a.batchIndex).join(', ')}`).join('; ');
+  throw new SparkSyncError('RECORDS_UNEXPECTED', `topic ${topic} holds ${total} record(s) in the offset ranges of ${open.length} file(s) that are not their rows (duplicates or foreign writes): ${where}; every row of the files is in the topic`, {
+    hint: `\`spark-sync verify\` tells duplicates from foreign records and \`spark-sync status --json\` gives their offsets; once handled downstream, \`spark-sync reset --acknowledge --all --topic ${topic}\``,
+  });
 }
 
 /** The topic's partition count; undefined when it is missing and --create-topic will make it. */
@@ -101,22 +125,125 @@ async function topicPartitions(admin: KafkaAdmin, config: SubmitConfig): Promise
 
 async function createTopic(admin: KafkaAdmin, config: SubmitConfig, log: Logger): Promise<number> {
   const partitions = config.partitions ?? 1;
-  await admin.createTopic(config.topic, partitions);
-  log.info({ topic: config.topic, partitions }, 'created topic');
+  // Without --replication-factor the broker's default.replication.factor applies; the log says
+  // what the topic got, read back from its metadata.
+  const replicationFactor = await admin.createTopic(config.topic, partitions, config.replicationFactor);
+  log.info({ topic: config.topic, partitions, replication_factor: replicationFactor }, 'created topic');
   return partitions;
 }
 
-/** Holds the topic's writer lease (with a heartbeat) while `work` runs, and releases it after. */
-async function underLease<T>(store: CheckpointStore, topic: string, log: Logger, work: () => Promise<T>): Promise<T> {
+/** The producer's own default `max.request.size`. */
+const DEFAULT_MAX_REQUEST_SIZE = 1_048_576;
+
+/**
+ * The limits a record must fit (the producer's `max.request.size`, the topic's
+ * `max.message.bytes`) and the dead-letter topic, as `spark-sync.*` settings for the writing
+ * tasks (io.sparksync.jobs.internal.RecordLimits). A missing dead-letter topic is created with
+ * `--create-topic`, else refused before anything is written.
+ */
+async function recordLimits(admin: KafkaAdmin, config: SubmitConfig, log: Logger): Promise<string[]> {
+  const requestSetting = config.kafkaConf.find((kv) => kv.startsWith('max.request.size='));
+  const maxRequest = requestSetting ? Number(requestSetting.split('=')[1]) : DEFAULT_MAX_REQUEST_SIZE;
+  const limit = Math.min(maxRequest, await admin.maxMessageBytes(config.topic));
+  const settings = [`spark-sync.max.record.bytes=${limit}`];
+  const dlq = config.deadLetterTopic;
+  if (dlq) {
+    if ((await admin.partitionCount(dlq)) === undefined) {
+      if (!config.createTopic) {
+        throw new SparkSyncError('TOPIC_NOT_FOUND', `the dead-letter topic ${dlq} does not exist on ${config.bootstrapServers.join(',')}`, { hint: 'create it, or pass --create-topic' });
+      }
+      const replicationFactor = await admin.createTopic(dlq, 1, config.replicationFactor);
+      log.info({ topic: dlq, partitions: 1, replication_factor: replicationFactor }, 'created dead-letter topic');
+    }
+    settings.push(`spark-sync.dead.letter.topic=${dlq}`, `spark-sync.dead.letter.max.record.bytes=${Math.min(maxRequest, await admin.maxMessageBytes(dlq))}`);
+  }
+  log.debug({ max_record_bytes: limit, dead_letter_topic: dlq }, 'record size limit');
+  return settings;
+}
+
+/** A run's stop: why it stopped, and what must finish before the lease is given up. */
+interface RunStop {
+  signal: AbortSignal;
+  /** Runs `cancel` when the run stops (at once if it already has); the lease waits for it. */
+  onStop(cancel: () => Promise<void>): void;
+}
+
+/** Leases held by runs of this process, so a second signal can give them up before exiting. */
+const heldLeases = new Set<() => Promise<void>>();
+
+/**
+ * Gives up every lease this process's runs hold, waiting at most `timeoutMs`: for the CLI's
+ * immediate exit on a second signal, so the next run need not wait for the lease to go stale.
+ */
+export async function releaseHeldLeases(timeoutMs: number): Promise<void> {
+  const all = Promise.all([...heldLeases].map((release) => release().catch(() => undefined)));
+  await Promise.race([all, new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
+}
+
+/**
+ * Holds the topic's writer lease (with a heartbeat) while `work` runs, and releases it after.
+ * The run stops when the caller's signal aborts (INTERRUPTED) or a heartbeat finds the lease
+ * taken by another process (LEASE_LOST): the running Spark job is cancelled, and the lease is
+ * released only once its tasks have stopped writing. An error the stop caused in `work` (a
+ * cancelled job) is reported as the stop's reason.
+ */
+async function underLease<T>(store: CheckpointStore, topic: string, deps: SubmitDeps, work: (stop: RunStop) => Promise<T>): Promise<T> {
   const owner = { id: randomUUID(), host: os.hostname(), pid: process.pid };
-  await store.acquireLease(topic, owner, LEASE_STALE_MS);
+  const { log } = deps;
+  await store.acquireLease(topic, owner, leaseStaleMs());
+  const controller = new AbortController();
+  const cancels: Array<() => Promise<void>> = [];
+  let cancelled: Promise<unknown> = Promise.resolve();
+  const stop = (reason: SparkSyncError) => {
+    if (controller.signal.aborted) return;
+    controller.abort(reason);
+    cancelled = Promise.allSettled(cancels.map((c) => c()));
+  };
+  const onSignal = () => stop(interrupted());
+  if (deps.signal?.aborted) onSignal();
+  deps.signal?.addEventListener('abort', onSignal);
   const beat = setInterval(() => {
-    store.heartbeat(topic, owner.id).catch((err: Error) => log.warn({ err: err.message }, 'lease heartbeat failed'));
+    store.heartbeat(topic).catch((err: unknown) => {
+      const e = asSparkSyncError(err);
+      if (e.code === 'LEASE_LOST') {
+        log.error({ topic }, e.message);
+        stop(e);
+      } else log.warn({ err: e.message }, 'lease heartbeat failed');
+    });
   }, HEARTBEAT_MS);
+  const release = () => store.releaseLease(topic);
+  heldLeases.add(release);
   try {
-    return await work();
+    return await work({
+      signal: controller.signal,
+      onStop: (cancel) => {
+        cancels.push(cancel);
+        if (controller.signal.aborted) cancelled = Promise.allSettled([cancelled, cancel()]);
+      },
+    });
+  } catch (err) {
+    // A run that lost its lease fails in many ways (a commit refused, offsets another run moved):
+    // the lost lease explains them all, so it is what the run reports.
+    if (!controller.signal.aborted) {
+      await store.heartbeat(topic).catch((e: unknown) => {
+        if (e instanceof SparkSyncError && e.code === 'LEASE_LOST') stop(e);
+      });
+      await cancelled;
+    }
+    const reason = controller.signal.reason as SparkSyncError | undefined;
+    // The stop's own error (from a batch boundary) says where it stopped; any other is its echo.
+    throw reason && !(err instanceof SparkSyncError && err.code === reason.code) ? reason : err;
   } finally {
     clearInterval(beat);
-    await store.releaseLease(topic, owner.id);
+    deps.signal?.removeEventListener('abort', onSignal);
+    await cancelled;
+    heldLeases.delete(release);
+    await release();
   }
+}
+
+function interrupted(): SparkSyncError {
+  return new SparkSyncError('INTERRUPTED', 'stopped on request (SIGTERM, SIGINT or the caller\'s signal): the running Spark job was cancelled and its tasks stopped writing', {
+    hint: 'the checkpoint is consistent; rerun the same command to continue (the cut-off batch is recovered)',
+  });
 }

@@ -27,6 +27,8 @@ export type SyncEvent =
       records: number;
       /** Records an earlier attempt of a task had already written (skipped, not re-sent). */
       skipped: number;
+      /** Rows too large for Kafka, sent to the dead-letter topic. */
+      deadLettered: number;
       recordsProcessed: number;
       totalRecords: number;
       endOffsets: number[];
@@ -43,6 +45,8 @@ export type SyncEvent =
       foundInKafka: number;
       /** Rows of the cut-off batch that were missing and have now been written. */
       deltaWritten: number;
+      /** Records found that are not the file's own rows (duplicates or foreign), kept as an anomaly. */
+      unexpectedRecords: number;
       recordsProcessed: number;
       seconds: number;
     }

@@ -13,6 +13,17 @@ export interface CliResult {
   /** stderr's JSON log lines, parsed. */
   logs: Array<Record<string, unknown>>;
   seconds: number;
+  /**
+   * The run outlived its `timeoutMs` and was SIGKILLed for it: a hung run, never a crash a test
+   * meant to cause (those report `signal` SIGKILL with this false).
+   */
+  timedOut: boolean;
+}
+
+/** Asserts the run died of a kill the test meant to cause, not of its timeout or on its own. */
+export function assertKilledOnPurpose(run: CliResult, what: string): void {
+  if (run.timedOut) throw new Error(`${what}: the run hung and was killed by its timeout, not by the test's kill; stderr: ${run.stderr.slice(-800)}`);
+  if (run.signal !== 'SIGKILL') throw new Error(`${what}: expected a SIGKILL, the run ended with ${run.signal ?? `exit ${run.code}`}; stderr: ${run.stderr.slice(-800)}`);
 }
 
 /**
@@ -27,8 +38,11 @@ export function runCli(
     killAfterMs?: number;
     killAfterLog?: { msg: string; delayMs: number };
     onLog?: { msg: string; run: () => void };
-    /** Called once the CLI runs, with a function that SIGKILLs its whole process group. */
-    onStart?: (killGroup: () => void) => void;
+    /**
+     * Called once the CLI runs, with a function that SIGKILLs its whole process group, and one
+     * that sends any signal to the CLI's process (or, with `group`, to its whole group).
+     */
+    onStart?: (killGroup: () => void, signal: (name: NodeJS.Signals, group?: boolean) => void) => void;
   } = {},
 ): Promise<CliResult> {
   const started = Date.now();
@@ -41,7 +55,7 @@ export function runCli(
         /* already gone */
       }
     };
-    options.onStart?.(killGroup);
+    options.onStart?.(killGroup, (name, group = false) => process.kill(group ? -child.pid! : child.pid!, name));
     const killer = options.killAfterMs === undefined ? undefined : setTimeout(killGroup, options.killAfterMs);
     let stdout = '';
     let stderr = '';
@@ -59,7 +73,11 @@ export function runCli(
         options.onLog.run();
       }
     });
-    const timer = setTimeout(killGroup, options.timeoutMs ?? 300_000);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup();
+    }, options.timeoutMs ?? 300_000);
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
@@ -76,7 +94,7 @@ export function runCli(
         .split('\n')
         .filter((l) => l.startsWith('{'))
         .map((l) => JSON.parse(l) as Record<string, unknown>);
-      resolve({ code, signal, stdout, stderr, summary, logs, seconds: (Date.now() - started) / 1000 });
+      resolve({ code, signal, stdout, stderr, summary, logs, seconds: (Date.now() - started) / 1000, timedOut });
     });
   });
 }

@@ -14,7 +14,8 @@ export interface TopicMessage {
  * code paths: what a downstream user would see.
  */
 export async function readTopic(bootstrap: string, topic: string, security: Pick<KafkaConfig, 'sasl' | 'ssl'> = {}): Promise<TopicMessage[]> {
-  const kafka = new Kafka({ clientId: 'spark-sync-test-reader', brokers: [bootstrap], logLevel: logLevel.NOTHING, ...security });
+  // `bootstrap` may name several brokers, comma-separated (a cluster's).
+  const kafka = new Kafka({ clientId: 'spark-sync-test-reader', brokers: bootstrap.split(','), logLevel: logLevel.NOTHING, ...security });
   const admin = kafka.admin();
   await admin.connect();
   const offsets = await admin.fetchTopicOffsets(topic);
@@ -68,7 +69,7 @@ export async function assertExactTopic(bootstrap: string, topic: string, keys: S
 
 /** The broker's topics, from a plain kafkajs admin. */
 export async function listTopics(bootstrap: string): Promise<string[]> {
-  const admin = new Kafka({ clientId: 'spark-sync-test-admin', brokers: [bootstrap], logLevel: logLevel.NOTHING }).admin();
+  const admin = new Kafka({ clientId: 'spark-sync-test-admin', brokers: bootstrap.split(','), logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
   try {
     return await admin.listTopics();
@@ -82,7 +83,7 @@ export async function listTopics(bootstrap: string): Promise<string[]> {
  * summed), polled every 50 ms: a test's way to act while a batch is being written.
  */
 export async function waitForMessages(bootstrap: string, topic: string, messages: number, timeoutMs = 120_000): Promise<number> {
-  const admin = new Kafka({ clientId: 'spark-sync-test-watch', brokers: [bootstrap], logLevel: logLevel.NOTHING }).admin();
+  const admin = new Kafka({ clientId: 'spark-sync-test-watch', brokers: bootstrap.split(','), logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
   try {
     const deadline = Date.now() + timeoutMs;

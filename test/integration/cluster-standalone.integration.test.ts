@@ -160,7 +160,7 @@ test('SIGKILL the driver mid-batch, then rerun: exact, and no executor of the de
       },
     },
   });
-  assert.ok(killedAt > 0 && crashed.signal === 'SIGKILL', `the driver was killed mid-batch by the test: ${crashed.stderr.slice(-1000)}`);
+  assert.ok(killedAt > 0 && crashed.signal === 'SIGKILL' && !crashed.timedOut, `the driver was killed mid-batch by the test: ${crashed.stderr.slice(-1000)}`);
   const appId = String(session(crashed).app_id);
   for (let i = 0; i < 120 && cluster.executors().some((e) => e.appId === appId); i++) await sleep(250);
   assert.deepEqual(cluster.executors().filter((e) => e.appId === appId), [], 'the cluster stopped the dead driver\'s executors');

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { before, test } from 'node:test';
 import { uniqueTopic } from '../helpers/broker-fixture';
-import { CliResult } from '../helpers/cli';
+import { CliResult, assertKilledOnPurpose } from '../helpers/cli';
 import { expectedSampleKeys } from '../helpers/sample-rows';
 import { useSyncFixture } from '../helpers/sync-fixture';
 
@@ -35,7 +35,7 @@ for (const point of ['before-batch', 'mid-batch', 'after-ack'] as const) {
     test(`SIGKILL ${point} of batch ${batch}, then rerun: every row exactly once`, async () => {
       const topic = uniqueTopic(`${point}-${batch}`);
       const crashed = await t.submit(small.path, topic, [], { env: { SPARK_SYNC_TEST_CRASH_AT: `${point}@${batch}` } });
-      assert.equal(crashed.signal, 'SIGKILL', `the run was killed at ${point}@${batch}: ${crashed.stderr.slice(-500)}`);
+      assertKilledOnPurpose(crashed, `the run killed at ${point}@${batch}`);
       const rerun = await t.submit(small.path, topic);
       assert.equal(rerun.code, 0, rerun.stderr);
       const rec = recovered(rerun);
@@ -58,9 +58,9 @@ for (const batch of [1, 3]) {
   test(`SIGKILL during the recovery write of batch ${batch}, then rerun: still exactly once`, async () => {
     const topic = uniqueTopic(`recovery-write-${batch}`);
     const first = await t.submit(small.path, topic, [], { env: { SPARK_SYNC_TEST_CRASH_AT: `mid-batch@${batch}` } });
-    assert.equal(first.signal, 'SIGKILL');
+    assertKilledOnPurpose(first, `the run killed mid-batch ${batch}`);
     const second = await t.submit(small.path, topic, [], { env: { SPARK_SYNC_TEST_CRASH_AT: `recovery-write@${batch}` } });
-    assert.equal(second.signal, 'SIGKILL', `killed during recovery: ${second.stderr.slice(-500)}`);
+    assertKilledOnPurpose(second, `the run killed during the recovery of batch ${batch}`);
     const third = await t.submit(small.path, topic);
     assert.equal(third.code, 0, third.stderr);
     assert.ok(recovered(third));
@@ -71,7 +71,7 @@ for (const batch of [1, 3]) {
 test('--recovery full (the whole-file join) gives the same exact topic', async () => {
   const topic = uniqueTopic('full');
   const crashed = await t.submit(small.path, topic, [], { env: { SPARK_SYNC_TEST_CRASH_AT: 'mid-batch@2' } });
-  assert.equal(crashed.signal, 'SIGKILL');
+  assertKilledOnPurpose(crashed, 'the run killed mid-batch 2');
   const rerun = await t.submit(small.path, topic, ['--recovery', 'full']);
   assert.equal(rerun.code, 0, rerun.stderr);
   assert.equal(recovered(rerun)?.mode, 'full');
@@ -98,6 +98,7 @@ test('SIGKILL at 10 random moments across a 200,000-row file, reruns with other 
   ];
   let kills = 0;
   let recoveries = 0;
+  let reruns = 0;
   let runs = 0;
   // Once a file is through, the next round syncs it again into a new topic, until 10 kills.
   for (let round = 1; kills < 10 && round <= 6; round++) {
@@ -109,6 +110,8 @@ test('SIGKILL at 10 random moments across a 200,000-row file, reruns with other 
       // and at every phase of a batch (mid-write, between Kafka's ack and the checkpoint commit).
       const killAfterMs = Math.floor(Math.random() * 4_000);
       const run = await t.submit(big.path, topic, layouts[runs % layouts.length], { batchSize: BIG_BATCH, killAfterLog: { msg: 'batch committed', delayMs: killAfterMs } });
+      assert.equal(run.timedOut, false, `run ${runs} hung: ${run.stderr.slice(-800)}`);
+      if (attempt > 0) reruns++;
       if (recovered(run)) recoveries++;
       const progress = run.logs.filter((l) => l.msg === 'batch committed').pop()?.records_processed ?? '-';
       process.stderr.write(`# round ${round} run ${attempt}: ${run.signal ?? `exit ${run.code}`} ${killAfterMs} ms after its first batch, checkpoint at ${progress}, recovered: ${recovered(run) ? JSON.stringify(recovered(run)) : 'no'}\n`);
@@ -120,11 +123,15 @@ test('SIGKILL at 10 random moments across a 200,000-row file, reruns with other 
     }
     const final = await t.submit(big.path, topic, ['--master', 'local[2]'], { batchSize: BIG_BATCH });
     assert.equal(final.code, 0, final.stderr);
+    reruns++;
     if (recovered(final)) recoveries++;
     const status = await t.cli(['status', '--checkpoint', checkpoint, '--json']);
     assert.equal((status.summary.files as Array<{ status: string }>)[0].status, 'COMPLETED');
     await t.assertExact(topic, big.keys);
   }
   assert.ok(kills >= 10, `killed ${kills} times`);
-  process.stderr.write(`# random kills: ${kills}, runs that recovered a cut-off batch: ${recoveries}\n`);
+  process.stderr.write(`# random kills: ${kills}, reruns: ${reruns}, reruns that recovered a cut-off batch: ${recoveries}\n`);
+  // The kills must really cut batches off: most land mid-write (a batch of 2,500 rows is written
+  // for far longer than the moment between its commit and the next write starting).
+  assert.ok(recoveries >= reruns / 2, `only ${recoveries} of ${reruns} reruns resumed a cut-off batch: the kills did not land mid-batch`);
 });

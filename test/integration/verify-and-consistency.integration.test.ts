@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
 import { uniqueTopic } from '../helpers/broker-fixture';
+import { assertKilledOnPurpose } from '../helpers/cli';
 import { useSyncFixture } from '../helpers/sync-fixture';
 import { readTopic } from '../helpers/topic-reader';
 
@@ -31,17 +32,19 @@ test('verify: a clean topic passes with exit 0', async () => {
   const r = await t.verify(topic);
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual((r.summary.files as Array<Record<string, unknown>>).map(({ seconds: _s, ...f }) => f), [
-    { file: 'clean.parquet', status: 'COMPLETED', sourceRows: ROWS, messages: ROWS, missing: 0, duplicated: 0, foreign: 0, clean: true },
+    { file: 'clean.parquet', status: 'COMPLETED', sourceRows: ROWS, messages: ROWS, missing: 0, duplicated: 0, foreign: 0, unexpectedRecords: 0, deadLettered: 0, clean: true },
   ]);
+  assert.equal(r.summary.unaccounted, 0);
 });
 
-test('verify reports a stray duplicate and a foreign message written into a file\'s range, with exit 5', async () => {
+test('strays written into a cut-off batch\'s range: recovery completes the file, keeps the anomaly, exits 4; status and verify show it', async () => {
   const source = await t.sample('stray.parquet', ROWS);
   const topic = uniqueTopic('verify-stray');
+  const checkpoint = t.checkpoint(topic);
   // Crash after batch 1 reached Kafka, then let a rogue producer write while spark-sync is down:
-  // the rerun's recovery takes the strays into the file's offset range.
+  // a copy of one of the file's records, and a foreign record.
   const crashed = await t.submit(source, topic, [], { env: { SPARK_SYNC_TEST_CRASH_AT: 'after-ack@1' } });
-  assert.equal(crashed.signal, 'SIGKILL');
+  assertKilledOnPurpose(crashed, 'the crashed run');
   const existing = (await readTopic(t.broker.bootstrap, topic))[0];
   const producer = kafka.producer();
   await producer.connect();
@@ -51,18 +54,40 @@ test('verify reports a stray duplicate and a foreign message written into a file
   ] });
   await producer.disconnect();
   const rerun = await t.submit(source, topic);
-  assert.equal(rerun.code, 0, rerun.stderr);
+  // Nothing is lost (the file completes), nothing is absorbed silently (exit 4, one line).
+  assert.equal(rerun.code, 4, rerun.stderr);
   const recovery = rerun.logs.find((l) => l.msg === 'recovered a batch cut off by a crash');
   assert.equal(recovery?.method, 'join', 'the strays are not the batch\'s own prefix, so recovery fell back to the anti-join');
+  assert.equal(recovery?.unexpected_records, 2);
+  const errors = rerun.stderr.split('\n').filter((l) => l.startsWith('spark-sync: error'));
+  assert.equal(errors.length, 1, rerun.stderr);
+  assert.match(errors[0], /RECORDS_UNEXPECTED.*holds 2 record\(s\) in the offset ranges of 1 file\(s\) that are not their rows.*stray\.parquet: 2 in batch 1.*reset --acknowledge/);
+  const [file] = (await checkpointFiles(checkpoint)) as Array<Record<string, unknown>>;
+  assert.equal(file.status, 'COMPLETED');
+  assert.equal(file.records_processed, ROWS);
+  assert.equal(file.unexpected_records, 2);
+  const [anomaly] = file.anomalies as Array<Record<string, unknown>>;
+  assert.equal(anomaly.batch_index, 1);
+  assert.equal(anomaly.records, 2);
+  // At a terminal, status flags the file.
+  assert.match((await t.cli(['status', '--checkpoint', checkpoint])).stdout, /stray\.parquet\s+COMPLETED\s+20000\/20000\s+0\s+2 \(ANOMALY\)/);
 
   const r = await t.verify(topic);
   assert.equal(r.code, 5, r.stderr);
   assert.equal(r.summary.ok, false);
-  const [file] = r.summary.files as Array<Record<string, unknown>>;
+  const [audit] = r.summary.files as Array<Record<string, unknown>>;
   assert.deepEqual(
-    { sourceRows: file.sourceRows, messages: file.messages, missing: file.missing, duplicated: file.duplicated, foreign: file.foreign },
-    { sourceRows: ROWS, messages: ROWS + 2, missing: 0, duplicated: 1, foreign: 1 },
+    { sourceRows: audit.sourceRows, messages: audit.messages, missing: audit.missing, duplicated: audit.duplicated, foreign: audit.foreign, unexpectedRecords: audit.unexpectedRecords },
+    { sourceRows: ROWS, messages: ROWS + 2, missing: 0, duplicated: 1, foreign: 1, unexpectedRecords: 2 },
   );
+  // A rerun still exits 4 until an operator acknowledges the anomaly; then 0.
+  assert.equal((await t.submit(source, topic)).code, 4);
+  const ack = await t.cli(['reset', '--acknowledge', '--all', '--topic', topic, '--checkpoint', checkpoint]);
+  assert.equal(ack.code, 0, ack.stderr);
+  assert.deepEqual(ack.summary.acknowledged, [{ kafka_topic: topic, file_name: 'stray.parquet', unexpected_records: 2 }]);
+  const after = await t.submit(source, topic);
+  assert.equal(after.code, 0, after.stderr);
+  assert.equal(after.summary.recordsSent, 0);
 });
 
 const consistencyCases: Array<{ name: string; between: (topic: string, source: string) => Promise<void>; line: RegExp }> = [
@@ -103,7 +128,7 @@ for (const c of consistencyCases) {
     const topic = uniqueTopic('consistency');
     const checkpoint = t.checkpoint(topic);
     const crashed = await t.submit(source, topic, [], { env: { SPARK_SYNC_TEST_CRASH_AT: 'after-ack@1' } });
-    assert.equal(crashed.signal, 'SIGKILL');
+    assertKilledOnPurpose(crashed, 'the crashed run');
     const before = await checkpointFiles(checkpoint);
     await c.between(topic, source);
     const rerun = await t.submit(source, topic);

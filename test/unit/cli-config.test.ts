@@ -119,3 +119,51 @@ test('--jars takes existing .jar files, comma-separated or repeated, resolved to
   assert.throws(() => parseSubmitConfig({ ...base, jars: ['missing.jar'] }), /--jars missing\.jar does not exist/);
   assert.throws(() => parseSubmitConfig({ ...base, jars: jar.replace('.jar', '.zip') }), /--jars takes \.jar files/);
 });
+
+test('Spark settings that skip unreadable files silently are refused with exit 2; the same keys set to false are fine', () => {
+  const base = { source: dir, topic: 't', bootstrapServer: 'k:9092' };
+  for (const kv of ['spark.sql.files.ignoreCorruptFiles=true', 'spark.sql.files.ignoreMissingFiles=TRUE', 'spark.files.ignoreCorruptFiles=true', 'spark.files.ignoreMissingFiles= true']) {
+    assert.throws(() => parseSubmitConfig({ ...base, conf: [kv] }), (err: unknown) => {
+      assert.ok(err instanceof SparkSyncError);
+      assert.equal(err.exitCode, 2);
+      assert.match(err.oneLine(), /is refused: it makes Spark skip unreadable or vanished files silently/);
+      return true;
+    });
+  }
+  assert.deepEqual(parseSubmitConfig({ ...base, conf: ['spark.sql.files.ignoreCorruptFiles=false'] }).conf, ['spark.sql.files.ignoreCorruptFiles=false']);
+});
+
+test('--replication-factor: a whole number from 1 for --create-topic, from the flag, SPARK_SYNC_REPLICATION_FACTOR or the file; unset, the broker default', async () => {
+  assert.equal((await resolvedSubmitOptions(['submit', '--create-topic', '--replication-factor', '3'])).replicationFactor, '3');
+  assert.equal((await resolvedSubmitOptions(['submit'], { SPARK_SYNC_REPLICATION_FACTOR: '2' })).replicationFactor, '2');
+  assert.equal((await resolvedSubmitOptions(['--config', yamlFile('replication-factor: 3\n'), 'submit'])).replicationFactor, '3');
+  assert.equal((await resolvedSubmitOptions(['submit'])).replicationFactor, undefined, 'no default of its own');
+
+  const base = { source: dir, topic: 't', bootstrapServer: 'k:9092', createTopic: true };
+  assert.equal(parseSubmitConfig({ ...base, replicationFactor: '3' }).replicationFactor, 3);
+  assert.equal(parseSubmitConfig({ ...base, replicationFactor: 2 }).replicationFactor, 2);
+  assert.equal(parseSubmitConfig(base).replicationFactor, undefined, "unset: the topic gets the broker's default.replication.factor");
+  // A deployment-wide setting (env, the file): an existing topic keeps its own, so no error.
+  assert.equal(parseSubmitConfig({ ...base, createTopic: false, replicationFactor: '3' }).replicationFactor, 3);
+  const refused: Array<[string, RegExp]> = [
+    ['0', /--replication-factor must be at least 1/],
+    ['-1', /--replication-factor must be at least 1/],
+    ['1.5', /--replication-factor must be a whole number/],
+    ['three', /--replication-factor must be a whole number/],
+    ['40000', /--replication-factor must be at most 32767/],
+  ];
+  for (const [value, message] of refused) {
+    assert.throws(() => parseSubmitConfig({ ...base, replicationFactor: value }), (err: unknown) => {
+      assert.ok(err instanceof SparkSyncError, String(err));
+      assert.equal(err.exitCode, 2);
+      assert.match(err.message, message);
+      return true;
+    }, value);
+  }
+});
+
+test('--kafka-config may bound how long Spark\'s producer retries a write (delivery.timeout.ms, request.timeout.ms)', () => {
+  const settings = kafkaClientSettings({ 'delivery.timeout.ms': '15000', 'request.timeout.ms': '5000' }, 'timeouts.properties');
+  assert.deepEqual(settings.kafkajs, {});
+  assert.deepEqual(sparkKafkaConf(['k:9092'], settings), ['bootstrap.servers=k:9092', 'delivery.timeout.ms=15000', 'request.timeout.ms=5000', 'security.protocol=PLAINTEXT']);
+});

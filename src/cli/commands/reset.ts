@@ -13,8 +13,9 @@ export function resetCommand(): Command {
     .option('--all', 'every file (of --topic, if given)')
     .option('--topic <topic>', 'only this topic')
     .option('--yes', 'do not ask for confirmation (required when stdin is not a terminal)')
+    .option('--acknowledge', 'forget nothing: mark the files\' anomalies (unexpected records, see status) as seen, so their submits exit 0 again')
     .addHelpText('after', '\nExample:\n  spark-sync reset --file dt=2024-01-15/part-00000.parquet --topic transactions --yes')
-    .action(async (opts: { file?: string; all?: boolean; topic?: string; checkpoint?: string; yes?: boolean }, cmd: Command) => {
+    .action(async (opts: { file?: string; all?: boolean; topic?: string; checkpoint?: string; yes?: boolean; acknowledge?: boolean }, cmd: Command) => {
       const { log } = globalOptions(cmd);
       const sync = await SparkSync.open({ logger: log });
       const summary = await sync.reset(opts, async (candidates) => {

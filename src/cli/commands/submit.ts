@@ -3,6 +3,8 @@ import { SubmitInput } from '../../config/submit-config';
 import { Logger } from '../../log/logger';
 import { SparkSync } from '../../spark-sync';
 import { SyncEvent } from '../../sync/sync-events';
+import { releaseHeldLeases } from '../../sync/submit-run';
+import { SparkSyncError } from '../../errors/spark-sync-error';
 import { globalOptions } from '../global-options';
 import { addCheckpointOption, addKafkaOptions, addSparkOptions, setting } from '../shared-options';
 import { printSummary } from '../output';
@@ -21,7 +23,9 @@ export function submitCommand(): Command {
   addCheckpointOption(cmd)
     .addOption(setting('--batch-size <rows>', 'rows per committed batch', '1000000'))
     .option('--create-topic', 'create the topic if it does not exist')
-    .option('--partitions <n>', 'partitions of a topic made by --create-topic (default 1)');
+    .option('--partitions <n>', 'partitions of a topic made by --create-topic (default 1)')
+    .addOption(setting('--dead-letter-topic <topic>', 'send rows Kafka refuses as too large there (with headers saying why) instead of stopping with exit 2; made by --create-topic if missing'))
+    .addOption(setting('--replication-factor <n>', "replication factor of a topic made by --create-topic (default: the broker's default.replication.factor)"));
   addSparkOptions(cmd);
   return cmd
     .option('--dry-run', 'plan only: list the files, records and batches a submit would send; writes nothing and does not contact Kafka')
@@ -89,10 +93,10 @@ function logEvent(log: Logger, e: SyncEvent): void {
       log.info({ file: e.file, topic: e.topic, total_records: e.totalRecords, records_processed: e.recordsProcessed, resumed: e.resumed, input_splits: e.inputSplits }, 'starting file');
       break;
     case 'batch-committed':
-      log.info({ file: e.file, batch: e.batchIndex, records: e.records, skipped: e.skipped, records_processed: e.recordsProcessed, total_records: e.totalRecords, seconds: e.seconds }, 'batch committed');
+      log.info({ file: e.file, batch: e.batchIndex, records: e.records, skipped: e.skipped, dead_lettered: e.deadLettered, records_processed: e.recordsProcessed, total_records: e.totalRecords, seconds: e.seconds }, 'batch committed');
       break;
     case 'file-recovered':
-      log.info({ file: e.file, mode: e.mode, method: e.method, found_in_kafka: e.foundInKafka, delta_written: e.deltaWritten, records_processed: e.recordsProcessed, seconds: e.seconds }, 'recovered a batch cut off by a crash');
+      log.info({ file: e.file, mode: e.mode, method: e.method, found_in_kafka: e.foundInKafka, delta_written: e.deltaWritten, unexpected_records: e.unexpectedRecords, records_processed: e.recordsProcessed, seconds: e.seconds }, 'recovered a batch cut off by a crash');
       break;
     case 'file-completed':
       log.info({ file: e.file, records: e.records, batches: e.batches, seconds: e.seconds }, 'file completed');
@@ -103,12 +107,21 @@ function logEvent(log: Logger, e: SyncEvent): void {
   }
 }
 
-/** SIGTERM (Airflow's on_kill) or Ctrl-C stops at the next batch boundary; a second one exits at once. */
+/**
+ * SIGTERM (Airflow's on_kill, a timeout) or Ctrl-C stops the run: the running Spark job is
+ * cancelled, its tasks stop writing, the lease is released, and the run fails with INTERRUPTED
+ * (exit 3) and its summary line, within about 30 s. A second signal exits at once, also with
+ * exit 3, after giving up the lease (at most 2 s): the batch being written is cut off, and the
+ * next run recovers it as after a crash.
+ */
 function stopOnSignals(log: Logger): { signal: AbortSignal; dispose(): void } {
   const controller = new AbortController();
   const onSignal = (name: NodeJS.Signals) => {
-    if (controller.signal.aborted) process.exit(130);
-    log.warn({ signal: name }, 'stopping at the next batch boundary (send again to exit now)');
+    if (controller.signal.aborted) {
+      void exitNow(name);
+      return;
+    }
+    log.warn({ signal: name }, 'stopping: cancelling the running Spark job (send again to exit at once)');
     controller.abort();
   };
   process.on('SIGTERM', onSignal);
@@ -118,6 +131,22 @@ function stopOnSignals(log: Logger): { signal: AbortSignal; dispose(): void } {
     dispose: () => {
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
+      // Stopped on a signal and about to exit: a late second one must not kill the process
+      // before it has printed its summary.
+      if (controller.signal.aborted) {
+        process.on('SIGTERM', () => undefined);
+        process.on('SIGINT', () => undefined);
+      }
     },
   };
+}
+
+async function exitNow(signal: NodeJS.Signals): Promise<never> {
+  await releaseHeldLeases(2_000);
+  const e = new SparkSyncError('INTERRUPTED', `stopped at once on a second ${signal}: the batch being written was cut off`, {
+    hint: 'rerun the same command; it recovers the cut-off batch as after a crash',
+  });
+  process.stderr.write(`spark-sync: error [${e.code}]: ${e.oneLine()}\n`);
+  printSummary({ ok: false, error: { code: e.code, exit_code: e.exitCode, retriable: e.retriable, message: e.oneLine() } });
+  process.exit(e.exitCode);
 }

@@ -31,7 +31,12 @@ public class JobException extends RuntimeException {
     /** Kafka could not be reached or did not answer in time. */
     KAFKA_UNAVAILABLE,
     /** Kafka refused a write. */
-    KAFKA_WRITE_FAILED
+    KAFKA_WRITE_FAILED,
+    /**
+     * A record larger than Kafka accepts (the producer's max.request.size or the topic's
+     * max.message.bytes), and no dead-letter topic to take it: a retry fails the same way.
+     */
+    RECORD_TOO_LARGE
   }
 
   private final Code code;

@@ -72,6 +72,33 @@ public final class SparkSyncJobs {
     return SessionSettings.describe(spark);
   }
 
+  /**
+   * Cancels every running job of the session (a stop: SIGTERM, or a lost lease) and waits up to
+   * {@code timeoutMs} until no task runs any more. Writing tasks check for it record by record
+   * and drop what their producer has not sent, so once this returns true nothing of this process
+   * reaches Kafka. A job started afterwards is not affected.
+   *
+   * @return whether every task had stopped within the time
+   */
+  public boolean cancelRunning(long timeoutMs) throws InterruptedException {
+    org.apache.spark.SparkContext sc = spark.sparkContext();
+    sc.cancelAllJobs();
+    long deadline = System.currentTimeMillis() + timeoutMs;
+    while (true) {
+      int running = 0;
+      for (org.apache.spark.SparkExecutorInfo e : sc.statusTracker().getExecutorInfos()) {
+        running += e.numRunningTasks();
+      }
+      if (running == 0) {
+        return true;
+      }
+      if (System.currentTimeMillis() > deadline) {
+        return false;
+      }
+      Thread.sleep(100);
+    }
+  }
+
   /** Stops the SparkSession. */
   public void stop() {
     spark.stop();

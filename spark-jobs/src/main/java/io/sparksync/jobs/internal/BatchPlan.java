@@ -70,9 +70,9 @@ final class BatchPlan {
 
   /** Writes the batch starting at {@code position}; see {@link BatchWriter#writeBatch}. */
   long[][] write(long position, String topic, Map<String, String> kafkaProps,
-      long[] batchStartOffsets, boolean resume) {
+      long[] batchStartOffsets, boolean resume, RecordLimits limits) {
     int batch = (int) ((position - from) / batchSize);
     return BatchWriter.writeBatch(placed, batch, fileIdentity, topic, kafkaProps,
-        batchStartOffsets, resume);
+        batchStartOffsets, resume, limits);
   }
 }

@@ -58,7 +58,8 @@ final class BatchWriter {
       String topic,
       Map<String, String> kafkaProps,
       long[] batchStartOffsets,
-      boolean resume) {
+      boolean resume,
+      RecordLimits limits) {
     int partitions = batchStartOffsets.length;
     int[] sparkPartitions = IntStream.range(batch * partitions, (batch + 1) * partitions).toArray();
     List<long[]>[] results = placed
@@ -66,7 +67,7 @@ final class BatchWriter {
           int kafkaPartition = index % partitions;
           return List.of(PartitionWriter.write(kafkaPartition,
               PositionSorter.sorted(records, PositionSorter.DEFAULT_SPILL_BYTES), topic, kafkaProps,
-              batchStartOffsets[kafkaPartition], fileIdentity, resume)).iterator();
+              batchStartOffsets[kafkaPartition], fileIdentity, resume, limits)).iterator();
         }, true)
         .collectPartitions(sparkPartitions);
     long[][] byPartition = new long[partitions][];

@@ -62,9 +62,12 @@ final class PartitionWriter {
 
   private PartitionWriter() {}
 
-  /** What one task did: its partition, the batch's records there, how many it sent and skipped. */
-  static long[] result(int partition, long records, long sent, long skipped) {
-    return new long[] {partition, records, sent, skipped};
+  /**
+   * What one task did: its partition, the batch's records there, how many it sent and skipped,
+   * and how many rows it sent to the dead-letter topic instead (not counted in records).
+   */
+  static long[] result(int partition, long records, long sent, long skipped, long deadLettered) {
+    return new long[] {partition, records, sent, skipped, deadLettered};
   }
 
   static long[] write(
@@ -74,9 +77,10 @@ final class PartitionWriter {
       Map<String, String> kafkaProps,
       long batchStartOffset,
       String fileIdentity,
-      boolean resume) {
+      boolean resume,
+      RecordLimits limits) {
     if (!records.hasNext()) {
-      return result(partition, 0, 0, 0);
+      return result(partition, 0, 0, 0, 0);
     }
     TaskContext task = TaskContext.get();
     boolean firstAttempt =
@@ -109,8 +113,13 @@ final class PartitionWriter {
     AtomicReference<Exception> failure = new AtomicReference<>();
     long seen = 0;
     long sent = 0;
-    try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(
-        producerProps(kafkaProps), new ByteArraySerializer(), new ByteArraySerializer())) {
+    long deadLettered = 0;
+    KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(
+        producerProps(kafkaProps), new ByteArraySerializer(), new ByteArraySerializer());
+    // A task that stops early (killed, cancelled, failed) drops what it has not sent: the next
+    // attempt or run writes it, and must not race records of this one still on their way.
+    boolean flushed = false;
+    try {
       PRODUCERS.add(producer);
       try {
         while (records.hasNext() && failure.get() == null) {
@@ -124,14 +133,24 @@ final class PartitionWriter {
             throw new IllegalStateException("record of Kafka partition " + r._1().partition
                 + " placed in the task of partition " + partition);
           }
-          if (seen++ < alreadyWritten) {
-            written.expect(r._2()._1());
-            continue;
-          }
           RecordHeaders headers = new RecordHeaders();
           headers.add(HEADER_FILE, file);
           headers.add(HEADER_POSITION,
               Long.toString(r._1().position).getBytes(StandardCharsets.UTF_8));
+          int size = RecordLimits.sizeOf(r._2()._1(), r._2()._2(), headers.toArray());
+          if (size > limits.maxRecordBytes) {
+            // Kafka would refuse it on every attempt: it never enters the partition, so the
+            // skip below counts only the records that do. (A retry sends it to the dead-letter
+            // topic again: that topic is at-least-once, its headers name file and position.)
+            DeadLetters.send(producer, limits, topic, partition, fileIdentity, r._1().position,
+                r._2()._1(), r._2()._2(), size, failure);
+            deadLettered++;
+            continue;
+          }
+          if (seen++ < alreadyWritten) {
+            written.expect(r._2()._1());
+            continue;
+          }
           producer.send(new ProducerRecord<>(topic, partition, null, r._2()._1(), r._2()._2(),
               headers), (meta, e) -> {
                 if (e != null) {
@@ -144,13 +163,21 @@ final class PartitionWriter {
           }
         }
         producer.flush();
+        flushed = true;
       } finally {
         PRODUCERS.remove(producer);
       }
     } finally {
+      producer.close(flushed ? Duration.ofMillis(Long.MAX_VALUE) : Duration.ZERO);
       if (written != null) {
         written.close();
       }
+    }
+    if (failure.get() instanceof org.apache.kafka.common.errors.RecordTooLargeException) {
+      throw new JobException(Code.RECORD_TOO_LARGE, String.format(
+          "Kafka refused a record of partition %d of topic %s as too large (%s): raise the topic's "
+              + "max.message.bytes, or pass --dead-letter-topic", partition, topic,
+          failure.get().getMessage()));
     }
     if (failure.get() != null) {
       throw new JobException(Code.KAFKA_WRITE_FAILED, String.format(
@@ -163,7 +190,7 @@ final class PartitionWriter {
               + "batch has only %d for it: another producer is writing to the topic",
           partition, topic, alreadyWritten, batchStartOffset, seen));
     }
-    return result(partition, seen, sent, alreadyWritten);
+    return result(partition, seen, sent, alreadyWritten, deadLettered);
   }
 
   /** acks=all and idempotence keep each partition's records in order and free of retry copies. */

@@ -26,6 +26,8 @@ public final class Recovery {
   public static long[][] writeDelta(SparkSession spark, String path, String format,
       String fileIdentity, long from, long to, String topic, String[] kafkaConf, long[] keysFrom,
       long[] keysTo) {
+    // A stop (cancelRunning) interrupts the writing tasks, even one blocked in a producer call.
+    spark.sparkContext().setLocalProperty("spark.job.interruptOnCancel", "true");
     Map<String, String> kafka = KeyValues.parse(kafkaConf);
     var rows = KeyColumns.keyed(spark, path, format, fileIdentity, from, to);
     var written = KafkaKeys.keysIn(spark, topic, kafka, keysFrom, keysTo);
@@ -41,6 +43,7 @@ public final class Recovery {
     var delta = rows.join(written,
         rows.col(KeyColumns.KEY).equalTo(written.col(KeyColumns.KEY)), "left_anti");
     var placed = BatchWriter.place(delta, keysTo.length, from, Math.max(1, to - from), 1);
-    return BatchWriter.writeBatch(placed, 0, fileIdentity, topic, kafka, keysTo, false);
+    return BatchWriter.writeBatch(placed, 0, fileIdentity, topic, kafka, keysTo, false,
+        RecordLimits.from(kafkaConf));
   }
 }

@@ -1,0 +1,52 @@
+package io.sparksync.jobs.internal;
+
+import java.io.Serializable;
+import java.util.Map;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.record.AbstractRecords;
+import org.apache.kafka.common.record.CompressionType;
+import org.apache.kafka.common.record.RecordBatch;
+
+/**
+ * How large a record Kafka takes, and where a larger one goes. The driver reads the limits (the
+ * producer's {@code max.request.size}, the topics' {@code max.message.bytes}) and passes them with
+ * the Kafka settings as {@code spark-sync.*} keys. A record over the limit is refused the same way
+ * on every attempt, so it is decided before sending: it goes to the dead-letter topic if there is
+ * one, else the task fails with {@code RECORD_TOO_LARGE}.
+ */
+final class RecordLimits implements Serializable {
+  private static final long serialVersionUID = 1L;
+  static final String MAX_RECORD_BYTES = "spark-sync.max.record.bytes";
+  static final String DEAD_LETTER_TOPIC = "spark-sync.dead.letter.topic";
+  static final String DEAD_LETTER_MAX_BYTES = "spark-sync.dead.letter.max.record.bytes";
+  /** The producer's own default max.request.size, when the driver passed no limit. */
+  static final long DEFAULT_MAX_RECORD_BYTES = 1_048_576L;
+
+  final long maxRecordBytes;
+  /** Null when the run has no dead-letter topic. */
+  final String deadLetterTopic;
+  final long deadLetterMaxBytes;
+
+  private RecordLimits(long maxRecordBytes, String deadLetterTopic, long deadLetterMaxBytes) {
+    this.maxRecordBytes = maxRecordBytes;
+    this.deadLetterTopic = deadLetterTopic;
+    this.deadLetterMaxBytes = deadLetterMaxBytes;
+  }
+
+  static RecordLimits from(String[] kafkaConf) {
+    Map<String, String> all = KeyValues.all(kafkaConf);
+    long max = Long.parseLong(all.getOrDefault(MAX_RECORD_BYTES, Long.toString(DEFAULT_MAX_RECORD_BYTES)));
+    String dlq = all.get(DEAD_LETTER_TOPIC);
+    long dlqMax = Long.parseLong(all.getOrDefault(DEAD_LETTER_MAX_BYTES, Long.toString(max)));
+    return new RecordLimits(max, dlq == null || dlq.isEmpty() ? null : dlq, dlqMax);
+  }
+
+  /**
+   * The size the producer checks against {@code max.request.size} (its own upper bound of the
+   * record in a batch of its own, uncompressed), so a record under the limit is one it sends.
+   */
+  static int sizeOf(byte[] key, byte[] value, Header[] headers) {
+    return AbstractRecords.estimateSizeInBytesUpperBound(RecordBatch.CURRENT_MAGIC_VALUE,
+        CompressionType.NONE, key, value, headers);
+  }
+}

@@ -1,0 +1,97 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { before, test } from 'node:test';
+import { Kafka, logLevel } from 'kafkajs';
+import { uniqueTopic } from '../helpers/broker-fixture';
+import { useSyncFixture } from '../helpers/sync-fixture';
+import { readTopic } from '../helpers/topic-reader';
+
+/**
+ * Poison records: a real 2 MB row, over the 1 MB Kafka takes by default (the producer's
+ * max.request.size, the broker's message.max.bytes). With a dead-letter topic it goes there and
+ * the file completes; without one the run stops with exit 2 naming file, position and size; with
+ * both limits raised it is simply sent.
+ */
+const ROWS = 1_000;
+const POISON_AT = 517;
+const POISON_BYTES = 2 * 1024 * 1024;
+
+const t = useSyncFixture({ partitions: 3, batchSize: 300 });
+let csv = '';
+let kafka: Kafka;
+
+before(async () => {
+  csv = path.join(t.dir, 'events.csv');
+  const lines = ['id,payload'];
+  for (let i = 0; i < ROWS; i++) lines.push(`${i},${i === POISON_AT ? 'x'.repeat(POISON_BYTES) : `small-${i}`}`);
+  fs.writeFileSync(csv, `${lines.join('\n')}\n`);
+  await t.brokerReady();
+  kafka = new Kafka({ clientId: 'test-poison', brokers: [t.broker.bootstrap], logLevel: logLevel.NOTHING });
+});
+
+const csvArgs = ['--format', 'csv', '--csv-header'];
+
+test('--dead-letter-topic: the 2 MB row goes there with its context headers, truncated to fit; the file completes, status and verify count it', async () => {
+  const topic = uniqueTopic('poison');
+  const dlq = `${topic}.dlq`;
+  const run = await t.submit(csv, topic, [...csvArgs, '--dead-letter-topic', dlq]);
+  assert.equal(run.code, 0, run.stderr.slice(-1500));
+  assert.ok(run.logs.some((l) => l.msg === 'created dead-letter topic' && l.topic === dlq), '--create-topic made the dead-letter topic too');
+  const files = run.summary.files as Array<{ deadLettered: number; status: string }>;
+  assert.equal(files[0].status, 'COMPLETED');
+  assert.equal(files[0].deadLettered, 1);
+
+  const messages = await readTopic(t.broker.bootstrap, topic);
+  assert.equal(messages.length, ROWS - 1);
+  assert.equal(new Set(messages.map((m) => m.key)).size, ROWS - 1);
+  assert.ok(!messages.some((m) => m.headers['spark-sync.position'] === String(POISON_AT)));
+
+  const [dead, ...more] = await readTopic(t.broker.bootstrap, dlq);
+  assert.equal(more.length, 0);
+  assert.equal(dead.headers['spark-sync.file'], 'events.csv');
+  assert.equal(dead.headers['spark-sync.position'], String(POISON_AT));
+  assert.equal(dead.headers['spark-sync.errors.topic'], topic);
+  assert.equal(dead.headers['spark-sync.errors.exception.class.name'], 'org.apache.kafka.common.errors.RecordTooLargeException');
+  assert.match(dead.headers['spark-sync.errors.exception.message'], new RegExp(`position ${POISON_AT} of events\\.csv is \\d+ bytes as a Kafka record, over the 1048576 bytes`));
+  assert.equal(dead.headers['spark-sync.errors.truncated'], 'true');
+  const original = Number(dead.headers['spark-sync.errors.original.size']);
+  assert.ok(original > POISON_BYTES, `original size ${original}`);
+  // The value is the row's JSON, cut to fit under the dead-letter topic's 1 MB.
+  assert.ok(dead.value.startsWith(`{"id":"${POISON_AT}","payload":"xxx`) && dead.value.length < 1_048_576 && dead.value.length > 1_000_000, `value of ${dead.value.length} bytes`);
+
+  const status = await t.cli(['status', '--checkpoint', t.checkpoint(topic), '--json']);
+  assert.equal((status.summary.files as Array<{ dead_lettered: number }>)[0].dead_lettered, 1);
+  const verify = await t.verify(topic);
+  assert.equal(verify.code, 0, verify.stderr.slice(-800));
+  const [audit] = verify.summary.files as Array<Record<string, unknown>>;
+  assert.deepEqual({ missing: audit.missing, duplicated: audit.duplicated, foreign: audit.foreign, deadLettered: audit.deadLettered }, { missing: 0, duplicated: 0, foreign: 0, deadLettered: 1 });
+});
+
+test('without a dead-letter topic the 2 MB row stops the run with exit 2 naming file, position and size; raising max.request.size and the topic\'s limit then sends it', async () => {
+  const topic = uniqueTopic('poison-stop');
+  const run = await t.submit(csv, topic, csvArgs);
+  assert.equal(run.code, 2, run.stderr.slice(-1500));
+  const errors = run.stderr.split('\n').filter((l) => l.startsWith('spark-sync: error'));
+  assert.equal(errors.length, 1, run.stderr);
+  assert.match(errors[0], new RegExp(`\\[RECORD_TOO_LARGE\\].*the row at position ${POISON_AT} of events\\.csv is \\d+ bytes as a Kafka record, over the 1048576 bytes.*--dead-letter-topic`));
+  // The batch holding it was not committed.
+  const status = await t.cli(['status', '--checkpoint', t.checkpoint(topic), '--json']);
+  const [file] = status.summary.files as Array<{ records_processed: number; status: string }>;
+  assert.equal(file.status, 'IN_PROGRESS');
+  assert.ok(file.records_processed <= POISON_AT, `checkpoint at ${file.records_processed}`);
+
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.alterConfigs({ validateOnly: false, resources: [{ type: 2 /* TOPIC */, name: topic, configEntries: [{ name: 'max.message.bytes', value: String(4 * 1024 * 1024) }] }] });
+  await admin.disconnect();
+  const props = path.join(t.dir, 'big-requests.properties');
+  fs.writeFileSync(props, `max.request.size=${4 * 1024 * 1024}\n`);
+  const rerun = await t.submit(csv, topic, [...csvArgs, '--kafka-config', props], { partitions: null });
+  assert.equal(rerun.code, 0, rerun.stderr.slice(-1500));
+  const messages = await readTopic(t.broker.bootstrap, topic);
+  assert.equal(messages.length, ROWS);
+  assert.equal(new Set(messages.map((m) => m.key)).size, ROWS);
+  const poison = messages.find((m) => m.headers['spark-sync.position'] === String(POISON_AT))!;
+  assert.ok(poison.value.length > POISON_BYTES);
+});
