@@ -29,7 +29,7 @@ Example:
   spark-sync <command> --help
 
 Exit codes: 0 done, 1 internal error, 2 bad input, 3 unreachable (safe to retry),
-4 consistency violation (a person must look), 5 verify found missing or duplicated records,
+4 consistency violation (a person must look), 5 verify found missing, duplicated, foreign or unaccounted records,
 6 the checkpoint's disk is full (free space, then rerun).`)
     .exitOverride();
   for (const cmd of [submitCommand(), statusCommand(), verifyCommand(), resetCommand(), doctorCommand(), brokerCommand(), demoCommand(), sampleCommand()]) {

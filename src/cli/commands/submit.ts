@@ -53,8 +53,10 @@ Settings come from flags, then SPARK_SYNC_* variables (shown above as env), then
 file of --config / SPARK_SYNC_CONFIG (keys are the long option names).
 
 Rerunning the same command after a crash continues where the checkpoint stands; rerunning it
-after success sends nothing. Exit codes: 0 done, 2 bad input, 3 unreachable (safe to retry),
-4 consistency violation (a person must look).`)
+after success sends nothing. SIGTERM or Ctrl-C cancels the running Spark job and exits 3 within
+30 s, the checkpoint consistent; a second signal exits at once.
+Exit codes: 0 done, 2 bad input, 3 unreachable or interrupted (safe to retry), 4 consistency
+violation (a person must look), 6 the checkpoint's disk is full.`)
     .action(async (opts: Record<string, unknown>, cmd: Command) => {
       const { log, verbose, logFormat } = globalOptions(cmd);
       // Flags arrive untyped; the engine validates every one (a missing --source included) before any I/O.
