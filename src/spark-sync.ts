@@ -1,5 +1,7 @@
 import { EventEmitter } from 'node:events';
-import type { Table } from 'apache-arrow';
+import { Table, tableFromArrays } from 'apache-arrow';
+import { optionsSchema, parseOrThrow } from './config/options-schema';
+import { partitionOfKey } from './hash/hash-key';
 import { CheckpointRecord, toCheckpointRecord } from './checkpoint/checkpoint-report';
 import { CheckpointStore, FileCheckpoint, leaseStaleMs } from './checkpoint/checkpoint-store';
 import { defaultCheckpointPath } from './config/paths';
@@ -80,6 +82,8 @@ export interface PreviewInput {
   format?: SourceFormat;
   csv?: Partial<CsvOptions>;
   where?: string;
+  /** Adds a `partition` column: the Kafka partition of each record in a topic of this many partitions. */
+  partitions?: number;
 }
 
 type EventsOf<T extends { type: string }> = { [E in T as E['type']]: [E] } & { event: [T] };
@@ -233,8 +237,8 @@ export class SparkSync extends EventEmitter<EventsOf<SyncEvent>> {
    * and does not contact Kafka.
    */
   async preview(input: PreviewInput): Promise<Table> {
-    const rows = input.rows ?? 10;
-    if (!Number.isInteger(rows) || rows < 1) throw new SparkSyncError('USAGE', `preview rows must be a whole number ≥ 1, not ${rows}`);
+    // The CLI's schema checks the library's options too: the same messages, the same exit code.
+    const { rows, partitions } = parseOrThrow(optionsSchema.pick({ rows: true, partitions: true }), { rows: input.rows, partitions: input.partitions }, 'preview');
     const config = parseSourceConfig({ source: input.source, format: input.format, where: input.where, csvHeader: input.csv?.header, csvDelimiter: input.csv?.delimiter });
     const jobs = await this.spark(config.hive ? [...hiveConf(process.env), ...(this.options.conf ?? [])] : undefined);
     const files = await planFiles(jobs, checkSource(config.source), config.format, config.csv, config.where);
@@ -242,7 +246,14 @@ export class SparkSync extends EventEmitter<EventsOf<SyncEvent>> {
     if (!file) {
       throw new SparkSyncError('USAGE', input.file === undefined ? `${input.source} holds no data files` : `${input.source} has no file ${input.file}`, { hint: 'pass a file identity as `status` shows it' });
     }
-    return jobs.preview(file.uri, file.format, file.identity, rows);
+    await jobs.describeJobs(`spark-sync: preview of ${file.identity}`);
+    const table = await jobs.preview(file.uri, file.format, file.identity, rows);
+    if (partitions === undefined) return table;
+    // The partition a submit sends each record to: its key mod P, as the Spark job computes it.
+    const keys = table.getChild('key')!.toArray() as string[];
+    const withPartition = table.assign(tableFromArrays({ partition: Int32Array.from(keys, (k) => partitionOfKey(k, partitions)) }));
+    const names = table.schema.fields.map((f) => f.name);
+    return withPartition.select([names[0], names[1], 'partition', ...names.slice(2)]);
   }
 
   /** Audits a topic against its sources: each file's missing, duplicated and foreign keys. */

@@ -3,6 +3,8 @@ import { ExitCode, asSparkSyncError } from '../errors/spark-sync-error';
 import { brokerCommand } from './commands/broker';
 import { demoCommand } from './commands/demo';
 import { doctorCommand } from './commands/doctor';
+import { installJarsCommand } from './commands/install-jars';
+import { previewCommand } from './commands/preview';
 import { statusCommand } from './commands/status';
 import { resetCommand } from './commands/reset';
 import { sampleCommand } from './commands/sample';
@@ -32,7 +34,7 @@ Exit codes: 0 done, 1 internal error, 2 bad input, 3 unreachable (safe to retry)
 4 consistency violation (a person must look), 5 verify found missing, duplicated, foreign or unaccounted records,
 6 the checkpoint's disk is full (free space, then rerun).`)
     .exitOverride();
-  for (const cmd of [submitCommand(), statusCommand(), verifyCommand(), resetCommand(), doctorCommand(), brokerCommand(), demoCommand(), sampleCommand()]) {
+  for (const cmd of [submitCommand(), statusCommand(), verifyCommand(), resetCommand(), doctorCommand(), brokerCommand(), demoCommand(), sampleCommand(), installJarsCommand(), previewCommand()]) {
     root.addCommand(cmd.exitOverride());
   }
   root.commands.find((c) => c.name() === 'broker')?.commands.forEach((c) => c.exitOverride());

@@ -58,6 +58,8 @@ export const optionsSchema = z.object({
   batchSize: positiveInt('--batch-size', 1_000_000_000).default(1_000_000),
   createTopic: z.boolean().default(false),
   partitions: positiveInt('--partitions', 10_000).optional(),
+  /** `preview`: how many records to show. */
+  rows: positiveInt('--rows', 1_000_000).default(10),
   // Kafka's replication factor is an INT16 on the wire.
   replicationFactor: positiveInt('--replication-factor', 32_767).optional(),
   master: z.string().regex(/^(local(\[(\*|\d+)(,\d+)?\])?|spark:\/\/.+|yarn|k8s:\/\/.+)$/, '--master must be local[*], local[N], spark://…, yarn or k8s://…').default('local[*]'),

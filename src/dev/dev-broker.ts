@@ -6,6 +6,8 @@ import path from 'node:path';
 import { KafkaClientSettings, kafkaClientSettings } from '../config/kafka-client-config';
 import { KAFKA_JARS_DIR } from '../config/paths';
 import { SparkSyncError } from '../errors/spark-sync-error';
+import { cachedJarPath, ensureFolders, jarSource, manifestJars, missingJars, incompleteCache } from '../install/jar-cache';
+import type { Logger } from '../log/logger';
 import { isAlive, sleep } from '../util/processes';
 import { KafkaAdmin } from '../kafka/kafka-admin';
 
@@ -36,6 +38,8 @@ export interface DevBrokerOptions {
    * go in `extraConfig`. The test fixture's cluster (test/helpers/kafka-cluster-fixture.ts).
    */
   clusterNode?: { id: number; controllerPort: number; voters: string; clusterId: string };
+  /** Where fetching an installed package's missing broker jars is reported (else plain lines on stderr). */
+  log?: Logger;
 }
 
 /** A running single-node Apache Kafka broker (KRaft, combined broker + controller). */
@@ -57,6 +61,8 @@ const READY_TIMEOUT_MS = 90_000;
  * brokers are the user's own.
  */
 export async function startDevBroker(options: DevBrokerOptions): Promise<DevBroker> {
+  // An installed package's first use: fetch the broker's jars if `npm install` could not.
+  await ensureFolders(['kafka'], { log: options.log });
   const classpath = kafkaClasspath();
   const dataDir = path.resolve(options.dataDir);
   fs.mkdirSync(dataDir, { recursive: true });
@@ -120,8 +126,17 @@ async function stopBrokerProcess(pid: number, dataDir: string): Promise<void> {
   fs.rmSync(path.join(dataDir, PID_FILE), { force: true });
 }
 
-/** The Kafka jars (broker and tools) as one `-cp` value. */
+/**
+ * The Kafka jars (broker and tools) as one `-cp` value: jars/kafka in a git clone, the jar cache
+ * in an installed package (see src/install/jar-cache.ts).
+ */
 export function kafkaClasspath(): string {
+  if (jarSource('kafka') === 'cache') {
+    const cached = manifestJars(['kafka']);
+    const missing = missingJars(cached);
+    if (missing.length > 0) throw incompleteCache(missing, cached.length);
+    return cached.map((j) => cachedJarPath(j)).join(path.delimiter);
+  }
   const jars = fs.existsSync(KAFKA_JARS_DIR) ? fs.readdirSync(KAFKA_JARS_DIR).filter((f) => f.endsWith('.jar')) : [];
   if (!jars.some((j) => j.startsWith('kafka_'))) {
     throw new SparkSyncError('INSTALL_INCOMPLETE', `the Kafka broker jars are missing from ${KAFKA_JARS_DIR}`, {

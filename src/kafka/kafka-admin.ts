@@ -104,7 +104,9 @@ export class KafkaAdmin {
    * default), as the broker describes it.
    */
   async maxMessageBytes(topic: string): Promise<number> {
-    const described = await this.call(
+    // Right after the topic was created, a broker may not know it yet: retried like a leader change.
+    const described = await this.retrying(
+      topic,
       () => this.admin.describeConfigs({ resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['max.message.bytes'] }], includeSynonyms: false }),
       `reading the configuration of ${topic}`,
     );
@@ -118,9 +120,12 @@ export class KafkaAdmin {
     await this.call(() => this.admin.deleteTopics({ topics: [topic] }), `deleting topic ${topic}`);
   }
 
-  /** Each partition's end offset (high watermark), indexed by partition. */
+  /**
+   * Each partition's end offset (high watermark), indexed by partition. A leader that just died
+   * (its partitions move to another broker within seconds) is waited out: see {@link retrying}.
+   */
   async endOffsets(topic: string): Promise<number[]> {
-    const offsets = await this.call(() => this.admin.fetchTopicOffsets(topic), `reading end offsets of ${topic}`);
+    const offsets = await this.retrying(topic, () => this.admin.fetchTopicOffsets(topic), `reading end offsets of ${topic}`);
     const ends = new Array<number>(offsets.length);
     for (const o of offsets) ends[o.partition] = Number(o.high);
     return ends;
@@ -128,6 +133,25 @@ export class KafkaAdmin {
 
   async close(): Promise<void> {
     await this.admin.disconnect();
+  }
+
+  /**
+   * A read that may meet a broker that just died: kafkajs gives up on the first refused
+   * connection or NOT_LEADER answer, while the cluster elects a new leader within seconds. Such
+   * errors are retried, with the topic's metadata refreshed in between, for up to
+   * {@link LEADER_CHANGE_WAIT_MS}; then (or on any other error) the read fails as {@link call}'s.
+   */
+  private async retrying<T>(topic: string, op: () => Promise<T>, what: string): Promise<T> {
+    const deadline = Date.now() + LEADER_CHANGE_WAIT_MS;
+    for (;;) {
+      try {
+        return await op();
+      } catch (err) {
+        if (!isLeaderChange(err) || Date.now() > deadline) return this.call(() => Promise.reject(err), what);
+      }
+      await new Promise((r) => setTimeout(r, 500));
+      await this.admin.fetchTopicMetadata({ topics: [topic] }).catch(() => undefined);
+    }
   }
 
   private async call<T>(op: () => Promise<T>, what: string): Promise<T> {
@@ -139,6 +163,16 @@ export class KafkaAdmin {
       throw new SparkSyncError('INTERNAL', `Kafka failed ${what}: ${firstLine((err as Error).message)}`, { cause: err });
     }
   }
+}
+
+/** How long a read waits out a leader change before Kafka counts as unreachable (exit 3). */
+const LEADER_CHANGE_WAIT_MS = 30_000;
+
+/** A refused connection or a stale leader: what a broker's death looks like until metadata moves on. */
+function isLeaderChange(err: unknown): boolean {
+  return causes(err).some((e) =>
+    /Connection|BrokerNotFound|NumberOfRetriesExceeded|RequestTimeout/.test(e.name ?? '') ||
+    ['NOT_LEADER_OR_FOLLOWER', 'NOT_LEADER_FOR_PARTITION', 'LEADER_NOT_AVAILABLE', 'UNKNOWN_TOPIC_OR_PARTITION', 'REQUEST_TIMED_OUT'].includes(e.type ?? ''));
 }
 
 /** An error and the errors it wraps (kafkajs's retry and aggregate errors, `cause`). */

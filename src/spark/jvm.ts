@@ -2,6 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { sparkSyncHome } from '../config/paths';
+import { ensureCached } from '../install/jar-cache';
+import type { Logger } from '../log/logger';
 import { isAlive } from '../util/processes';
 import { SparkSyncError } from '../errors/spark-sync-error';
 import { SPARK_JAVA17_OPTIONS, SparkRuntime, resolveSparkRuntime } from './spark-runtime';
@@ -15,6 +17,10 @@ export interface JvmOptions {
   driverMemory?: string;
   /** Extra jars (`--jars`), put on the JVM's startup classpath beside Spark's. */
   jars?: string[];
+  /** Where fetching an installed package's missing jars is reported (else plain lines on stderr). */
+  log?: Logger;
+  /** Fetch an installed package's missing jars before starting (default), or fail naming them (doctor). */
+  download?: boolean;
 }
 
 export const DEFAULT_DRIVER_MEMORY = '1g';
@@ -67,6 +73,8 @@ export function scratchDir(): string {
 export async function ensureJvm(options: JvmOptions = {}): Promise<SparkRuntime> {
   if (started) return started;
   const runtime = resolveSparkRuntime();
+  // An installed package's first use: fetch the jars its `npm install` could not.
+  if (runtime.cachedJars) await ensureCached(runtime.cachedJars, { log: options.log, download: options.download });
   const bridge = await import('java-bridge');
   // Derby (an embedded Hive metastore) writes derby.log to the working directory unless told.
   // -Xrs: the JVM installs no handlers for SIGTERM, SIGINT and SIGHUP, so they stay Node's. Else

@@ -99,6 +99,7 @@ interface JavaJobs {
   writeSample(path: string, format: string, firstRow: number, rows: number, rowGroupBytes: number): Promise<void>;
   sessionInfo(): Promise<string[]>;
   cancelRunning(timeoutMs: number): Promise<boolean>;
+  describeJobs(description: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -262,6 +263,14 @@ export class SparkJobs {
   async writeSample(path: string, options: { rows: number; format?: 'parquet' | 'orc'; rowGroupBytes?: number; firstRow?: number }): Promise<void> {
     const { rows, format = 'parquet', rowGroupBytes = 8 * 1024 * 1024, firstRow = 0 } = options;
     await this.call(() => this.jobs.writeSample(path, format, firstRow, rows, rowGroupBytes), `writing sample data to ${path}`);
+  }
+
+  /**
+   * Names the Spark jobs of the calls that follow, as the Spark UI and its REST API show them,
+   * e.g. `spark-sync: orders.parquet batch 3/10 (rows 2,000,000–3,000,000)`.
+   */
+  async describeJobs(description: string): Promise<void> {
+    await this.call(() => this.jobs.describeJobs(description), 'naming the Spark jobs');
   }
 
   /**

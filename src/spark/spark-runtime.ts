@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { SPARK_JARS_DIR, sparkSyncHome } from '../config/paths';
 import { SparkSyncError } from '../errors/spark-sync-error';
+import { ManifestJar, cachedJarPath, jarSource, manifestJars } from '../install/jar-cache';
 
 /** Spark on Java 17 needs these opens; no spark-submit launcher is there to add them. */
 export const SPARK_JAVA17_OPTIONS: readonly string[] = [
@@ -30,28 +31,40 @@ export interface SparkRuntime {
   /** The Spark version those jars are, e.g. 3.5.7. */
   sparkVersion: string;
   scalaVersion: string;
+  /**
+   * An installed package's jars that live in the jar cache ($SPARK_SYNC_HOME/jars), which
+   * {@link ensureJvm} fetches when missing; undefined for a git clone's own jars/spark.
+   */
+  cachedJars?: ManifestJar[];
 }
 
 /**
- * The driver's Spark. Without `SPARK_HOME`, spark-sync's own jars (jars/spark). With it, that
+ * The driver's Spark. Without `SPARK_HOME`, spark-sync's own jars: jars/spark in a git clone; in
+ * an installed package, its job jar plus the jars of jars/manifest.json in the jar cache
+ * (`cachedJars`, which {@link ensureJvm} fetches when missing). With `SPARK_HOME`, that
  * installation's jars plus the jars it lacks, as spark-submit runs an application, so that the
  * driver and a cluster running the same installation agree. A Spark line or Scala version the
  * job was not compiled for is refused here, before any JVM starts.
  */
 export function resolveSparkRuntime(env: NodeJS.ProcessEnv = process.env): SparkRuntime {
-  const own = listJars(SPARK_JARS_DIR);
-  if (!own.includes('spark-sync-jobs.jar')) {
+  if (!listJars(SPARK_JARS_DIR).includes('spark-sync-jobs.jar')) {
     throw new SparkSyncError('INSTALL_INCOMPLETE', `the Spark job jars are missing from ${SPARK_JARS_DIR}`, {
       hint: 'run `npm run build:jars` in the spark-sync folder (needs Java 17 and Maven)',
     });
   }
+  // A git clone's jars/spark holds the whole classpath; an installed package's holds the job jar,
+  // and jars/manifest.json names the rest, which live in the jar cache.
+  const cachedJars = jarSource('spark') === 'cache' ? manifestJars(['spark']) : undefined;
+  const where = new Map(listJars(SPARK_JARS_DIR).map((j) => [j, path.join(SPARK_JARS_DIR, j)]));
+  for (const jar of cachedJars ?? []) where.set(jar.file, cachedJarPath(jar, env));
+  const own = [...where.keys()].sort();
   const shipList = path.join(SPARK_JARS_DIR, 'ship-to-executors.txt');
   const shipNames = fs.existsSync(shipList) ? fs.readFileSync(shipList, 'utf8').split('\n').map((l) => l.trim()).filter(Boolean) : ['spark-sync-jobs.jar'];
-  const shipJars = shipNames.map((j) => path.join(SPARK_JARS_DIR, j));
+  const shipJars = shipNames.map((j) => where.get(j) ?? path.join(SPARK_JARS_DIR, j));
   const sparkHome = env.SPARK_HOME?.trim() ? path.resolve(env.SPARK_HOME.trim()) : undefined;
   if (!sparkHome) {
-    const sparkJars = own.filter((j) => !shipNames.includes(j)).map((j) => path.join(SPARK_JARS_DIR, j));
-    return { sparkJars, shipJars, ...versionOf(own, SPARK_JARS_DIR) };
+    const sparkJars = own.filter((j) => !shipNames.includes(j)).map((j) => where.get(j)!);
+    return { sparkJars, shipJars, ...versionOf(own, SPARK_JARS_DIR), ...(cachedJars ? { cachedJars } : {}) };
   }
   const homeJars = path.join(sparkHome, 'jars');
   const jars = listJars(homeJars);
@@ -66,7 +79,10 @@ export function resolveSparkRuntime(env: NodeJS.ProcessEnv = process.env): Spark
       hint: `point SPARK_HOME to a Spark ${BUILT_FOR.spark}.x (Scala ${BUILT_FOR.scala}) installation, or unset it to use spark-sync's own Spark ${BUILT_FOR.spark}`,
     });
   }
-  return { sparkHome, sparkJars: jars.map((j) => path.join(homeJars, j)), shipJars, ...version };
+  // The shipped jars the cache holds: the Kafka client and connector, beside SPARK_HOME's Spark.
+  const shipped = new Set(shipJars);
+  const cachedShipJars = cachedJars?.filter((j) => shipped.has(cachedJarPath(j, env)));
+  return { sparkHome, sparkJars: jars.map((j) => path.join(homeJars, j)), shipJars, ...version, ...(cachedShipJars ? { cachedJars: cachedShipJars } : {}) };
 }
 
 function versionOf(jars: string[], dir: string): { sparkVersion: string; scalaVersion: string } {
@@ -109,6 +125,11 @@ export function clusterConf(master: string, runtime: SparkRuntime, userConf: str
     merged('spark.executor.extraJavaOptions', opens, ' '),
   ];
   if (master === 'yarn') {
+    if (runtime.cachedJars && !runtime.sparkHome && !runtime.sparkJars.some((j) => path.basename(j).startsWith('spark-yarn_'))) {
+      throw new SparkSyncError('USAGE', `this installed spark-sync has no YARN client: spark-yarn_${runtime.scalaVersion} ${runtime.sparkVersion} is not published on Maven Central, where its jars come from`, {
+        hint: `set SPARK_HOME to a Spark ${runtime.sparkVersion} (Scala ${runtime.scalaVersion}) installation, whose jars include it, as for spark-submit`,
+      });
+    }
     conf.push(merged('spark.yarn.am.extraJavaOptions', opens, ' '));
     if (!user.has('spark.yarn.archive') && !user.has('spark.yarn.jars')) conf.push(`spark.yarn.archive=${yarnArchive(runtime)}`);
   }

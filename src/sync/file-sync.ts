@@ -11,6 +11,7 @@ import { assertOffsetsAdvancedBy, assertResumableOffsets, assertRowsAccounted, c
 import { recoverCutBatch } from './recovery';
 import { assertSameFormat, assertSourceUnchanged, completedFileChange, completedFileChanged } from './source-checks';
 import { beforeBatchWrite, crashPoint } from './test-faults';
+import { rowNumber } from '../util/numbers';
 
 export interface FileSyncContext {
   store: CheckpointStore;
@@ -82,6 +83,7 @@ export async function syncFile(ctx: FileSyncContext, file: SourceFile): Promise<
 async function startOrResume(ctx: FileSyncContext, file: SourceFile, cp: FileCheckpoint | undefined): Promise<{ cp: FileCheckpoint; rows: number }> {
   const { store, topic } = ctx;
   if (cp) assertSameFormat(cp, file.format);
+  await ctx.jobs.describeJobs(`spark-sync: ${file.identity} (counting its rows)`);
   const description = await ctx.jobs.describeFile(file.uri, file.format);
   const fingerprint: SourceFingerprint = { sizeBytes: description.sizeBytes, mtimeMs: description.mtimeMs, rows: description.rows };
   const endOffsets = await ctx.admin.endOffsets(topic);
@@ -120,6 +122,8 @@ async function syncBatch(ctx: FileSyncContext, file: SourceFile, batch: BatchCur
   const to = Math.min(position + ctx.batchSize, rows);
   await store.markPending(topic, file.identity, to);
   await beforeBatchWrite(index, jobs);
+  const batches = index + Math.ceil((rows - position) / ctx.batchSize);
+  await jobs.describeJobs(`spark-sync: ${file.identity} batch ${index + 1}/${batches} (rows ${rowNumber(position)}–${rowNumber(to)})`);
   const writes = await jobs.writeBatch({
     path: file.uri, format: file.format, fileIdentity: file.identity, from: position, to, topic,
     batchSize: ctx.batchSize, fileRows: rows, kafkaConf: ctx.kafkaConf, startOffsets: offsets,

@@ -2,6 +2,7 @@ import type { Anomaly, FileCheckpoint } from '../checkpoint/checkpoint-store';
 import type { PartitionWrite } from '../spark/spark-jobs';
 import { SparkSyncError } from '../errors/spark-sync-error';
 import type { FileSyncContext } from './file-sync';
+import { rowNumber } from '../util/numbers';
 import { assertOffsetsAdvancedBy, assertRowsAccounted, countsByPartition } from './offsets';
 import type { SourceFile } from './source';
 import { crashPoint } from './test-faults';
@@ -28,6 +29,7 @@ export async function recoverCutBatch(ctx: FileSyncContext, file: SourceFile, cp
   const to = pending !== null && pending > from ? pending : Math.min(from + cp.batchSize, cp.totalRecords!);
   const batchIndex = (await store.listBatches(topic, file.identity)).length;
   await crashPoint('recovery-write', batchIndex, jobs);
+  await jobs.describeJobs(`spark-sync: recovery of ${file.identity} batch ${batchIndex + 1} (rows ${rowNumber(from)}–${rowNumber(to)}, ${ctx.recovery})`);
   const merged = ctx.recovery === 'window' ? await mergeCutBatch(ctx, file, cp, to) : undefined;
   const joined = merged ? undefined : await joinCutBatch(ctx, file, cp, to);
   const after = merged?.after ?? joined!.after;

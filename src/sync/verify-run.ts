@@ -61,6 +61,7 @@ export async function runVerify(config: VerifyConfig, deps: { log: Logger; spark
     const jobs = await deps.spark();
     const results: FileVerification[] = [];
     for (const f of files) {
+      await jobs.describeJobs(`spark-sync: verify ${f.fileName} against ${config.topic}`);
       const audit = await jobs.auditFile({
         path: f.sourcePath, format: f.sourceFormat, fileIdentity: f.fileName, rows: f.recordsProcessed, topic: config.topic,
         kafkaConf: config.kafkaConf, from: f.startOffsets!, to: f.partitionOffsets!,

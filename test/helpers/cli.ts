@@ -37,7 +37,8 @@ export function runCli(
     timeoutMs?: number;
     killAfterMs?: number;
     killAfterLog?: { msg: string; delayMs: number };
-    onLog?: { msg: string; run: () => void };
+    /** Runs once, when a JSON log line with this `msg` appears, with that line parsed. */
+    onLog?: { msg: string; run: (line: Record<string, unknown>) => void };
     /**
      * Called once the CLI runs, with a function that SIGKILLs its whole process group, and one
      * that sends any signal to the CLI's process (or, with `group`, to its whole group).
@@ -69,8 +70,11 @@ export function runCli(
         logKiller = setTimeout(killGroup, options.killAfterLog.delayMs);
       }
       if (options.onLog && !onLogRan && stderr.includes(`"msg":"${options.onLog.msg}"`)) {
-        onLogRan = true;
-        options.onLog.run();
+        const line = stderr.split('\n').find((l) => l.includes(`"msg":"${options.onLog!.msg}"`) && l.endsWith('}'));
+        if (line) {
+          onLogRan = true;
+          options.onLog.run(JSON.parse(line) as Record<string, unknown>);
+        }
       }
     });
     let timedOut = false;

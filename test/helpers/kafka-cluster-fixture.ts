@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { Admin, Kafka, logLevel } from 'kafkajs';
 import { DevBroker, freePort, kafkaClasspath, newClusterId, startDevBroker } from '../../src/dev/dev-broker';
@@ -320,11 +321,33 @@ export async function startKafkaCluster(options: KafkaClusterOptions): Promise<K
   return cluster;
 }
 
-/** `n` free loopback ports, no two alike. */
+/**
+ * `n` free loopback ports, no two alike, below the ephemeral range when it leaves room: a killed
+ * node restarts on its old ports, and an ephemeral port may meanwhile become the local end of
+ * some client's connection (Spark's, a test's).
+ */
 async function distinctFreePorts(n: number): Promise<number[]> {
+  let low = 32_768;
+  try {
+    low = Number(fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || low;
+  } catch {
+    /* not Linux: the default range */
+  }
   const ports = new Set<number>();
+  for (let tries = 0; ports.size < n && low > 11_000 && tries < 1_000; tries++) {
+    const port = 10_000 + Math.floor(Math.random() * (low - 10_000));
+    if (!ports.has(port) && (await canListen(port))) ports.add(port);
+  }
   while (ports.size < n) ports.add(await freePort());
   return [...ports];
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
 }
 
 function signalGroup(pid: number, signal: NodeJS.Signals): void {

@@ -29,19 +29,19 @@ import { expectedSampleKeys } from '../helpers/sample-rows';
  *
  * Each test starts its own cluster, so one's failures and data never reach the other.
  */
-const ROWS = 1_500_000;
-const BATCH = 250_000;
+const ROWS = 600_000;
+const BATCH = 100_000;
 const PARTITIONS = 3;
 const FILE = 'rows.parquet';
 const KILLS = 5;
 /**
  * Kafka's default producer quota per broker while the leader-kill run writes. Unthrottled, the
  * sync could be through before five kill-and-rejoin cycles (each several seconds: fencing, then a
- * broker JVM start and catch-up); at this rate each task's producer writes about 1.2 MB/s, so the
- * ~350 MB of the file's records take a few minutes. The brokers delay throttled requests; nothing
+ * broker JVM start and catch-up); at this rate each task's producer writes about 0.6 MB/s, so the
+ * ~140 MB of the file's records take about two minutes. The brokers delay throttled requests; nothing
  * else changes for the producer.
  */
-const PRODUCER_QUOTA = 1_200_000;
+const PRODUCER_QUOTA = 600_000;
 
 const dir = tempDir('spark-sync-broker-failures-');
 // Private SPARK_SYNC_HOME; Spark's driver on loopback, as useSyncFixture sets them.
@@ -99,7 +99,7 @@ const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 
 /**
  * What the topic holds against the file's keys, from an independent kafkajs consumer (as
- * topic-reader's `tally`, but counting instead of keeping 1.5M messages in memory).
+ * topic-reader's `tally`, but counting instead of keeping every message in memory).
  */
 async function countTopic(cluster: KafkaCluster, topic: string): Promise<{ messages: number; distinctKeys: number; duplicated: number; missing: number; foreign: number }> {
   const kafka = new Kafka({ clientId: 'broker-failures-reader', brokers: cluster.brokers, logLevel: logLevel.NOTHING });

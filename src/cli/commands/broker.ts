@@ -24,7 +24,7 @@ export function brokerCommand(): Command {
       if (!Number.isInteger(port) || port < 1 || port > 65535) {
         throw new SparkSyncError('USAGE', `--port must be a port number, not '${opts.port}'`);
       }
-      const b = await startDevBroker({ port, dataDir: opts.dataDir ?? defaultDataDir(), detached: true });
+      const b = await startDevBroker({ port, dataDir: opts.dataDir ?? defaultDataDir(), detached: true, log });
       log.info({ bootstrap: b.bootstrap, pid: b.pid, data_dir: b.dataDir }, `Kafka broker running on ${b.bootstrap}`);
       printSummary({ command: 'broker start', bootstrap: b.bootstrap, pid: b.pid, data_dir: b.dataDir });
     });

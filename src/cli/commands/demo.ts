@@ -24,7 +24,7 @@ export function demoCommand(): Command {
       const topic = 'spark-sync-demo';
 
       log.info({ data_dir: path.join(home, 'broker') }, '1/6 starting a local Apache Kafka broker (KRaft)');
-      const broker = await startDevBroker({ dataDir: path.join(home, 'broker') });
+      const broker = await startDevBroker({ dataDir: path.join(home, 'broker'), log });
       const sync = await SparkSync.open({ logger: log });
       sync.on('batch-committed', (e) => log.info({ batch: e.batchIndex, records_processed: e.recordsProcessed, total_records: e.totalRecords }, 'batch committed'));
       try {

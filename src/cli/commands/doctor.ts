@@ -7,6 +7,7 @@ import { KAFKA_JARS_DIR, SPARK_JARS_DIR, defaultCheckpointPath } from '../../con
 import { ExitCode, SparkSyncError, asSparkSyncError } from '../../errors/spark-sync-error';
 import { parseBootstrapServers } from '../../config/kafka-connection';
 import { KafkaAdmin } from '../../kafka/kafka-admin';
+import { INSTALL_COMMAND, JAR_FOLDERS, corruptJars, distinctJars, incompleteCache, jarCacheDir, jarSource, manifestJars, missingJars } from '../../install/jar-cache';
 import { ensureJvm } from '../../spark/jvm';
 import { globalOptions } from '../global-options';
 import { printSummary } from '../output';
@@ -52,7 +53,7 @@ input, 3 Kafka unreachable).`,
     await run('java', javaVersion);
     await run('jars', jarsPresent);
     await run('bridge', async () => {
-      await ensureJvm({ driverMemory: '256m' });
+      await ensureJvm({ driverMemory: '256m', download: false });
       const { importClassAsync } = await import('java-bridge');
       await importClassAsync('io.sparksync.jobs.SparkSyncJobs');
       return 'java-bridge started the JVM and loaded the Spark job classes';
@@ -99,12 +100,25 @@ function javaVersion(): string {
   return line;
 }
 
-function jarsPresent(): string {
+async function jarsPresent(): Promise<string> {
   const count = (dir: string) => (fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.jar')) : []);
   const spark = count(SPARK_JARS_DIR);
   const kafka = count(KAFKA_JARS_DIR);
   if (!spark.includes('spark-sync-jobs.jar')) {
     throw new SparkSyncError('INSTALL_INCOMPLETE', `the Spark job jar is missing from ${SPARK_JARS_DIR}`, { hint: 'run `npm run build:jars` in the spark-sync folder (needs Java 17 and Maven)' });
   }
-  return `${spark.length} jars in ${SPARK_JARS_DIR}, ${kafka.length} in ${KAFKA_JARS_DIR}`;
+  // An installed package: the job jar here, every other jar in the jar cache, checked whole.
+  const fromCache = JAR_FOLDERS.filter((f) => jarSource(f) === 'cache');
+  if (fromCache.length === 0) return `${spark.length} jars in ${SPARK_JARS_DIR}, ${kafka.length} in ${KAFKA_JARS_DIR}`;
+  const jars = manifestJars(fromCache);
+  const total = distinctJars(jars).length;
+  const missing = missingJars(jars);
+  if (missing.length > 0) throw incompleteCache(missing, total, process.env, 'an interrupted or failed download?');
+  const corrupt = await corruptJars(jars);
+  if (corrupt.length > 0) {
+    throw new SparkSyncError('INSTALL_INCOMPLETE', `${corrupt.length} of ${total} jars in the jar cache ${jarCacheDir()} do not match their SHA-1: ${corrupt.slice(0, 3).map((j) => j.file).join(', ')}`, {
+      hint: `\`${INSTALL_COMMAND}\` fetches them again`,
+    });
+  }
+  return `the job jar in ${SPARK_JARS_DIR}; ${total} jars (${fromCache.map((f) => `${f}: ${manifestJars([f]).length}`).join(', ')}) in the jar cache ${jarCacheDir()}, each matching its SHA-1`;
 }

@@ -25,6 +25,8 @@ import org.apache.spark.sql.SparkSession;
  */
 public final class SparkSyncJobs {
   private final SparkSession spark;
+  /** What the jobs of the next calls do, for the Spark UI ({@link #describeJobs}). */
+  private volatile String description = "spark-sync";
   /** The batches being written (one file at a time: the driver syncs files one by one). */
   private final Batches batches;
 
@@ -59,6 +61,7 @@ public final class SparkSyncJobs {
    * (columns position, key, then each field as the text its key hashes).
    */
   public byte[] previewFile(String path, String format, String fileIdentity, long rows) {
+    described();
     return ArrowResults.encode(Preview.firstRows(spark, path, format, fileIdentity, rows));
   }
 
@@ -99,6 +102,19 @@ public final class SparkSyncJobs {
     }
   }
 
+  /**
+   * Names the jobs of the calls that follow in the Spark UI and its REST API (e.g.
+   * {@code spark-sync: orders.parquet batch 3/10 (rows 2,000,000–3,000,000)}). Spark keeps a
+   * job's description per thread, so each call that runs jobs applies it on its own thread.
+   */
+  public void describeJobs(String description) {
+    this.description = description;
+  }
+
+  private void described() {
+    spark.sparkContext().setJobDescription(description);
+  }
+
   /** Stops the SparkSession. */
   public void stop() {
     spark.stop();
@@ -111,6 +127,7 @@ public final class SparkSyncJobs {
    * @return {sizeBytes, modificationTimeMs, rows, inputSplits}
    */
   public long[] describeFile(String path, String format) {
+    described();
     return SourceFiles.describe(spark, path, format);
   }
 
@@ -158,6 +175,7 @@ public final class SparkSyncJobs {
    */
   public long[][] writeBatch(String path, String format, String fileIdentity, long from,
       long batchSize, long fileRows, String topic, String[] kafkaConf, long[] batchStartOffsets) {
+    described();
     return batches.write(path, format, fileIdentity, from, batchSize, fileRows, topic, kafkaConf,
         batchStartOffsets, false);
   }
@@ -173,6 +191,7 @@ public final class SparkSyncJobs {
    */
   public long[][] resumeBatch(String path, String format, String fileIdentity, long from,
       long batchSize, long fileRows, String topic, String[] kafkaConf, long[] batchStartOffsets) {
+    described();
     return batches.write(path, format, fileIdentity, from, batchSize, fileRows, topic, kafkaConf,
         batchStartOffsets, true);
   }
@@ -188,6 +207,7 @@ public final class SparkSyncJobs {
    */
   public long[][] writeDelta(String path, String format, String fileIdentity, long from, long to,
       String topic, String[] kafkaConf, long[] keysFrom, long[] keysTo) {
+    described();
     return Recovery.writeDelta(spark, path, format, fileIdentity, from, to, topic, kafkaConf,
         keysFrom, keysTo);
   }
@@ -202,6 +222,7 @@ public final class SparkSyncJobs {
    */
   public long[] auditFile(String path, String format, String fileIdentity, long rows, String topic,
       String[] kafkaConf, long[] from, long[] to) {
+    described();
     return Audit.file(spark, path, format, fileIdentity, rows, topic, kafkaConf, from, to);
   }
 

@@ -12,8 +12,9 @@ public final class SessionSettings {
 
   /** Starts (or joins) the session; {@code conf} holds {@code key=value} Spark settings. */
   public static SparkSession start(String master, String[] conf) {
+    // The Spark UI is on, as with spark-submit (port 4040 or the next free one; --conf
+    // spark.ui.enabled=false turns it off): an operator watches stages, tasks and executors there.
     SparkSession.Builder b = SparkSession.builder().master(master).appName("spark-sync")
-        .config("spark.ui.enabled", "false")
         .config("spark.sql.shuffle.partitions", "8")
         // Records cross the shuffle as byte arrays; Kryo moves them far cheaper than Java
         // serialization.
@@ -50,6 +51,7 @@ public final class SessionSettings {
       "driver_port", conf.get("spark.driver.port", ""),
       "block_manager_port",
       String.valueOf(org.apache.spark.SparkEnv.get().blockManager().blockManagerId().port()),
+      "ui_url", sc.uiWebUrl().isDefined() ? sc.uiWebUrl().get() : "(disabled)",
     };
   }
 }

@@ -1,0 +1,83 @@
+import { Command } from 'commander';
+import type { Table } from 'apache-arrow';
+import { SourceFormat } from '../../config/source-format';
+import { SparkSync } from '../../spark-sync';
+import { globalOptions } from '../global-options';
+import { printSummary } from '../output';
+import { addSparkOptions } from '../shared-options';
+
+interface PreviewOptions {
+  source: string;
+  rows?: string;
+  file?: string;
+  format?: SourceFormat;
+  csvHeader?: boolean;
+  csvDelimiter?: string;
+  where?: string;
+  partitions?: string;
+  json?: boolean;
+  master?: string;
+  conf?: string[];
+  driverMemory?: string;
+  jars?: string[];
+}
+
+/** One previewed record: what a submit would send. */
+interface PreviewRecord {
+  position: number;
+  key: string;
+  partition?: number;
+  fields: Record<string, string | null>;
+}
+
+export function previewCommand(): Command {
+  const cmd = new Command('preview')
+    .description('show the first records of a source as submit would send them: position, Kafka key, partition and fields (read by Spark; writes nothing, contacts no Kafka)')
+    .option('--source <path>', 'as submit\'s: a data file, a directory, an hdfs:// URI or hive:db.table (required)')
+    .option('--rows <n>', 'how many records', '10')
+    .option('--file <identity>', 'with a directory or table: the file to show, by its identity (default: the first)')
+    .option('--partitions <n>', 'also show each record\'s Kafka partition in a topic of this many partitions')
+    .option('--format <format>', 'parquet, orc, csv or json (default: from the file\'s extension)')
+    .option('--csv-header', 'CSV files start with a header line naming the columns')
+    .option('--csv-delimiter <char>', 'CSV field delimiter, one character (\\t for a tab)', ',')
+    .option('--where <predicate>', 'with hive:db.table: the partitions to read');
+  addSparkOptions(cmd);
+  return cmd
+    .option('--json', 'print one JSON document (default: a table at a terminal, JSON lines otherwise)')
+    .addHelpText('after', '\nExample:\n  spark-sync preview --source /data/txn.parquet --rows 5 --partitions 6\n  spark-sync preview --source /data/events --file dt=2024-01-15/part-0.csv --csv-header --json')
+    .action(async (opts: PreviewOptions, cmd: Command) => {
+      const { log, verbose } = globalOptions(cmd);
+      const sync = await SparkSync.open({ master: opts.master, conf: opts.conf, driverMemory: opts.driverMemory, jars: opts.jars, verbose, logger: log });
+      const table = await sync.preview({
+        source: opts.source, rows: opts.rows === undefined ? undefined : Number(opts.rows), file: opts.file, format: opts.format,
+        csv: { header: opts.csvHeader, delimiter: opts.csvDelimiter }, where: opts.where,
+        partitions: opts.partitions === undefined ? undefined : Number(opts.partitions),
+      });
+      const records = toRecords(table);
+      if (opts.json) printSummary({ command: 'preview', source: opts.source, partitions: opts.partitions === undefined ? null : Number(opts.partitions), records });
+      else if (process.stdout.isTTY) process.stdout.write(recordTable(records));
+      else for (const r of records) process.stdout.write(`${JSON.stringify(r)}\n`);
+    });
+}
+
+function toRecords(table: Table): PreviewRecord[] {
+  const names = table.schema.fields.map((f) => f.name);
+  return table.toArray().map((row) => {
+    const r = row.toJSON() as Record<string, unknown>;
+    const fields: Record<string, string | null> = {};
+    for (const name of names) if (!['position', 'key', 'partition'].includes(name)) fields[name] = (r[name] ?? null) as string | null;
+    return { position: Number(r.position), key: String(r.key), ...(r.partition === undefined ? {} : { partition: Number(r.partition) }), fields };
+  });
+}
+
+/** An aligned text table; long values are cut to 40 characters with an ellipsis. */
+function recordTable(records: PreviewRecord[]): string {
+  if (records.length === 0) return 'the file holds no records\n';
+  const fieldNames = Object.keys(records[0].fields);
+  const header = ['POSITION', 'KEY', ...(records[0].partition === undefined ? [] : ['PARTITION']), ...fieldNames];
+  const cut = (v: string) => (v.length > 40 ? `${v.slice(0, 39)}…` : v);
+  const rows = records.map((r) => [String(r.position), r.key, ...(r.partition === undefined ? [] : [String(r.partition)]), ...fieldNames.map((f) => cut(r.fields[f] ?? 'NULL'))]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+  return [line(header), ...rows.map(line)].join('\n') + '\n';
+}
