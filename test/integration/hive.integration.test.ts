@@ -78,6 +78,22 @@ test('an unpartitioned ORC table syncs exactly', async () => {
   await t.assertExact(topic, new Set(keys(FLAT_ROWS, dataFile(table('flat')))));
 });
 
+test('a Hive source through the library (SparkSync.submit) gets the same metastore defaults as the CLI and syncs exactly', async () => {
+  const topic = uniqueTopic('hive-library');
+  const task = path.resolve(__dirname, '..', 'helpers', 'library-submit-task.js');
+  const input = { open: { master: 'local[2]' }, submit: { source: 'hive:sales.flat', topic, bootstrapServer: t.broker.bootstrap, checkpoint: t.checkpoint(topic), createTopic: true, partitions: 3 } };
+  const r = spawnSync(process.execPath, [task, JSON.stringify(input)], { env: { ...process.env, ...t.env }, encoding: 'utf8', timeout: 300_000 });
+  assert.equal(r.status, 0, `${r.stdout}\n${r.stderr.slice(-3000)}`);
+  const summary = JSON.parse(r.stdout.trim().split('\n').pop()!) as { recordsSent: number; fileRows: number };
+  assert.equal(summary.recordsSent, FLAT_ROWS);
+  assert.equal(summary.fileRows, 1);
+  await t.assertExact(topic, new Set(keys(FLAT_ROWS, dataFile(table('flat')))));
+  // The same bad input as through the CLI: the same code and exit code.
+  const bad = spawnSync(process.execPath, [task, JSON.stringify({ ...input, submit: { ...input.submit, source: 'hive:sales.missing' } })], { env: { ...process.env, ...t.env }, encoding: 'utf8', timeout: 300_000 });
+  assert.equal(bad.status, 2, bad.stderr.slice(-2000));
+  assert.equal((JSON.parse(bad.stdout.trim().split('\n').pop()!) as { error: { code: string } }).error.code, 'SOURCE_UNREADABLE');
+});
+
 test('bad table names and predicates: exit 2, one clear line, nothing run', async () => {
   const topic = uniqueTopic('hive-bad');
   const cases: Array<{ source: string; extra: string[]; line: RegExp }> = [
