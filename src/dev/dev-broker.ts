@@ -8,7 +8,7 @@ import { KAFKA_JARS_DIR } from '../config/paths';
 import { SparkSyncError } from '../errors/spark-sync-error';
 import { cachedJarPath, ensureFolders, jarSource, manifestJars, missingJars, incompleteCache } from '../install/jar-cache';
 import type { Logger } from '../log/logger';
-import { isAlive, sleep } from '../util/processes';
+import { isAlive, signalGroup, sleep } from '../util/processes';
 import { KafkaAdmin } from '../kafka/kafka-admin';
 
 export interface DevBrokerOptions {
@@ -291,15 +291,4 @@ function readPid(dataDir: string): number | undefined {
 }
 
 
-function signalGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    try {
-      process.kill(pid, signal);
-    } catch {
-      /* already gone */
-    }
-  }
-}
 

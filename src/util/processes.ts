@@ -22,3 +22,19 @@ export function isAlive(pid: number): boolean {
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/**
+ * Sends `signal` to the process group `pid` leads (a child started with `detached: true`: a JVM
+ * and whatever it forked), or to the process alone if it leads none; nothing if it is gone.
+ */
+export function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      /* already gone */
+    }
+  }
+}

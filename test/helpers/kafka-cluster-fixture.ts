@@ -4,7 +4,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { Admin, Kafka, logLevel } from 'kafkajs';
 import { DevBroker, freePort, kafkaClasspath, newClusterId, startDevBroker } from '../../src/dev/dev-broker';
-import { isAlive, sleep } from '../../src/util/processes';
+import { isAlive, signalGroup, sleep } from '../../src/util/processes';
 import { processesUnder } from './process-leaks';
 
 export interface KafkaClusterOptions {
@@ -350,14 +350,3 @@ function canListen(port: number): Promise<boolean> {
   });
 }
 
-function signalGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    try {
-      process.kill(pid, signal);
-    } catch {
-      /* already gone */
-    }
-  }
-}

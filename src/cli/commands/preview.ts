@@ -1,8 +1,7 @@
 import { Command } from 'commander';
 import type { Table } from 'apache-arrow';
 import { SourceFormat } from '../../config/source-format';
-import { SparkSync } from '../../spark-sync';
-import { globalOptions } from '../global-options';
+import { openSparkSync } from '../global-options';
 import { printSummary } from '../output';
 import { addSparkOptions } from '../shared-options';
 
@@ -46,8 +45,7 @@ export function previewCommand(): Command {
     .option('--json', 'print one JSON document (default: a table at a terminal, JSON lines otherwise)')
     .addHelpText('after', '\nExample:\n  spark-sync preview --source /data/txn.parquet --rows 5 --partitions 6\n  spark-sync preview --source /data/events --file dt=2024-01-15/part-0.csv --csv-header --json')
     .action(async (opts: PreviewOptions, cmd: Command) => {
-      const { log, verbose } = globalOptions(cmd);
-      const sync = await SparkSync.open({ master: opts.master, conf: opts.conf, driverMemory: opts.driverMemory, jars: opts.jars, verbose, logger: log });
+      const { sync } = await openSparkSync(opts, cmd);
       const table = await sync.preview({
         source: opts.source, rows: opts.rows === undefined ? undefined : Number(opts.rows), file: opts.file, format: opts.format,
         csv: { header: opts.csvHeader, delimiter: opts.csvDelimiter }, where: opts.where,

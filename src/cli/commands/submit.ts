@@ -1,11 +1,10 @@
 import { Command } from 'commander';
 import { SubmitInput } from '../../config/submit-config';
 import { Logger } from '../../log/logger';
-import { SparkSync } from '../../spark-sync';
 import { SyncEvent } from '../../sync/sync-events';
 import { releaseHeldLeases } from '../../sync/submit-run';
 import { SparkSyncError } from '../../errors/spark-sync-error';
-import { globalOptions } from '../global-options';
+import { openSparkSync } from '../global-options';
 import { addCheckpointOption, addKafkaOptions, addSparkOptions, setting } from '../shared-options';
 import { printSummary } from '../output';
 import { ProgressDisplay } from '../progress';
@@ -58,10 +57,9 @@ after success sends nothing. SIGTERM or Ctrl-C cancels the running Spark job and
 Exit codes: 0 done, 2 bad input, 3 unreachable or interrupted (safe to retry), 4 consistency
 violation (a person must look), 6 the checkpoint's disk is full.`)
     .action(async (opts: Record<string, unknown>, cmd: Command) => {
-      const { log, verbose, logFormat } = globalOptions(cmd);
       // Flags arrive untyped; the engine validates every one (a missing --source included) before any I/O.
       const input = opts as SubmitInput;
-      const sync = await SparkSync.open({ master: input.master, conf: input.conf, driverMemory: input.driverMemory, jars: input.jars, verbose, logger: log });
+      const { sync, log, logFormat } = await openSparkSync(input, cmd);
       if (opts.dryRun) {
         const plan = await sync.dryRun(input);
         for (const f of plan.files) log.info({ file: f.file, status: f.status, total_records: f.totalRecords, records_processed: f.recordsProcessed, to_send: f.toSend, batches: f.batches }, `would send ${f.toSend} records of ${f.file} in ${f.batches} batches`);

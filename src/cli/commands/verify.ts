@@ -1,8 +1,7 @@
 import { Command } from 'commander';
 import { VerifyInput } from '../../config/verify-config';
 import { ExitCode } from '../../errors/spark-sync-error';
-import { SparkSync } from '../../spark-sync';
-import { globalOptions } from '../global-options';
+import { openSparkSync } from '../global-options';
 import { printSummary } from '../output';
 import { addCheckpointOption, addKafkaOptions, addSparkOptions } from '../shared-options';
 
@@ -18,8 +17,7 @@ export function verifyCommand(): Command {
     .option('--json', 'print the full report as one JSON object (it is always the last stdout line)')
     .addHelpText('after', '\nExample:\n  spark-sync verify --topic transactions --bootstrap-server 127.0.0.1:9092 --json\n\nExit codes: 0 every file clean; 5 a file has missing, duplicated or foreign keys in its offset range, or the topic holds records in no file\'s range (unaccounted).')
     .action(async (opts: VerifyOptions, cmd: Command) => {
-      const { log, verbose } = globalOptions(cmd);
-      const sync = await SparkSync.open({ master: opts.master, conf: opts.conf, driverMemory: opts.driverMemory, jars: opts.jars, verbose, logger: log });
+      const { sync } = await openSparkSync(opts, cmd);
       const summary = await sync.verify(opts);
       if (!opts.json) {
         for (const f of summary.files) {
