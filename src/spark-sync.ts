@@ -121,7 +121,8 @@ export class SparkSync extends EventEmitter<EventsOf<SyncEvent>> {
   /**
    * Syncs a source into a topic and resolves when every file is COMPLETED. Rejects with a
    * {@link SparkSyncError} whose `exitCode` follows the CLI's; the checkpoint is consistent
-   * either way. `signal` stops the run at the next batch boundary.
+   * either way. `signal` stops the run: the running Spark job is cancelled, its tasks stop writing,
+   * the lease is released, and the call rejects with INTERRUPTED (exit code 3).
    */
   async submit(input: SubmitInput, signal?: AbortSignal): Promise<SubmitResult> {
     const config = this.submitConfig(input);
