@@ -7,8 +7,10 @@
 //   jars/hdfs        Hadoop's MiniDFSCluster and MiniYARNCluster, for the tests: child JVMs only
 //   jars/spark-dist  Spark 3.5.7's own binary distribution (jars/ and bin/), unmodified: the
 //                    SPARK_HOME of the test cluster, and the reference for what executors lack
-// Runs as part of `npm install` (the package's prepare script). Maven's local repository (~/.m2)
-// and pip's cache keep the downloads, so only the first run on a machine is slow.
+// Runs as part of `npm install` in a clone (the package's prepare script) and of `npm pack`
+// (prepack, before scripts/write-manifest.js); an installed package never runs it: it fetches the
+// jars jars/manifest.json lists instead (src/install/jar-cache.ts). Maven's local repository
+// (~/.m2) and pip's cache keep the downloads, so only the first run on a machine is slow.
 'use strict';
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -43,7 +45,7 @@ const probe = spawnSync('mvn', ['-v'], { stdio: 'ignore' });
 if (probe.error || probe.status !== 0) fail('Maven (mvn) is not on PATH; install Maven 3.8+ and Java 17, then run `npm run build:jars`.');
 
 for (const { pom, out } of modules) {
-  // A packed copy of spark-sync carries only the job's module; the test and bench ones stay here.
+  // A module this copy does not have (a partial checkout) is skipped.
   if (!fs.existsSync(path.join(root, pom))) continue;
   // Start from an empty folder so a jar dropped from the build never lingers on the classpath.
   fs.rmSync(path.join(root, out), { recursive: true, force: true });

@@ -161,6 +161,11 @@ export function megabytes(bytes: number): string {
   return (bytes / 1e6).toFixed(bytes < 10e6 ? 1 : 0);
 }
 
+/** `318 MB`, `3.2 MB`, `41 kB`. */
+export function sizeText(bytes: number): string {
+  return bytes < 1e6 ? `${Math.ceil(bytes / 1e3)} kB` : `${megabytes(bytes)} MB`;
+}
+
 /** The command that fills the cache, for hints. */
 export const INSTALL_COMMAND = 'spark-sync install-jars';
 
@@ -168,7 +173,7 @@ export const INSTALL_COMMAND = 'spark-sync install-jars';
 export function incompleteCache(missing: readonly ManifestJar[], total: number, env: NodeJS.ProcessEnv = process.env, why?: string): SparkSyncError {
   const names = missing.slice(0, 3).map((j) => j.file).join(', ') + (missing.length > 3 ? `, … (${missing.length - 3} more)` : '');
   const bytes = missing.reduce((a, j) => a + j.size, 0);
-  return new SparkSyncError('INSTALL_INCOMPLETE', `${missing.length} of ${total} jars (${megabytes(bytes)} MB) are missing from the jar cache ${jarCacheDir(env)}${why ? ` (${why})` : ''}: ${names}`, {
+  return new SparkSyncError('INSTALL_INCOMPLETE', `${missing.length} of ${total} jars (${sizeText(bytes)}) are missing from the jar cache ${jarCacheDir(env)}${why ? ` (${why})` : ''}: ${names}`, {
     hint: `fetch them with \`${INSTALL_COMMAND}\` (from ${mavenRepo(env)}), or without internet \`${INSTALL_COMMAND} --from <a Maven repository folder or URL>\``,
   });
 }
@@ -211,7 +216,7 @@ export function stderrProgress(options: { log?: Logger; tty?: boolean } = {}): F
     start(n, bytes, from, cache) {
       total = bytes;
       count = n;
-      say({ jars: n, megabytes: Number(megabytes(bytes)), from, cache }, `fetching ${n} jars (${megabytes(bytes)} MB) from ${from} into ${cache}`);
+      say({ jars: n, megabytes: Number(megabytes(bytes)), from, cache }, `fetching ${n} jars (${sizeText(bytes)}) from ${from} into ${cache}`);
     },
     bytes(n) {
       done += n;
@@ -223,7 +228,7 @@ export function stderrProgress(options: { log?: Logger; tty?: boolean } = {}): F
     },
     end(result) {
       if (tty) process.stderr.write('\r\x1b[K');
-      say({ jars: result.fetched, megabytes: Number(megabytes(result.bytes)), seconds: result.seconds }, `fetched ${result.fetched} jars (${megabytes(result.bytes)} MB) in ${result.seconds} s, each checked against its SHA-1`);
+      say({ jars: result.fetched, megabytes: Number(megabytes(result.bytes)), seconds: result.seconds }, `fetched ${result.fetched} jars (${sizeText(result.bytes)}) in ${result.seconds} s, each checked against its SHA-1`);
     },
   };
 }
@@ -310,13 +315,8 @@ async function fetchOne(jar: ManifestJar, source: Source, dest: string, progress
           done(null, chunk);
         },
       });
-      const out = await fs.promises.open(part, 'wx', 0o644);
-      try {
-        await pipeline(input, tap, out.createWriteStream({ autoClose: false }));
-        await out.sync();
-      } finally {
-        await out.close();
-      }
+      // flush: fsync before close, so a jar renamed into place has its bytes on disk.
+      await pipeline(input, tap, fs.createWriteStream(part, { flags: 'wx', mode: 0o644, flush: true }));
       const sha1 = hash.digest('hex');
       if (sha1 !== jar.sha1) {
         throw new SparkSyncError('INSTALL_INCOMPLETE', `${where} has SHA-1 ${sha1}, not the ${jar.sha1} that spark-sync was packed with; the download was deleted`, {

@@ -113,7 +113,7 @@ async function jarsPresent(): Promise<string> {
   const jars = manifestJars(fromCache);
   const total = distinctJars(jars).length;
   const missing = missingJars(jars);
-  if (missing.length > 0) throw incompleteCache(missing, total, process.env, 'an interrupted or failed download?');
+  if (missing.length > 0) throw incompleteCache(missing, total, process.env, missing.length === total ? 'not fetched yet' : 'an interrupted or failed download?');
   const corrupt = await corruptJars(jars);
   if (corrupt.length > 0) {
     throw new SparkSyncError('INSTALL_INCOMPLETE', `${corrupt.length} of ${total} jars in the jar cache ${jarCacheDir()} do not match their SHA-1: ${corrupt.slice(0, 3).map((j) => j.file).join(', ')}`, {

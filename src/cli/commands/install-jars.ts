@@ -18,7 +18,7 @@ export function installJarsCommand(): Command {
     .description("fetch the Spark, Hadoop and Kafka jars of an installed spark-sync into its jar cache ($SPARK_SYNC_HOME/jars), each checked against its SHA-1")
     .option('--from <repository>', 'a Maven repository: an http(s) URL, or a folder in its layout (~/.m2/repository, another machine\'s $SPARK_SYNC_HOME/jars) (default: $SPARK_SYNC_MAVEN_REPO, else https://repo1.maven.org/maven2)')
     .addHelpText('after', `
-Examples:
+Example:
   spark-sync install-jars                                  # from Maven Central
   spark-sync install-jars --from ~/.m2/repository          # offline, from a local Maven repository
   spark-sync install-jars --from https://nexus.example.com/repository/maven-central
