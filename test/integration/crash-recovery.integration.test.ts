@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { before, test } from 'node:test';
+import { Kafka, logLevel } from 'kafkajs';
 import { uniqueTopic } from '../helpers/broker-fixture';
 import { CliResult, assertKilledOnPurpose } from '../helpers/cli';
 import { expectedSampleKeys } from '../helpers/sample-rows';
@@ -15,7 +16,8 @@ import { useSyncFixture } from '../helpers/sync-fixture';
 const SMALL_ROWS = 40_000;
 const SMALL_BATCH = 10_000;
 const BIG_ROWS = 200_000;
-const BIG_BATCH = 2_500;
+/** The random-kill test's batches: large enough that a kill placed by offsets finds one being written. */
+const RANDOM_BATCH = 20_000;
 
 const t = useSyncFixture({ partitions: 3, batchSize: SMALL_BATCH });
 const small = { file: 'small.parquet', path: '', keys: new Set(expectedSampleKeys(SMALL_ROWS, 'small.parquet')) };
@@ -89,7 +91,39 @@ test('a task that fails after writing part of its partition is retried without d
   await t.assertExact(topic, small.keys);
 });
 
-test('SIGKILL at 10 random moments across a 200,000-row file, reruns with other splits and parallelism: exact', async () => {
+/**
+ * SIGKILLs the run's process group once the topic holds `target` records in all, polling its end
+ * offsets every 20 ms until `done()`: a kill placed by what Kafka holds, so it lands while a batch
+ * is being written, wherever the time goes (start-up, planning, commits).
+ */
+async function killWhenTopicHolds(topic: string, target: number, kill: () => void, done: () => boolean): Promise<void> {
+  const admin = new Kafka({ clientId: 'test-random-kill', brokers: [t.broker.bootstrap], logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    while (!done()) {
+      const total = (await admin.fetchTopicOffsets(topic).catch(() => [])).reduce((n, o) => n + Number(o.high), 0);
+      if (total >= target) {
+        kill();
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+async function topicTotal(topic: string): Promise<number> {
+  const admin = new Kafka({ clientId: 'test-random-kill', brokers: [t.broker.bootstrap], logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    return (await admin.fetchTopicOffsets(topic).catch(() => [])).reduce((n, o) => n + Number(o.high), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+test('SIGKILL at 10 random points across a 200,000-row file, reruns with other splits and parallelism: exact', async () => {
   // Each rerun reads the file with a different split size and thread count than the run before.
   const layouts = [
     ['--master', 'local[2]'],
@@ -104,34 +138,45 @@ test('SIGKILL at 10 random moments across a 200,000-row file, reruns with other 
   for (let round = 1; kills < 10 && round <= 6; round++) {
     const topic = uniqueTopic(`random-kills-${round}`);
     const checkpoint = t.checkpoint(topic);
+    let lastKilled = false;
     for (let attempt = 0; kills < 10 && attempt < 20; attempt++, runs++) {
-      // A random moment after the run's first committed batch: start-up (JVM and Spark) and the
-      // read-and-shuffle of the run's first batches are behind it, so kills land across the file
-      // and at every phase of a batch (mid-write, between Kafka's ack and the checkpoint commit).
-      const killAfterMs = Math.floor(Math.random() * 4_000);
-      const run = await t.submit(big.path, topic, layouts[runs % layouts.length], { batchSize: BIG_BATCH, killAfterLog: { msg: 'batch committed', delayMs: killAfterMs } });
+      // A random point of the file past what the topic holds: 20–80 % into one of the next three
+      // batches (after the one a rerun first recovers), so the kill lands mid-write, at a random
+      // depth into the file and into the batch.
+      const next = Math.ceil((await topicTotal(topic)) / RANDOM_BATCH) * RANDOM_BATCH;
+      const target = next + Math.floor(Math.random() * 3) * RANDOM_BATCH + Math.floor((0.2 + Math.random() * 0.6) * RANDOM_BATCH);
+      let ended = false;
+      let killing: Promise<void> | undefined;
+      const run = await t.submit(big.path, topic, layouts[runs % layouts.length], {
+        batchSize: RANDOM_BATCH,
+        onStart: (kill) => {
+          if (target < BIG_ROWS) killing = killWhenTopicHolds(topic, target, kill, () => ended);
+        },
+      });
+      ended = true;
+      await killing;
       assert.equal(run.timedOut, false, `run ${runs} hung: ${run.stderr.slice(-800)}`);
-      if (attempt > 0) reruns++;
+      if (lastKilled) reruns++;
       if (recovered(run)) recoveries++;
       const progress = run.logs.filter((l) => l.msg === 'batch committed').pop()?.records_processed ?? '-';
-      process.stderr.write(`# round ${round} run ${attempt}: ${run.signal ?? `exit ${run.code}`} ${killAfterMs} ms after its first batch, checkpoint at ${progress}, recovered: ${recovered(run) ? JSON.stringify(recovered(run)) : 'no'}\n`);
-      if (run.signal === 'SIGKILL') kills++;
+      process.stderr.write(`# round ${round} run ${attempt}: ${run.signal ?? `exit ${run.code}`} at ${target < BIG_ROWS ? target : '-'} records in the topic, checkpoint at ${progress}, recovered: ${recovered(run) ? JSON.stringify(recovered(run)) : 'no'}\n`);
+      lastKilled = run.signal === 'SIGKILL';
+      if (lastKilled) kills++;
       else {
         assert.equal(run.code, 0, run.stderr);
         break;
       }
     }
-    const final = await t.submit(big.path, topic, ['--master', 'local[2]'], { batchSize: BIG_BATCH });
+    const final = await t.submit(big.path, topic, ['--master', 'local[2]'], { batchSize: RANDOM_BATCH });
     assert.equal(final.code, 0, final.stderr);
-    reruns++;
+    if (lastKilled) reruns++;
     if (recovered(final)) recoveries++;
     const status = await t.cli(['status', '--checkpoint', checkpoint, '--json']);
     assert.equal((status.summary.files as Array<{ status: string }>)[0].status, 'COMPLETED');
     await t.assertExact(topic, big.keys);
   }
   assert.ok(kills >= 10, `killed ${kills} times`);
-  process.stderr.write(`# random kills: ${kills}, reruns: ${reruns}, reruns that recovered a cut-off batch: ${recoveries}\n`);
-  // The kills must really cut batches off: most land mid-write (a batch of 2,500 rows is written
-  // for far longer than the moment between its commit and the next write starting).
+  process.stderr.write(`# random kills: ${kills}, reruns after a kill: ${reruns}, of which resumed a cut-off batch: ${recoveries}\n`);
+  // The kills must really cut batches off, or this test would prove nothing about recovery.
   assert.ok(recoveries >= reruns / 2, `only ${recoveries} of ${reruns} reruns resumed a cut-off batch: the kills did not land mid-batch`);
 });

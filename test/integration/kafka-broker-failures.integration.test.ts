@@ -281,6 +281,7 @@ test('an outage longer than the delivery timeout (two of three brokers down): ex
     const errors = failed.stderr.split('\n').filter((l) => l.startsWith('spark-sync: error'));
     assert.equal(errors.length, 1, failed.stderr.slice(-3000));
     assert.match(errors[0], /^spark-sync: error \[KAFKA_(UNAVAILABLE|WRITE_FAILED)\]: .+/);
+    process.stderr.write(`# outage error line: ${errors[0]}\n`);
     assert.equal(failed.summary.ok, false);
     const error = failed.summary.error as { exit_code: number; retriable: boolean; message: string };
     assert.equal(error.exit_code, 3);

@@ -82,5 +82,6 @@ test('a bad input rejects with a SparkSyncError carrying the CLI\'s exit code', 
     assert.equal(err.code, 'SOURCE_UNREADABLE');
     return true;
   });
-  await assert.rejects(sync.preview({ source: path.join(dir, FILE), rows: 0 }), /preview rows must be a whole number/);
+  // The CLI's schema checks it: the same message as `preview --rows 0`.
+  await assert.rejects(sync.preview({ source: path.join(dir, FILE), rows: 0 }), (err: Error & { exitCode?: number }) => /--rows must be at least 1/.test(err.message) && err.exitCode === 2);
 });

@@ -94,7 +94,7 @@ test('submit lands every row once, keyed by its hash, in partition key mod P; a 
   }
 
   const table = await t.cli(['status', '--checkpoint', checkpoint]);
-  assert.match(table.stdout, new RegExp(`${topic}\\s+${FILE.replace('.', '\\.')}\\s+COMPLETED\\s+20000/20000\\s+3`));
+  assert.match(table.stdout, new RegExp(`${topic}\\s+${FILE.replace('.', '\\.')}\\s+COMPLETED\\s+20000/20000\\s+0\\s+0\\s+3`));
 
   const rerun = await submit(topic);
   assert.equal(rerun.code, 0, rerun.stderr);
