@@ -164,7 +164,7 @@ async function recordLimits(admin: KafkaAdmin, config: SubmitConfig, log: Logger
 /** A run's stop: why it stopped, and what must finish before the lease is given up. */
 interface RunStop {
   signal: AbortSignal;
-  /** Runs `cancel` when the run stops (at once if it already has); the lease waits for it. */
+  /** What a stop must do (cancel the Spark job); runs at once if the run has already stopped. The lease waits for it. */
   onStop(cancel: () => Promise<void>): void;
 }
 
@@ -192,12 +192,12 @@ async function underLease<T>(store: CheckpointStore, topic: string, deps: Submit
   const { log } = deps;
   await store.acquireLease(topic, owner, leaseStaleMs());
   const controller = new AbortController();
-  const cancels: Array<() => Promise<void>> = [];
+  let cancel: (() => Promise<void>) | undefined;
   let cancelled: Promise<unknown> = Promise.resolve();
   const stop = (reason: SparkSyncError) => {
     if (controller.signal.aborted) return;
     controller.abort(reason);
-    cancelled = Promise.allSettled(cancels.map((c) => c()));
+    cancelled = Promise.allSettled([cancel?.()]);
   };
   const onSignal = () => stop(interrupted());
   if (deps.signal?.aborted) onSignal();
@@ -216,9 +216,9 @@ async function underLease<T>(store: CheckpointStore, topic: string, deps: Submit
   try {
     return await work({
       signal: controller.signal,
-      onStop: (cancel) => {
-        cancels.push(cancel);
-        if (controller.signal.aborted) cancelled = Promise.allSettled([cancelled, cancel()]);
+      onStop: (onStop) => {
+        cancel = onStop;
+        if (controller.signal.aborted) cancelled = Promise.allSettled([onStop()]);
       },
     });
   } catch (err) {
@@ -228,7 +228,6 @@ async function underLease<T>(store: CheckpointStore, topic: string, deps: Submit
       await store.heartbeat(topic).catch((e: unknown) => {
         if (e instanceof SparkSyncError && e.code === 'LEASE_LOST') stop(e);
       });
-      await cancelled;
     }
     const reason = controller.signal.reason as SparkSyncError | undefined;
     // The stop's own error (from a batch boundary) says where it stopped; any other is its echo.

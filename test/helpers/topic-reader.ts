@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { Kafka, KafkaConfig, logLevel } from 'kafkajs';
+import { Admin, Kafka, KafkaConfig, logLevel } from 'kafkajs';
 
 export interface TopicMessage {
   partition: number;
@@ -88,7 +88,7 @@ export async function waitForMessages(bootstrap: string, topic: string, messages
   try {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const total = (await admin.fetchTopicOffsets(topic).catch(() => [])).reduce((n, o) => n + Number(o.high), 0);
+      const total = await messagesIn(admin, topic);
       if (total >= messages) return total;
       if (Date.now() > deadline) throw new Error(`${topic} held ${total} of ${messages} messages after ${timeoutMs} ms`);
       await new Promise((r) => setTimeout(r, 50));
@@ -96,4 +96,9 @@ export async function waitForMessages(bootstrap: string, topic: string, messages
   } finally {
     await admin.disconnect();
   }
+}
+
+/** The topic's end offsets summed (0 while it does not exist), through an open kafkajs admin. */
+export async function messagesIn(admin: Admin, topic: string): Promise<number> {
+  return (await admin.fetchTopicOffsets(topic).catch(() => [])).reduce((n, o) => n + Number(o.high), 0);
 }

@@ -7,6 +7,7 @@ import { uniqueTopic } from '../helpers/broker-fixture';
 import { CliResult, assertKilledOnPurpose } from '../helpers/cli';
 import { expectedSampleKeys } from '../helpers/sample-rows';
 import { useSyncFixture } from '../helpers/sync-fixture';
+import { messagesIn } from '../helpers/topic-reader';
 
 /**
  * Exactly-once across crashes (DESIGN.md §2): the CLI is SIGKILLed — at named points, and at
@@ -91,18 +92,19 @@ test('a task that fails after writing part of its partition is retried without d
   await t.assertExact(topic, small.keys);
 });
 
+const testAdmin = () => new Kafka({ clientId: 'test-random-kill', brokers: [t.broker.bootstrap], logLevel: logLevel.NOTHING }).admin();
+
 /**
  * SIGKILLs the run's process group once the topic holds `target` records in all, polling its end
  * offsets every 20 ms until `done()`: a kill placed by what Kafka holds, so it lands while a batch
  * is being written, wherever the time goes (start-up, planning, commits).
  */
 async function killWhenTopicHolds(topic: string, target: number, kill: () => void, done: () => boolean): Promise<void> {
-  const admin = new Kafka({ clientId: 'test-random-kill', brokers: [t.broker.bootstrap], logLevel: logLevel.NOTHING }).admin();
+  const admin = testAdmin();
   await admin.connect();
   try {
     while (!done()) {
-      const total = (await admin.fetchTopicOffsets(topic).catch(() => [])).reduce((n, o) => n + Number(o.high), 0);
-      if (total >= target) {
+      if ((await messagesIn(admin, topic)) >= target) {
         kill();
         return;
       }
@@ -114,10 +116,10 @@ async function killWhenTopicHolds(topic: string, target: number, kill: () => voi
 }
 
 async function topicTotal(topic: string): Promise<number> {
-  const admin = new Kafka({ clientId: 'test-random-kill', brokers: [t.broker.bootstrap], logLevel: logLevel.NOTHING }).admin();
+  const admin = testAdmin();
   await admin.connect();
   try {
-    return (await admin.fetchTopicOffsets(topic).catch(() => [])).reduce((n, o) => n + Number(o.high), 0);
+    return await messagesIn(admin, topic);
   } finally {
     await admin.disconnect();
   }
