@@ -33,7 +33,7 @@ async function run(jobs: SparkJobs, t: SparkTask): Promise<Record<string, unknow
       // Counted independently (all messages, distinct keys), then by spark-sync's audit.
       const conf = sparkKafkaConf([t.bootstrap]);
       const [messages, distinctKeys] = (await bench.topicTally(t.topic, conf)).map(Number);
-      const a = await jobs.auditFile({ path: t.file, format: 'parquet', fileIdentity: path.basename(t.file), rows: t.rows, topic: t.topic, kafkaConf: conf, from: t.endOffsets.map(() => 0), to: t.endOffsets });
+      const a = await jobs.auditFile({ path: t.file, format: 'parquet', fileIdentity: path.basename(t.file), rows: t.rows, topic: t.topic, kafkaConf: conf, from: t.endOffsets.map(() => 0), to: t.endOffsets, messageKey: null });
       return { messages, distinctKeys, missing: a.missing, duplicated: a.duplicated, foreign: a.foreign };
     }
   }

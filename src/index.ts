@@ -15,6 +15,6 @@ export type { SyncEvent } from './sync/sync-events';
 export type { CheckpointRecord } from './checkpoint/checkpoint-report';
 export { SparkSyncError, ExitCode } from './errors/spark-sync-error';
 export type { ErrorCode } from './errors/spark-sync-error';
-export { hashKey, canonicalText, escapeField, partitionOfKey, HASH_ALGORITHM } from './hash/hash-key';
+export { hashKey, canonicalText, naturalKey, naturalCanonicalText, escapeField, partitionOfKey, partitionOfMessageKey, HASH_ALGORITHM } from './hash/hash-key';
 export { createLogger } from './log/logger';
 export type { Logger, LogFormat } from './log/logger';

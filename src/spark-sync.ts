@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { Table, tableFromArrays } from 'apache-arrow';
 import { optionsSchema, parseOrThrow } from './config/options-schema';
-import { partitionOfKey } from './hash/hash-key';
+import { partitionOfKey, partitionOfMessageKey } from './hash/hash-key';
 import { CheckpointRecord, toCheckpointRecord } from './checkpoint/checkpoint-report';
 import { CheckpointStore, FileCheckpoint, leaseStaleMs } from './checkpoint/checkpoint-store';
 import { defaultCheckpointPath } from './config/paths';
@@ -84,6 +84,10 @@ export interface PreviewInput {
   where?: string;
   /** Adds a `partition` column: the Kafka partition of each record in a topic of this many partitions. */
   partitions?: number;
+  /** As `submit`'s: `key` is then the natural-key identity. */
+  keyFields?: string | string[];
+  /** As `submit`'s: adds a `message_key` column, and `partition` is Kafka's default partitioner's. */
+  messageKey?: string | string[];
 }
 
 type EventsOf<T extends { type: string }> = { [E in T as E['type']]: [E] } & { event: [T] };
@@ -144,6 +148,8 @@ export class SparkSync extends EventEmitter<EventsOf<SyncEvent>> {
         status: ['utf8', (f) => f.status],
         total_records: ['int64', (f) => f.totalRecords],
         records_sent: ['int64', (f) => f.recordsSent],
+        duplicates: ['int64', (f) => f.duplicates],
+        replayed: ['int64', (f) => f.replayed],
         batches: ['int64', (f) => f.batches],
         seconds: ['float64', (f) => f.seconds],
       }),
@@ -239,7 +245,8 @@ export class SparkSync extends EventEmitter<EventsOf<SyncEvent>> {
    */
   async preview(input: PreviewInput): Promise<Table> {
     // The CLI's schema checks the library's options too: the same messages, the same exit code.
-    const { rows, partitions } = parseOrThrow(optionsSchema.pick({ rows: true, partitions: true }), { rows: input.rows, partitions: input.partitions }, 'preview');
+    const { rows, partitions, keyFields, messageKey } = parseOrThrow(optionsSchema.pick({ rows: true, partitions: true, keyFields: true, messageKey: true }),
+      { rows: input.rows, partitions: input.partitions, keyFields: input.keyFields, messageKey: input.messageKey }, 'preview');
     const config = parseSourceConfig({ source: input.source, format: input.format, where: input.where, csvHeader: input.csv?.header, csvDelimiter: input.csv?.delimiter });
     const jobs = await this.spark(config.hive ? [...hiveConf(process.env), ...(this.options.conf ?? [])] : undefined);
     const files = await planFiles(jobs, checkSource(config.source), config.format, config.csv, config.where);
@@ -248,13 +255,16 @@ export class SparkSync extends EventEmitter<EventsOf<SyncEvent>> {
       throw new SparkSyncError('USAGE', input.file === undefined ? `${input.source} holds no data files` : `${input.source} has no file ${input.file}`, { hint: 'pass a file identity as `status` shows it' });
     }
     await jobs.describeJobs(`spark-sync: preview of ${file.identity}`);
-    const table = await jobs.preview(file.uri, file.format, file.identity, rows);
+    const table = await jobs.preview(file.uri, file.format, file.identity, rows, { keyFields: keyFields ?? null, messageKey: messageKey ?? null });
     if (partitions === undefined) return table;
-    // The partition a submit sends each record to: its key mod P, as the Spark job computes it.
-    const keys = table.getChild('key')!.toArray() as string[];
-    const withPartition = table.assign(tableFromArrays({ partition: Int32Array.from(keys, (k) => partitionOfKey(k, partitions)) }));
+    // The partition a submit sends each record to, as the Spark job computes it: the identity mod
+    // P, or for a business message key Kafka's default partitioner (kafkajs's is Java-compatible).
+    const partitionOf = messageKey ? (k: string) => partitionOfMessageKey(k, partitions) : (k: string) => partitionOfKey(k, partitions);
+    const keys = table.getChild(messageKey ? 'message_key' : 'key')!.toArray() as string[];
+    const withPartition = table.assign(tableFromArrays({ partition: Int32Array.from(keys, partitionOf) }));
     const names = table.schema.fields.map((f) => f.name);
-    return withPartition.select([names[0], names[1], 'partition', ...names.slice(2)]);
+    const keyColumns = messageKey ? 3 : 2;
+    return withPartition.select([...names.slice(0, keyColumns), 'partition', ...names.slice(keyColumns)]);
   }
 
   /** Audits a topic against its sources: each file's missing, duplicated and foreign keys. */

@@ -19,6 +19,12 @@ export interface CheckpointRecord {
   source_format: string;
   source_fingerprint: { size_bytes: number | null; modification_time: string | null; rows: number | null };
   key_fields: string[] | null;
+  /** The columns whose text is the Kafka message key; null when the hash identity is the key. */
+  message_key: string[] | null;
+  /** Natural-key mode: rows dropped as duplicates of an earlier row of the same file. */
+  duplicate_records: number;
+  /** Natural-key mode: rows not sent because the topic already had their identity. */
+  replayed_records: number;
   /** Rows Kafka refused as too large, sent to the dead-letter topic. */
   dead_lettered: number;
   /** Records in the file's offset range that are not its own rows (duplicates or foreign). */
@@ -54,6 +60,9 @@ export function toCheckpointRecord(cp: FileCheckpoint): CheckpointRecord {
       rows: cp.totalRecords,
     },
     key_fields: cp.keyFields,
+    message_key: cp.messageKey,
+    duplicate_records: cp.duplicateRecords,
+    replayed_records: cp.replayedRecords,
     dead_lettered: cp.deadLettered,
     unexpected_records: cp.unexpectedRecords,
     unexpected_acknowledged: cp.unexpectedAcknowledged,

@@ -5,7 +5,8 @@
  * any write; read-only, a few scans of the two tables by their primary keys.
  *
  * Only the columns below are checked; later migrations may add others. `pending_end_position`
- * is free: NULL between batches, past `records_processed` while one is written.
+ * is free: NULL between batches, past `records_processed` while one is written. The check runs
+ * before migrations, so columns a migration added are checked only in files that have them.
  */
 import { SqliteDb } from './sqlite-db';
 
@@ -43,6 +44,21 @@ const FILE_PROBLEMS = `
         THEN 'start_offsets holds ' || json_array_length(start_offsets) || ' offsets for ' || partition_count || ' partitions'
       WHEN key_fields IS NOT NULL AND NOT (json_valid(key_fields) AND json_type(key_fields) = 'array')
         THEN 'key_fields is not a JSON array: ' || quote(substr(key_fields, 1, 40))
+    END AS problem
+    FROM files
+  ) WHERE problem IS NOT NULL ORDER BY topic, file LIMIT ${LIMIT}`;
+
+/** The business-key columns of a files row (schema 4 on: `--message-key`, natural-key counts). */
+const KEY_MODE_SCHEMA = 4;
+const KEY_MODE_PROBLEMS = `
+  SELECT kafka_topic AS topic, file_name AS file, problem FROM (
+    SELECT kafka_topic, file_name, CASE
+      WHEN message_key IS NOT NULL AND NOT (json_valid(message_key) AND json_type(message_key) = 'array')
+        THEN 'message_key is not a JSON array: ' || quote(substr(message_key, 1, 40))
+      WHEN typeof(duplicate_records) <> 'integer' OR duplicate_records < 0
+        THEN 'duplicate_records is ' || quote(duplicate_records)
+      WHEN typeof(replayed_records) <> 'integer' OR replayed_records < 0
+        THEN 'replayed_records is ' || quote(replayed_records)
     END AS problem
     FROM files
   ) WHERE problem IS NOT NULL ORDER BY topic, file LIMIT ${LIMIT}`;
@@ -94,7 +110,9 @@ const PROGRESS_PROBLEMS = `
 export async function checkRows(db: SqliteDb): Promise<string | undefined> {
   const problems: RowProblem[] = [];
   let capped = false;
-  for (const sql of [FILE_PROBLEMS, BATCH_PROBLEMS, PROGRESS_PROBLEMS]) {
+  const version = (await db.get<{ user_version: number }>('PRAGMA user_version'))?.user_version ?? 0;
+  const keyMode = version >= KEY_MODE_SCHEMA ? [KEY_MODE_PROBLEMS] : [];
+  for (const sql of [FILE_PROBLEMS, ...keyMode, BATCH_PROBLEMS, PROGRESS_PROBLEMS]) {
     const found = await db.all<RowProblem>(sql);
     capped ||= found.length === LIMIT;
     problems.push(...found);

@@ -24,7 +24,14 @@ export interface FileStart {
   batchSize: number;
   startOffsets: number[];
   fingerprint: SourceFingerprint;
+  /** `--key-fields`, or null for the positional identity. */
   keyFields: string[] | null;
+  /** `--message-key`, or null when the identity is the Kafka key. */
+  messageKey: string[] | null;
+  /** Natural-key mode: rows of the file dropped as duplicates of an earlier row of it (default 0). */
+  duplicateRecords?: number;
+  /** Natural-key mode: rows whose identity the topic already had (default 0). */
+  replayedRecords?: number;
 }
 
 export async function getFile(db: SqliteDb, topic: string, fileName: string): Promise<FileCheckpoint | undefined> {
@@ -50,12 +57,14 @@ export async function startFile(db: SqliteDb, lease: LeaseToken, fileName: strin
     await tx.run(
       `INSERT OR REPLACE INTO files (kafka_topic, file_name, source_path, source_format, status, start_timestamp,
          partition_count, batch_size, start_offsets, partition_offsets, records_processed, total_records,
-         hash_algorithm, key_fields, source_size, source_mtime_ms, updated_at)
-       VALUES (?, ?, ?, ?, 'IN_PROGRESS', ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?)`,
+         hash_algorithm, key_fields, message_key, duplicate_records, replayed_records, source_size, source_mtime_ms, updated_at)
+       VALUES (?, ?, ?, ?, 'IN_PROGRESS', ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       [
         topic, fileName, start.sourcePath, start.sourceFormat, now, start.startOffsets.length, start.batchSize,
         offsets, offsets, start.fingerprint.rows, HASH_ALGORITHM,
         start.keyFields ? JSON.stringify(start.keyFields) : null,
+        start.messageKey ? JSON.stringify(start.messageKey) : null,
+        start.duplicateRecords ?? 0, start.replayedRecords ?? 0,
         start.fingerprint.sizeBytes, start.fingerprint.mtimeMs, now,
       ],
     );

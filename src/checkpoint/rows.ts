@@ -21,7 +21,14 @@ export interface FileCheckpoint {
   recordsProcessed: number;
   totalRecords: number | null;
   hashAlgorithm: string;
+  /** The natural-key fields (`--key-fields`), or null: the identity hashes every field, the file and the position. */
   keyFields: string[] | null;
+  /** The columns whose text is the Kafka message key (`--message-key`), or null: the identity is the key. */
+  messageKey: string[] | null;
+  /** Natural-key mode: rows dropped because an earlier row of this file had the same identity. */
+  duplicateRecords: number;
+  /** Natural-key mode: rows not sent because the topic already had their identity from an earlier file or run. */
+  replayedRecords: number;
   sourceSizeBytes: number | null;
   sourceMtimeMs: number | null;
   /** End position (exclusive) of the batch being written, or null between batches. */
@@ -84,6 +91,10 @@ export interface FileRow {
   total_records: number | null;
   hash_algorithm: string;
   key_fields: string | null;
+  // Absent in a schema-3 checkpoint opened read-only (only a writer migrates): read as their defaults.
+  message_key?: string | null;
+  duplicate_records?: number;
+  replayed_records?: number;
   source_size: number | null;
   source_mtime_ms: number | null;
   pending_end_position: number | null;
@@ -115,6 +126,9 @@ export function toFileCheckpoint(r: FileRow): FileCheckpoint {
     totalRecords: r.total_records,
     hashAlgorithm: r.hash_algorithm,
     keyFields: r.key_fields === null ? null : (JSON.parse(r.key_fields) as string[]),
+    messageKey: r.message_key == null ? null : (JSON.parse(r.message_key) as string[]),
+    duplicateRecords: r.duplicate_records ?? 0,
+    replayedRecords: r.replayed_records ?? 0,
     sourceSizeBytes: r.source_size,
     sourceMtimeMs: r.source_mtime_ms,
     pendingEndPosition: r.pending_end_position,

@@ -69,6 +69,16 @@ const MIGRATIONS: string[] = [
   ALTER TABLE batches ADD COLUMN unexpected_records INTEGER NOT NULL DEFAULT 0;
   ALTER TABLE batches ADD COLUMN dead_lettered INTEGER NOT NULL DEFAULT 0
   `,
+  // Business keys (--key-fields, --message-key). message_key: JSON array of the columns that make
+  // the Kafka key, NULL when the identity is the key. duplicate_records: rows dropped because an
+  // earlier row of the same file had their natural key. replayed_records: rows not sent because
+  // the topic already had their identity from an earlier file or run. Both count rows that were
+  // never written, so verify and status can account for every row of the file.
+  `
+  ALTER TABLE files ADD COLUMN message_key TEXT;
+  ALTER TABLE files ADD COLUMN duplicate_records INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE files ADD COLUMN replayed_records INTEGER NOT NULL DEFAULT 0
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

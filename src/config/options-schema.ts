@@ -27,6 +27,18 @@ export const jarList = z
   .transform((jars) => jars.map((j) => path.resolve(j)))
   .default([]);
 
+/** `--key-fields a,b` or `--message-key c`: column names, comma-separated (or an array from the library), each once. */
+const columnList = (option: string) =>
+  z
+    .union([z.string(), z.array(z.string())])
+    .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()))
+    .superRefine((cols, ctx) => {
+      if (cols.length === 0 || cols.some((c) => c === '')) ctx.addIssue({ code: 'custom', message: `${option} takes column names separated by commas, none empty` });
+      const twice = cols.find((c, i) => cols.indexOf(c) !== i);
+      if (twice !== undefined) ctx.addIssue({ code: 'custom', message: `${option} names the column ${twice} twice` });
+    })
+    .optional();
+
 /** Spark settings that make a read drop rows without failing (corrupt or missing files skipped). */
 const ROW_DROPPING_SETTINGS = ['spark.sql.files.ignorecorruptfiles', 'spark.sql.files.ignoremissingfiles', 'spark.files.ignorecorruptfiles', 'spark.files.ignoremissingfiles'];
 
@@ -71,6 +83,8 @@ export const optionsSchema = z.object({
   kafkaConfig: z.string().min(1, '--kafka-config needs a file').optional(),
   kafkaProperties: z.record(z.string(), z.string()).optional(),
   deadLetterTopic: z.string().regex(TOPIC_NAME, '--dead-letter-topic must be 1–249 characters of a-z, A-Z, 0-9, ".", "_" and "-"').optional(),
+  keyFields: columnList('--key-fields'),
+  messageKey: columnList('--message-key'),
   recovery: z.enum(['window', 'full'], { errorMap: () => ({ message: '--recovery must be window or full' }) }).default('window'),
 });
 

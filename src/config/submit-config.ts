@@ -29,6 +29,16 @@ export interface SubmitConfig extends KafkaConnection {
   recovery: RecoveryMode;
   /** Where rows Kafka refuses as too large go; without it such a row stops the run (exit 2). */
   deadLetterTopic?: string;
+  /** How records are keyed (DESIGN.md §3). */
+  keys: KeyModeConfig;
+}
+
+/** The identity and the Kafka message key of a sync; see the README's "Keys" section. */
+export interface KeyModeConfig {
+  /** Natural-key identity: these columns only (`--key-fields`); null: positional identity. */
+  keyFields: string[] | null;
+  /** Business message key: these columns (`--message-key`); null: the identity is the key. */
+  messageKey: string[] | null;
 }
 
 export type RecoveryMode = 'window' | 'full';
@@ -84,6 +94,17 @@ export type SubmitInput = {
    * file, position, error and original size; created with `createTopic` if missing.
    */
   deadLetterTopic?: string;
+  /**
+   * Natural-key identity (`--key-fields`): a record is these columns' values, so duplicates in a
+   * file and rows the topic already has (from any file or run) are not sent again.
+   */
+  keyFields?: string | string[];
+  /**
+   * Business message key (`--message-key`): the Kafka key is this column's text (several: a JSON
+   * object of their texts) and the partition Kafka's default partitioner's; the identity travels
+   * in the header `spark-sync.id`.
+   */
+  messageKey?: string | string[];
 };
 
 /** Parses and validates a submit request, naming the offending option in the error. */
@@ -115,5 +136,6 @@ export function parseSubmitConfig(input: SubmitInput, env: NodeJS.ProcessEnv = p
     jars: c.jars,
     recovery: c.recovery,
     deadLetterTopic: c.deadLetterTopic,
+    keys: { keyFields: c.keyFields ?? null, messageKey: c.messageKey ?? null },
   };
 }

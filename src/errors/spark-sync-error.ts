@@ -26,6 +26,7 @@ export const JOB_ERROR_CODES = [
   'KAFKA_UNAVAILABLE',
   'KAFKA_WRITE_FAILED',
   'RECORD_TOO_LARGE',
+  'NULL_MESSAGE_KEY',
 ] as const;
 
 /** The codes only the driver raises. */
@@ -43,6 +44,7 @@ const DRIVER_ERROR_CODES = [
   'ROWS_UNACCOUNTED',
   'CHECKPOINT_DISK_FULL',
   'SOURCE_CHANGED',
+  'KEY_MODE_CHANGED',
   'INTERNAL',
 ] as const;
 
@@ -69,6 +71,10 @@ const EXIT_CODE_OF: Record<ErrorCode, ExitCodeValue> = {
   KAFKA_WRITE_FAILED: ExitCode.UNAVAILABLE,
   /** A record Kafka would refuse as too large, with no dead-letter topic: a retry fails the same way. */
   RECORD_TOO_LARGE: ExitCode.USAGE,
+  /** A row whose --message-key column is NULL: refused before anything of its file is sent. */
+  NULL_MESSAGE_KEY: ExitCode.USAGE,
+  /** An IN_PROGRESS file resumed with other --key-fields or --message-key than it started with. */
+  KEY_MODE_CHANGED: ExitCode.USAGE,
   /** Another process took the topic's lease (this one was paused or cut off): it stopped writing. */
   LEASE_LOST: ExitCode.CONSISTENCY,
   /** Records in a file's offset range that are not its own rows (duplicates or foreign), kept in the checkpoint. */

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { Partitioners } from 'kafkajs';
 
 /** How SQL NULL renders in the canonical text. */
 export const NULL_TEXT = '\\N';
@@ -25,7 +26,33 @@ export function hashKey(fields: ReadonlyArray<string | null>, file: string, posi
   return createHash('sha256').update(canonicalText(fields, file, position), 'utf8').digest('hex');
 }
 
+/**
+ * The canonical text of a natural-key identity (`--key-fields`, DESIGN.md §3): the escaped key
+ * field texts alone, joined by `|`. No file and no position, so the same business key has the
+ * same identity in every file and every run.
+ */
+export function naturalCanonicalText(keyFields: ReadonlyArray<string | null>): string {
+  return keyFields.map(escapeField).join('|');
+}
+
+/** A natural-key identity: lower-case hex SHA-256 of its canonical text. Same as the Spark job's. */
+export function naturalKey(keyFields: ReadonlyArray<string | null>): string {
+  return createHash('sha256').update(naturalCanonicalText(keyFields), 'utf8').digest('hex');
+}
+
 /** The Kafka partition of a key: the digest as an unsigned big-endian integer, modulo `partitions`. */
 export function partitionOfKey(hexKey: string, partitions: number): number {
   return Number(BigInt(`0x${hexKey}`) % BigInt(partitions));
+}
+
+const defaultPartitioner = Partitioners.DefaultPartitioner();
+
+/**
+ * The partition of a business message key (`--message-key`): Kafka's default partitioner for a
+ * non-null key, murmur2 of its UTF-8 bytes made positive, mod `partitions`, as the Java producer
+ * and the Spark job compute it (kafkajs's DefaultPartitioner is the Java-compatible one).
+ */
+export function partitionOfMessageKey(key: string, partitions: number): number {
+  const partitionMetadata = Array.from({ length: partitions }, (_, partitionId) => ({ partitionId, leader: 0, replicas: [0], isr: [0], partitionErrorCode: 0 }));
+  return defaultPartitioner({ topic: '', partitionMetadata, message: { key: Buffer.from(key, 'utf8'), value: null } });
 }

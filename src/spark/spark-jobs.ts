@@ -47,6 +47,28 @@ export interface FileRange {
   topic: string;
   /** `key=value` Kafka client settings for Spark's producer and consumer. */
   kafkaConf: string[];
+  /** How the file's records are keyed. */
+  keys: JobKeys;
+}
+
+/** A file's key mode as the Spark job takes it (DESIGN.md §3). */
+export interface JobKeys {
+  /** Natural-key fields; null: positional identity. */
+  keyFields: string[] | null;
+  /** Business message-key columns; null: the identity is the Kafka key. */
+  messageKey: string[] | null;
+  /** The topic's identity index (a folder URI), needed in natural-key mode. */
+  identityIndex: string | null;
+}
+
+/** What `checkKeys` finds in a file before it is sent. */
+export interface KeyCheck {
+  /** The first row whose message key is NULL, or null. */
+  firstNullMessageKey: number | null;
+  /** Natural-key mode: distinct identities in the file. */
+  distinctIdentities: number | null;
+  /** Natural-key mode: of those, the ones the topic's identity index already holds. */
+  alreadySent: number | null;
 }
 
 /** One batch: rows `[from, to)`, where `to` is `from + batchSize` or, for the last, `fileRows`. */
@@ -88,12 +110,17 @@ export interface SparkSessionOptions extends JvmOptions {
 interface JavaJobs {
   describeFile(path: string, format: string): Promise<bigint[]>;
   statFile(path: string): Promise<bigint[]>;
-  writeBatch(path: string, format: string, file: string, from: number, batchSize: number, fileRows: number, topic: string, kafkaConf: string[], startOffsets: number[]): Promise<bigint[][]>;
-  resumeBatch(path: string, format: string, file: string, from: number, batchSize: number, fileRows: number, topic: string, kafkaConf: string[], startOffsets: number[]): Promise<bigint[][]>;
-  writeDelta(path: string, format: string, file: string, from: number, to: number, topic: string, kafkaConf: string[], keysFrom: number[], keysTo: number[]): Promise<bigint[][]>;
-  auditFile(path: string, format: string, file: string, rows: number, topic: string, kafkaConf: string[], from: number[], to: number[]): Promise<bigint[]>;
+  writeBatch(path: string, format: string, file: string, from: number, batchSize: number, fileRows: number, topic: string, kafkaConf: string[], startOffsets: number[], ...keys: KeyArgs): Promise<bigint[][]>;
+  resumeBatch(path: string, format: string, file: string, from: number, batchSize: number, fileRows: number, topic: string, kafkaConf: string[], startOffsets: number[], ...keys: KeyArgs): Promise<bigint[][]>;
+  writeDelta(path: string, format: string, file: string, from: number, to: number, topic: string, kafkaConf: string[], keysFrom: number[], keysTo: number[], ...keys: KeyArgs): Promise<bigint[][]>;
+  auditFile(path: string, format: string, file: string, rows: number, topic: string, kafkaConf: string[], from: number[], to: number[], messageKey: string[]): Promise<bigint[]>;
+  auditNaturalKeys(paths: string[], formats: string[], keyFields: string[], identityIn: string[], topic: string, kafkaConf: string[], from: number[], to: number[]): Promise<bigint[]>;
+  checkKeys(path: string, format: string, ...keys: KeyArgs): Promise<bigint[]>;
+  countRecords(path: string, format: string, file: string, from: number, to: number, ...keys: KeyArgs): Promise<bigint>;
+  reconcileIdentityIndex(index: string, expected: string[]): Promise<string[]>;
+  writeIdentitySegment(index: string, segment: string, topic: string, kafkaConf: string[], from: number[], to: number[], identityIn: string): Promise<void>;
   armTestFault(fault: string, afterRecords: number): Promise<void>;
-  previewFile(path: string, format: string, file: string, rows: number): Promise<Buffer | Int8Array>;
+  previewFile(path: string, format: string, file: string, rows: number, keyFields: string[], messageKey: string[]): Promise<Buffer | Int8Array>;
   listFiles(root: string): Promise<string[]>;
   listTable(table: string, where: string | null): Promise<string[]>;
   writeSample(path: string, format: string, firstRow: number, rows: number, rowGroupBytes: number): Promise<void>;
@@ -101,6 +128,18 @@ interface JavaJobs {
   cancelRunning(timeoutMs: number): Promise<boolean>;
   describeJobs(description: string): Promise<void>;
   stop(): Promise<void>;
+}
+
+/** A key mode across the bridge: empty arrays and an empty index mean the defaults. */
+type KeyArgs = [keyFields: string[], messageKey: string[], identityIndex: string];
+
+function keyArgs(keys: JobKeys): KeyArgs {
+  return [keys.keyFields ?? [], keys.messageKey ?? [], keys.identityIndex ?? ''];
+}
+
+/** Where a message's identity is: the header `spark-sync.id` with a business message key, else the key. */
+export function identityIn(messageKey: string[] | null): 'header' | 'key' {
+  return messageKey ? 'header' : 'key';
 }
 
 /** `io.sparksync.jobs.ArrowResults`: the JVM's Arrow IPC writer for result tables. */
@@ -152,8 +191,8 @@ export class SparkJobs {
    * The first `rows` rows of a file as they would be sent: `position`, `key`, then each field as
    * the text its key hashes. An Arrow table, written as Arrow IPC by the JVM.
    */
-  async preview(path: string, format: string, fileIdentity: string, rows: number): Promise<Table> {
-    const ipc = await this.call(() => this.jobs.previewFile(path, format, fileIdentity, rows), `previewing ${path}`);
+  async preview(path: string, format: string, fileIdentity: string, rows: number, keys: Pick<JobKeys, 'keyFields' | 'messageKey'>): Promise<Table> {
+    const ipc = await this.call(() => this.jobs.previewFile(path, format, fileIdentity, rows, keys.keyFields ?? [], keys.messageKey ?? []), `previewing ${path}`);
     return tableFromIPC(asBytes(ipc));
   }
 
@@ -223,7 +262,7 @@ export class SparkJobs {
     if (args.to !== Math.min(args.from + args.batchSize, args.fileRows)) throw new Error(`batch [${args.from}, ${args.to}) is not the ${args.batchSize}-row batch at ${args.from}`);
     const rows = await this.call(
       () => {
-        const a = [args.path, args.format, args.fileIdentity, args.from, args.batchSize, args.fileRows, args.topic, args.kafkaConf, args.startOffsets] as const;
+        const a = [args.path, args.format, args.fileIdentity, args.from, args.batchSize, args.fileRows, args.topic, args.kafkaConf, args.startOffsets, ...keyArgs(args.keys)] as const;
         return resume ? this.jobs.resumeBatch(...a) : this.jobs.writeBatch(...a);
       },
       `${resume ? 'resuming' : 'writing'} rows ${args.from}–${args.to} of ${args.path}`,
@@ -237,21 +276,59 @@ export class SparkJobs {
    */
   async writeDelta(args: FileRange & { keysFrom: number[]; keysTo: number[] }): Promise<PartitionWrite[]> {
     const rows = await this.call(
-      () => this.jobs.writeDelta(args.path, args.format, args.fileIdentity, args.from, args.to, args.topic, args.kafkaConf, args.keysFrom, args.keysTo),
+      () => this.jobs.writeDelta(args.path, args.format, args.fileIdentity, args.from, args.to, args.topic, args.kafkaConf, args.keysFrom, args.keysTo, ...keyArgs(args.keys)),
       `recovering rows ${args.from}–${args.to} of ${args.path}`,
     );
     return toPartitionWrites(rows);
   }
 
   /** Compares a file's first `rows` keys with the keys at offsets `[from, to)` of the topic. */
-  async auditFile(args: { path: string; format: string; fileIdentity: string; rows: number; topic: string; kafkaConf: string[]; from: number[]; to: number[] }): Promise<FileAudit> {
+  async auditFile(args: { path: string; format: string; fileIdentity: string; rows: number; topic: string; kafkaConf: string[]; from: number[]; to: number[]; messageKey: string[] | null }): Promise<FileAudit> {
     const [sourceRows, messages, missing, duplicated, foreign] = (
       await this.call(
-        () => this.jobs.auditFile(args.path, args.format, args.fileIdentity, args.rows, args.topic, args.kafkaConf, args.from, args.to),
+        () => this.jobs.auditFile(args.path, args.format, args.fileIdentity, args.rows, args.topic, args.kafkaConf, args.from, args.to, args.messageKey ?? []),
         `auditing ${args.path} against ${args.topic}`,
       )
     ).map(Number);
     return { sourceRows, messages, missing, duplicated, foreign };
+  }
+
+  /**
+   * Natural-key audit of a topic's files with the same key fields, taken together: their distinct
+   * identities against the identities in their offset ranges. `sourceRows` is the distinct count.
+   */
+  async auditNaturalKeys(args: { files: Array<{ path: string; format: string; messageKey: string[] | null; from: number[]; to: number[] }>; keyFields: string[]; topic: string; kafkaConf: string[] }): Promise<FileAudit> {
+    const { files } = args;
+    const [sourceRows, messages, missing, duplicated, foreign] = (
+      await this.call(
+        () => this.jobs.auditNaturalKeys(files.map((f) => f.path), files.map((f) => f.format), args.keyFields, files.map((f) => identityIn(f.messageKey)),
+          args.topic, args.kafkaConf, files.flatMap((f) => f.from), files.flatMap((f) => f.to)),
+        `auditing the natural keys of ${files.length} file(s) against ${args.topic}`,
+      )
+    ).map(Number);
+    return { sourceRows, messages, missing, duplicated, foreign };
+  }
+
+  /** What a file's key mode finds before anything of it is sent (NULL message keys; distinct and already-sent identities). */
+  async checkKeys(path: string, format: string, keys: JobKeys): Promise<KeyCheck> {
+    const [firstNull, distinct, sent] = (await this.call(() => this.jobs.checkKeys(path, format, ...keyArgs(keys)), `checking the keys of ${path}`)).map(Number);
+    return { firstNullMessageKey: firstNull < 0 ? null : firstNull, distinctIdentities: distinct < 0 ? null : distinct, alreadySent: sent < 0 ? null : sent };
+  }
+
+  /** Natural-key mode: the records rows `[from, to)` hold (first of their identity, not yet in the topic). */
+  async countRecords(range: Omit<FileRange, 'topic' | 'kafkaConf'>): Promise<number> {
+    return Number(await this.call(() => this.jobs.countRecords(range.path, range.format, range.fileIdentity, range.from, range.to, ...keyArgs(range.keys)), `counting the records of ${range.path}`));
+  }
+
+  /** Deletes index segments the checkpoint does not expect; returns the expected ones that are missing. */
+  async reconcileIdentityIndex(index: string, expected: string[]): Promise<string[]> {
+    return this.call(() => this.jobs.reconcileIdentityIndex(index, expected), `reconciling the identity index ${index}`);
+  }
+
+  /** Writes one index segment from the identities of the messages at offsets `[from, to)`. */
+  async writeIdentitySegment(args: { index: string; segment: string; topic: string; kafkaConf: string[]; from: number[]; to: number[]; messageKey: string[] | null }): Promise<void> {
+    await this.call(() => this.jobs.writeIdentitySegment(args.index, args.segment, args.topic, args.kafkaConf, args.from, args.to, identityIn(args.messageKey)),
+      `writing segment ${args.segment} of the identity index`);
   }
 
   /** Test-only: see io.sparksync.jobs.internal.TestFaults. */

@@ -4,13 +4,14 @@ import { SparkSyncError } from '../errors/spark-sync-error';
 import { KafkaAdmin } from '../kafka/kafka-admin';
 import { Logger } from '../log/logger';
 import { RecoveryMode } from '../config/submit-config';
-import { SparkJobs } from '../spark/spark-jobs';
+import { JobKeys, SparkJobs } from '../spark/spark-jobs';
 import { SourceFile } from './source';
 import { SyncEventListener } from './sync-events';
 import { assertOffsetsAdvancedBy, assertResumableOffsets, assertRowsAccounted, countsByPartition } from './offsets';
 import { recoverCutBatch } from './recovery';
 import { assertSameFormat, assertSourceUnchanged, completedFileChange, completedFileChanged } from './source-checks';
 import { beforeBatchWrite, crashPoint } from './test-faults';
+import { indexCommitted } from './identity-index';
 import { rowNumber } from '../util/numbers';
 
 export interface FileSyncContext {
@@ -22,6 +23,8 @@ export interface FileSyncContext {
   batchSize: number;
   kafkaConf: string[];
   recovery: RecoveryMode;
+  /** How records are keyed; `identityIndex` is the topic's index in natural-key mode. */
+  keys: JobKeys;
   log: Logger;
   emit: SyncEventListener;
   /** Checked between batches: a stop request ends the run at a batch boundary. */
@@ -41,6 +44,10 @@ export interface FileResult {
   batches: number;
   /** Rows of the file sent to the dead-letter topic (all runs). */
   deadLettered: number;
+  /** Natural-key mode: rows dropped as duplicates of an earlier row of the file. */
+  duplicates: number;
+  /** Natural-key mode: rows whose identity the topic already had from an earlier file or run. */
+  replayed: number;
   seconds: number;
 }
 
@@ -57,7 +64,7 @@ export async function syncFile(ctx: FileSyncContext, file: SourceFile): Promise<
     const changed = await completedFileChange(ctx.jobs, existing, file.uri);
     if (changed) throw completedFileChanged(existing, changed);
     ctx.emit({ type: 'file-skipped', topic, file: file.identity, reason: 'completed' });
-    return result(file, 'SKIPPED', existing.totalRecords ?? 0, 0, 0, existing.deadLettered, started);
+    return result(file, 'SKIPPED', existing.totalRecords ?? 0, 0, 0, existing, started);
   }
   const { cp, rows } = await startOrResume(ctx, file, existing);
   let batch: BatchCursor = { index: (await store.listBatches(topic, file.identity)).length, position: cp.recordsProcessed, offsets: cp.partitionOffsets! };
@@ -68,9 +75,11 @@ export async function syncFile(ctx: FileSyncContext, file: SourceFile): Promise<
     batch = await syncBatch(ctx, file, batch, rows);
     batches++;
   }
+  if (ctx.keys.keyFields) await assertNaturalRowsAccounted(ctx, file, rows);
   await store.completeFile(topic, file.identity);
-  const deadLettered = (await store.getFile(topic, file.identity))!.deadLettered;
-  const done = result(file, 'COMPLETED', rows, rows - firstPosition, batches, deadLettered, started);
+  const completed = (await store.getFile(topic, file.identity))!;
+  const sent = (await store.listBatches(topic, file.identity)).filter((b) => b.firstPosition >= firstPosition).reduce((n, b) => n + b.partitionCounts.reduce((a, c) => a + c, 0), 0);
+  const done = result(file, 'COMPLETED', rows, ctx.keys.keyFields ? sent : rows - firstPosition, batches, completed, started);
   ctx.emit({ type: 'file-completed', topic, file: file.identity, records: rows, batches, seconds: done.seconds });
   return done;
 }
@@ -83,6 +92,7 @@ export async function syncFile(ctx: FileSyncContext, file: SourceFile): Promise<
 async function startOrResume(ctx: FileSyncContext, file: SourceFile, cp: FileCheckpoint | undefined): Promise<{ cp: FileCheckpoint; rows: number }> {
   const { store, topic } = ctx;
   if (cp) assertSameFormat(cp, file.format);
+  if (cp?.status === 'IN_PROGRESS') assertSameKeyMode(cp, ctx.keys);
   await ctx.jobs.describeJobs(`spark-sync: ${file.identity} (counting its rows)`);
   const description = await ctx.jobs.describeFile(file.uri, file.format);
   const fingerprint: SourceFingerprint = { sizeBytes: description.sizeBytes, mtimeMs: description.mtimeMs, rows: description.rows };
@@ -95,13 +105,17 @@ async function startOrResume(ctx: FileSyncContext, file: SourceFile, cp: FileChe
     const cut = endOffsets.some((end, p) => end > cp.partitionOffsets![p]);
     return { cp: cut ? await recoverCutBatch(ctx, file, cp, endOffsets) : cp, rows: fingerprint.rows };
   }
+  const found = await checkKeys(ctx, file);
   const fresh = await store.startFile(topic, file.identity, {
     sourcePath: file.uri,
     sourceFormat: file.format,
     batchSize: ctx.batchSize,
     startOffsets: endOffsets,
     fingerprint,
-    keyFields: null,
+    keyFields: ctx.keys.keyFields,
+    messageKey: ctx.keys.messageKey,
+    duplicateRecords: found.distinctIdentities === null ? 0 : fingerprint.rows - found.distinctIdentities,
+    replayedRecords: found.alreadySent ?? 0,
   });
   ctx.emit({ ...started, recordsProcessed: 0, resumed: false });
   return { cp: fresh, rows: fingerprint.rows };
@@ -126,18 +140,20 @@ async function syncBatch(ctx: FileSyncContext, file: SourceFile, batch: BatchCur
   await jobs.describeJobs(`spark-sync: ${file.identity} batch ${index + 1}/${batches} (rows ${rowNumber(position)}–${rowNumber(to)})`);
   const writes = await jobs.writeBatch({
     path: file.uri, format: file.format, fileIdentity: file.identity, from: position, to, topic,
-    batchSize: ctx.batchSize, fileRows: rows, kafkaConf: ctx.kafkaConf, startOffsets: offsets,
+    batchSize: ctx.batchSize, fileRows: rows, kafkaConf: ctx.kafkaConf, startOffsets: offsets, keys: ctx.keys,
   });
-  assertRowsAccounted(topic, file.identity, position, to, writes);
+  // Natural-key mode drops duplicates and replays: the file's total is checked at its end instead.
+  if (!ctx.keys.keyFields) assertRowsAccounted(topic, file.identity, position, to, writes);
   const counts = countsByPartition(writes, offsets.length);
   const after = await ctx.admin.endOffsets(topic);
   assertOffsetsAdvancedBy(topic, offsets, counts, after);
   await crashPoint('after-ack', index, jobs);
   const deadLettered = writes.reduce((n, w) => n + w.deadLettered, 0);
   await store.commitBatch(topic, file.identity, { batchIndex: index, firstPosition: position, endPosition: to, partitionCounts: counts, endOffsets: after, deadLettered });
+  await indexCommitted(ctx, file, index, offsets, after);
   ctx.emit({
     type: 'batch-committed', topic, file: file.identity, batchIndex: index, firstPosition: position, endPosition: to,
-    records: to - position, skipped: writes.reduce((n, w) => n + w.skipped, 0), deadLettered, recordsProcessed: to, totalRecords: rows, endOffsets: after,
+    records: ctx.keys.keyFields ? counts.reduce((n, c) => n + c, 0) : to - position, skipped: writes.reduce((n, w) => n + w.skipped, 0), deadLettered, recordsProcessed: to, totalRecords: rows, endOffsets: after,
     seconds: (Date.now() - batchStarted) / 1000,
   });
   return { index: index + 1, position: to, offsets: after };
@@ -153,6 +169,49 @@ function stoppedAt(reason: unknown, file: string, position: number): SparkSyncEr
   return reason instanceof SparkSyncError ? reason : new SparkSyncError('INTERRUPTED', `stopped at record ${position} of ${file}`);
 }
 
-function result(file: SourceFile, status: FileResult['status'], totalRecords: number, recordsSent: number, batches: number, deadLettered: number, started: number): FileResult {
-  return { file: file.identity, status, totalRecords, recordsSent, batches, deadLettered, seconds: (Date.now() - started) / 1000 };
+function result(file: SourceFile, status: FileResult['status'], totalRecords: number, recordsSent: number, batches: number, cp: FileCheckpoint, started: number): FileResult {
+  return {
+    file: file.identity, status, totalRecords, recordsSent, batches, deadLettered: cp.deadLettered,
+    duplicates: cp.duplicateRecords, replayed: cp.replayedRecords, seconds: (Date.now() - started) / 1000,
+  };
+}
+
+/** Key options other than the ones a file started with would key its rest differently: refused. */
+function assertSameKeyMode(cp: FileCheckpoint, keys: JobKeys): void {
+  const show = (cols: string[] | null, option: string) => (cols ? `${option} ${cols.join(',')}` : `no ${option}`);
+  const same = (a: string[] | null, b: string[] | null) => JSON.stringify(a) === JSON.stringify(b);
+  if (same(cp.keyFields, keys.keyFields) && same(cp.messageKey, keys.messageKey)) return;
+  throw new SparkSyncError('KEY_MODE_CHANGED', `${cp.fileName} was started with ${show(cp.keyFields, '--key-fields')} and ${show(cp.messageKey, '--message-key')}; this run asks for ${show(keys.keyFields, '--key-fields')} and ${show(keys.messageKey, '--message-key')}, which would key its remaining rows differently`, {
+    hint: `rerun with the options it started with, or resend it deliberately under the new ones with \`spark-sync reset --file ${cp.fileName}\``,
+  });
+}
+
+/** Before a file starts: a NULL business key is refused (nothing sent); natural-key mode counts duplicates and replays. */
+async function checkKeys(ctx: FileSyncContext, file: SourceFile): Promise<{ distinctIdentities: number | null; alreadySent: number | null }> {
+  if (!ctx.keys.keyFields && !ctx.keys.messageKey) return { distinctIdentities: null, alreadySent: null };
+  await ctx.jobs.describeJobs(`spark-sync: ${file.identity} (checking its keys)`);
+  const found = await ctx.jobs.checkKeys(file.uri, file.format, ctx.keys);
+  if (found.firstNullMessageKey !== null) {
+    throw new SparkSyncError('NULL_MESSAGE_KEY', `the row at position ${found.firstNullMessageKey} of ${file.identity} has NULL in its --message-key column(s) ${ctx.keys.messageKey!.join(',')}; nothing of the file was sent`, {
+      hint: 'fill or filter those rows at the source, or choose --message-key columns that are never NULL',
+    });
+  }
+  return found;
+}
+
+/**
+ * Natural-key mode, before a file completes: every row is in Kafka (its batches' records), in the
+ * dead-letter topic, or dropped as a duplicate or a replay, counted when the file started.
+ */
+async function assertNaturalRowsAccounted(ctx: FileSyncContext, file: SourceFile, rows: number): Promise<void> {
+  const cp = (await ctx.store.getFile(ctx.topic, file.identity))!;
+  const batches = await ctx.store.listBatches(ctx.topic, file.identity);
+  const records = batches.reduce((n, b) => n + b.partitionCounts.reduce((a, c) => a + c, 0) + b.deadLettered, 0);
+  // A recovery's batch counts what it found in its range, foreign records included (kept as unexpected).
+  const accounted = records - cp.unexpectedRecords + cp.duplicateRecords + cp.replayedRecords;
+  if (accounted !== rows) {
+    throw new SparkSyncError('ROWS_UNACCOUNTED', `${file.identity} has ${rows} rows, but its batches put ${records} records into Kafka or the dead-letter topic, and ${cp.duplicateRecords} duplicates and ${cp.replayedRecords} replays were dropped: ${rows - accounted} rows unaccounted for; the file was not completed`, {
+      hint: 'the source was read short or changed: check that the file is intact and unchanged, then rerun',
+    });
+  }
 }

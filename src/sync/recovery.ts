@@ -6,6 +6,7 @@ import { rowNumber } from '../util/numbers';
 import { assertOffsetsAdvancedBy, assertRowsAccounted, countsByPartition } from './offsets';
 import type { SourceFile } from './source';
 import { crashPoint } from './test-faults';
+import { indexCommitted } from './identity-index';
 
 /**
  * Recovery of a batch cut off by a crash (DESIGN.md §2, step 3): Kafka holds records past the
@@ -30,8 +31,11 @@ export async function recoverCutBatch(ctx: FileSyncContext, file: SourceFile, cp
   const batchIndex = (await store.listBatches(topic, file.identity)).length;
   await crashPoint('recovery-write', batchIndex, jobs);
   await jobs.describeJobs(`spark-sync: recovery of ${file.identity} batch ${batchIndex + 1} (rows ${rowNumber(from)}–${rowNumber(to)}, ${ctx.recovery})`);
-  const merged = ctx.recovery === 'window' ? await mergeCutBatch(ctx, file, cp, to) : undefined;
-  const joined = merged ? undefined : await joinCutBatch(ctx, file, cp, to);
+  // Natural-key mode always recovers the window: a full join would count the file's own earlier
+  // batches, which its identity index already holds, as unexpected.
+  const window = ctx.recovery === 'window' || ctx.keys.keyFields !== null;
+  const merged = window ? await mergeCutBatch(ctx, file, cp, to) : undefined;
+  const joined = merged ? undefined : await joinCutBatch(ctx, file, cp, to, window);
   const after = merged?.after ?? joined!.after;
   const unexpected = joined && unexpectedRecords(file, to, joined);
   if (unexpected) {
@@ -39,13 +43,14 @@ export async function recoverCutBatch(ctx: FileSyncContext, file: SourceFile, cp
       `${unexpected.records} record(s) in the offset range of ${file.identity} are not its own rows (duplicates or foreign writes); the file still completes, and the checkpoint keeps the anomaly`);
   }
   const writes = merged?.writes ?? joined!.writes;
-  if (merged) assertRowsAccounted(topic, file.identity, from, to, writes);
+  if (merged && !ctx.keys.keyFields) assertRowsAccounted(topic, file.identity, from, to, writes);
   await store.commitBatch(topic, file.identity, {
     batchIndex, firstPosition: from, endPosition: to,
     partitionCounts: after.map((end, p) => end - checkpointOffsets[p]), endOffsets: after,
     deadLettered: writes.reduce((n, w) => n + w.deadLettered, 0),
     ...(unexpected ? { unexpected } : {}),
   });
+  await indexCommitted(ctx, file, batchIndex, checkpointOffsets, after);
   const found = endOffsets.reduce((n, end, p) => n + end - checkpointOffsets[p], 0);
   const added = after.reduce((n, end, p) => n + end - checkpointOffsets[p], 0);
   ctx.emit({
@@ -64,7 +69,7 @@ export async function recoverCutBatch(ctx: FileSyncContext, file: SourceFile, cp
  */
 function unexpectedRecords(file: SourceFile, to: number, joined: JoinResult): Omit<Anomaly, 'batchIndex' | 'foundAt'> | undefined {
   const found = joined.keysTo.reduce((n, end, p) => n + end - joined.keysFrom[p], 0);
-  const rows = to - joined.from;
+  const rows = joined.records;
   // Every row not found was written now: into the topic, or (too large) to the dead-letter topic.
   const delta = joined.writes.reduce((n, w) => n + w.records + w.deadLettered, 0);
   const extra = found - (rows - delta);
@@ -91,7 +96,7 @@ async function mergeCutBatch(ctx: FileSyncContext, file: SourceFile, cp: FileChe
   try {
     const writes = await ctx.jobs.resumeBatch({
       path: file.uri, format: file.format, fileIdentity: file.identity, from, to, topic: ctx.topic, batchSize, fileRows,
-      kafkaConf: ctx.kafkaConf, startOffsets,
+      kafkaConf: ctx.kafkaConf, startOffsets, keys: ctx.keys,
     });
     const after = await ctx.admin.endOffsets(ctx.topic);
     assertOffsetsAdvancedBy(ctx.topic, startOffsets, countsByPartition(writes, startOffsets.length), after);
@@ -106,6 +111,8 @@ async function mergeCutBatch(ctx: FileSyncContext, file: SourceFile, cp: FileChe
 /** What the anti-join searched (its rows from `from`, the keys at `[keysFrom, keysTo)`) and wrote. */
 interface JoinResult {
   from: number;
+  /** The records rows `[from, to)` hold: every row, or in natural-key mode the first of each new identity. */
+  records: number;
   keysFrom: number[];
   keysTo: number[];
   writes: PartitionWrite[];
@@ -118,16 +125,19 @@ interface JoinResult {
  * far (full) whose keys are not in the topic between the checkpoint (window) or the file's start
  * offsets (full) and the current end offsets are appended.
  */
-async function joinCutBatch(ctx: FileSyncContext, file: SourceFile, cp: FileCheckpoint, to: number): Promise<JoinResult> {
-  const full = ctx.recovery === 'full';
+async function joinCutBatch(ctx: FileSyncContext, file: SourceFile, cp: FileCheckpoint, to: number, window: boolean): Promise<JoinResult> {
+  const full = !window;
   const from = full ? 0 : cp.recordsProcessed;
   const keysFrom = full ? cp.startOffsets! : cp.partitionOffsets!;
   const keysTo = await ctx.admin.endOffsets(ctx.topic);
   const writes = await ctx.jobs.writeDelta({
     path: file.uri, format: file.format, fileIdentity: file.identity, from, to, topic: ctx.topic,
-    kafkaConf: ctx.kafkaConf, keysFrom, keysTo,
+    kafkaConf: ctx.kafkaConf, keysFrom, keysTo, keys: ctx.keys,
   });
   const after = await ctx.admin.endOffsets(ctx.topic);
   assertOffsetsAdvancedBy(ctx.topic, keysTo, countsByPartition(writes, keysTo.length), after);
-  return { from, keysFrom, keysTo, writes, after };
+  const records = ctx.keys.keyFields
+    ? await ctx.jobs.countRecords({ path: file.uri, format: file.format, fileIdentity: file.identity, from, to, keys: ctx.keys })
+    : to - from;
+  return { from, records, keysFrom, keysTo, writes, after };
 }

@@ -7,6 +7,7 @@ import { KafkaAdmin } from '../kafka/kafka-admin';
 import { Logger } from '../log/logger';
 import { SparkJobs } from '../spark/spark-jobs';
 import { FileResult, syncFile } from './file-sync';
+import { identityIndexUri, reconcileIdentityIndex } from './identity-index';
 import { checkSource, planFiles } from './source';
 import { SyncEventListener } from './sync-events';
 
@@ -21,6 +22,10 @@ export interface SubmitSummary {
   files: FileResult[];
   /** Records this run put into Kafka (0 for a rerun after success). */
   recordsSent: number;
+  /** Natural-key mode: rows of the files this run started that were duplicates inside their file. */
+  duplicates: number;
+  /** Natural-key mode: rows of the files this run started whose identity the topic already had. */
+  replayed: number;
   /** Wall time, JVM and Spark start included. */
   seconds: number;
   recordsPerSecond: number;
@@ -67,7 +72,9 @@ export async function runSubmit(config: SubmitConfig, deps: SubmitDeps): Promise
         // A changed file stops only itself: the other files still sync, then the run fails.
         const changed: SparkSyncError[] = [];
         const kafkaConf = [...config.kafkaConf, ...(await recordLimits(admin, config, deps.log))];
-        const ctx = { store, admin, jobs, topic: config.topic, partitions, batchSize: config.batchSize, kafkaConf, recovery: config.recovery, log: deps.log, emit: deps.emit, signal: stop.signal };
+        const keys = { ...config.keys, identityIndex: config.keys.keyFields ? identityIndexUri(store.file, config.topic) : null };
+        if (keys.identityIndex) await reconcileIdentityIndex({ store, jobs, log: deps.log }, config.topic, keys.identityIndex, kafkaConf);
+        const ctx = { store, admin, jobs, topic: config.topic, partitions, batchSize: config.batchSize, kafkaConf, recovery: config.recovery, keys, log: deps.log, emit: deps.emit, signal: stop.signal };
         for (const file of files) {
           try {
             results.push(await syncFile(ctx, file));
@@ -86,7 +93,12 @@ export async function runSubmit(config: SubmitConfig, deps: SubmitDeps): Promise
         await assertNoOpenAnomalies(store, config.topic, files.map((f) => f.identity));
         const seconds = (Date.now() - started) / 1000;
         const recordsSent = results.reduce((n, r) => n + r.recordsSent, 0);
-        return { command: 'submit', ok: true, topic: config.topic, checkpoint: store.file, files: results, recordsSent, seconds, recordsPerSecond: Math.round(recordsSent / Math.max(seconds, 0.001)) };
+        const duplicates = results.reduce((n, r) => n + r.duplicates, 0);
+        const replayed = results.reduce((n, r) => n + r.replayed, 0);
+        return {
+          command: 'submit', ok: true, topic: config.topic, checkpoint: store.file, files: results, recordsSent, duplicates, replayed,
+          seconds, recordsPerSecond: Math.round(recordsSent / Math.max(seconds, 0.001)),
+        };
       });
     } finally {
       await store.close();

@@ -16,7 +16,9 @@ export type CrashPoint =
   /** After Kafka acknowledged the batch and the offsets were checked, before the checkpoint commit. */
   | 'after-ack'
   /** Inside a Spark task of a recovery (delta) write. */
-  | 'recovery-write';
+  | 'recovery-write'
+  /** Natural-key mode: after the batch's checkpoint commit, before its identity-index segment. */
+  | 'before-index';
 
 /**
  * Records a task sends before an in-task fault fires: 300, or `SPARK_SYNC_TEST_CRASH_AFTER_RECORDS`

@@ -20,13 +20,37 @@ export interface FileVerification extends FileAudit {
   clean: boolean;
 }
 
+/**
+ * The natural-key audit of a topic's COMPLETED files synced with the same `--key-fields`, taken
+ * together: a record is an identity, and a row of one file may have been sent by another.
+ */
+export interface NaturalKeyVerification {
+  keyFields: string[];
+  files: string[];
+  /** Distinct identities of the files' rows. */
+  sourceIdentities: number;
+  /** Messages in the files' offset ranges. */
+  messages: number;
+  /** Identities with no message (less the rows sent to the dead-letter topic). */
+  missing: number;
+  /** Identities with more than one message. */
+  duplicated: number;
+  /** Messages whose identity is no row of these files. */
+  foreign: number;
+  deadLettered: number;
+  clean: boolean;
+}
+
 /** What `verify` found; the CLI prints it as its last stdout line. */
 export interface VerifySummary {
   command: 'verify';
   /** Every file clean, and no record outside the files' ranges (`unaccounted`). */
   ok: boolean;
   topic: string;
+  /** Files synced with positional identities, each audited on its own. */
   files: FileVerification[];
+  /** Files synced with `--key-fields`, audited by identity across files, one entry per key-field list. */
+  naturalKeys: NaturalKeyVerification[];
   /**
    * Records in the topic, from the first file's start on, that lie in no file's offset range:
    * written between files or after the last commit (by a fenced-off spark-sync, another producer,
@@ -60,11 +84,11 @@ export async function runVerify(config: VerifyConfig, deps: { log: Logger; spark
     }
     const jobs = await deps.spark();
     const results: FileVerification[] = [];
-    for (const f of files) {
+    for (const f of files.filter((file) => !file.keyFields)) {
       await jobs.describeJobs(`spark-sync: verify ${f.fileName} against ${config.topic}`);
       const audit = await jobs.auditFile({
         path: f.sourcePath, format: f.sourceFormat, fileIdentity: f.fileName, rows: f.recordsProcessed, topic: config.topic,
-        kafkaConf: config.kafkaConf, from: f.startOffsets!, to: f.partitionOffsets!,
+        kafkaConf: config.kafkaConf, from: f.startOffsets!, to: f.partitionOffsets!, messageKey: f.messageKey,
       });
       // Dead-lettered rows are not in the topic by design: not missing (the checkpoint counted each
       // as it went to the dead-letter topic).
@@ -74,12 +98,43 @@ export async function runVerify(config: VerifyConfig, deps: { log: Logger; spark
       deps.log[clean ? 'info' : 'warn']({ file: f.fileName, source_rows: audit.sourceRows, messages: audit.messages, missing, duplicated: audit.duplicated, foreign: audit.foreign, dead_lettered: f.deadLettered, unexpected_records: f.unexpectedRecords }, clean ? 'file verified' : 'file has missing, duplicated or foreign records');
       results.push(result);
     }
+    const natural = await verifyNaturalKeys(jobs, config, files, deps.log);
     const outside = recordsOutsideFiles(files, endOffsets);
     if (outside.unaccounted > 0) deps.log.warn({ topic: config.topic, unaccounted: outside.unaccounted }, 'records in the topic that lie in no file\'s offset range');
-    return { command: 'verify', ok: results.every((r) => r.clean) && outside.unaccounted === 0, topic: config.topic, files: results, ...outside, seconds: (Date.now() - started) / 1000 };
+    const ok = results.every((r) => r.clean) && natural.every((n) => n.clean) && outside.unaccounted === 0;
+    return { command: 'verify', ok, topic: config.topic, files: results, naturalKeys: natural, ...outside, seconds: (Date.now() - started) / 1000 };
   } finally {
     await store.close();
   }
+}
+
+/**
+ * Natural-key files, grouped by their key fields: each group's distinct identities against the
+ * identities in its files' ranges. A file still IN_PROGRESS is left to `pending` and its next run.
+ */
+async function verifyNaturalKeys(jobs: SparkJobs, config: VerifyConfig, files: FileCheckpoint[], log: Logger): Promise<NaturalKeyVerification[]> {
+  const groups = new Map<string, FileCheckpoint[]>();
+  for (const f of files.filter((file) => file.keyFields && file.status === 'COMPLETED')) {
+    const key = JSON.stringify(f.keyFields);
+    groups.set(key, [...(groups.get(key) ?? []), f]);
+  }
+  const out: NaturalKeyVerification[] = [];
+  for (const group of groups.values()) {
+    const keyFields = group[0].keyFields!;
+    await jobs.describeJobs(`spark-sync: verify ${group.length} file(s) by --key-fields ${keyFields.join(',')} against ${config.topic}`);
+    const audit = await jobs.auditNaturalKeys({
+      files: group.map((f) => ({ path: f.sourcePath, format: f.sourceFormat, messageKey: f.messageKey, from: f.startOffsets!, to: f.partitionOffsets! })),
+      keyFields, topic: config.topic, kafkaConf: config.kafkaConf,
+    });
+    const deadLettered = group.reduce((n, f) => n + f.deadLettered, 0);
+    const missing = Math.max(0, audit.missing - deadLettered);
+    const clean = missing === 0 && audit.duplicated === 0 && audit.foreign === 0;
+    const result = { keyFields, files: group.map((f) => f.fileName), sourceIdentities: audit.sourceRows, messages: audit.messages, missing, duplicated: audit.duplicated, foreign: audit.foreign, deadLettered, clean };
+    log[clean ? 'info' : 'warn']({ key_fields: keyFields, files: group.length, source_identities: audit.sourceRows, messages: audit.messages, missing, duplicated: audit.duplicated, foreign: audit.foreign, dead_lettered: deadLettered },
+      clean ? 'natural keys verified' : 'natural keys missing, duplicated or foreign');
+    out.push(result);
+  }
+  return out;
 }
 
 /**

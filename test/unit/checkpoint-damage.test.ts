@@ -34,7 +34,7 @@ function fileStart(rows: number): FileStart {
     batchSize: 10,
     startOffsets: [0, 0],
     fingerprint: { sizeBytes: 100, mtimeMs: 1_700_000_000_000, rows },
-    keyFields: null,
+    keyFields: null, messageKey: null,
   };
 }
 

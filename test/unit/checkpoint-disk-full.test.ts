@@ -25,7 +25,7 @@ const start: FileStart = {
   batchSize: 10,
   startOffsets: [0, 0],
   fingerprint: { sizeBytes: 100, mtimeMs: 1_700_000_000_000, rows: 10_000 },
-  keyFields: null,
+  keyFields: null, messageKey: null,
 };
 
 const batch = (i: number) => ({ batchIndex: i, firstPosition: i * 10, endPosition: i * 10 + 10, partitionCounts: [4, 6], endOffsets: [4 * (i + 1), 6 * (i + 1)] });

@@ -3,7 +3,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
+import sqlite3 from 'sqlite3';
 import { CheckpointStore, FileStart } from '../../src/checkpoint/checkpoint-store';
+import { SCHEMA_VERSION } from '../../src/checkpoint/schema';
 import { SparkSyncError } from '../../src/index';
 import { tempDir } from '../helpers/broker-fixture';
 
@@ -14,6 +16,7 @@ const start: FileStart = {
   startOffsets: [5, 7],
   fingerprint: { sizeBytes: 100, mtimeMs: 1_700_000_000_000, rows: 25 },
   keyFields: null,
+  messageKey: null,
 };
 
 test('a new checkpoint is 0600 in a 0700 folder, in WAL mode', async () => {
@@ -118,3 +121,58 @@ test('fencing: a holder whose lease was taken over can write nothing more, and e
     await next.close();
   }
 });
+
+test('a natural-key file keeps its key fields, message key, duplicates and replays', async () => {
+  const store = await CheckpointStore.open(path.join(tempDir(), 'k.db'), { create: true });
+  try {
+    await store.acquireLease('t', { id: 'me', host: os.hostname(), pid: process.pid }, 60_000);
+    await store.startFile('t', 'a.parquet', { ...start, keyFields: ['user', 'event'], messageKey: ['user'], duplicateRecords: 3, replayedRecords: 4 });
+    await store.startFile('t', 'b.parquet', start);
+    const [a, b] = await store.listFiles('t');
+    assert.deepEqual([a.keyFields, a.messageKey, a.duplicateRecords, a.replayedRecords], [['user', 'event'], ['user'], 3, 4]);
+    assert.deepEqual([b.keyFields, b.messageKey, b.duplicateRecords, b.replayedRecords], [null, null, 0, 0]);
+  } finally {
+    await store.close();
+  }
+});
+
+test('a schema-3 checkpoint reads with no message key and no duplicates, and a writer migrates it', async () => {
+  const file = path.join(tempDir(), 'v3.db');
+  const store = await CheckpointStore.open(file, { create: true });
+  await store.acquireLease('t', { id: 'me', host: os.hostname(), pid: process.pid }, 60_000);
+  await store.startFile('t', 'a.parquet', start);
+  await store.releaseLease('t');
+  await store.close();
+  // What spark-sync before business keys wrote: migration 4 undone.
+  await sql(file, `ALTER TABLE files DROP COLUMN message_key; ALTER TABLE files DROP COLUMN duplicate_records;
+    ALTER TABLE files DROP COLUMN replayed_records; PRAGMA user_version = 3`);
+  for (const options of [{ create: false }, { create: false, write: true }]) {
+    const opened = await CheckpointStore.open(file, options);
+    try {
+      const cp = (await opened.getFile('t', 'a.parquet'))!;
+      assert.deepEqual([cp.messageKey, cp.duplicateRecords, cp.replayedRecords, cp.recordsProcessed], [null, 0, 0, 0]);
+    } finally {
+      await opened.close();
+    }
+  }
+  assert.equal(await userVersion(file), SCHEMA_VERSION);
+});
+
+/** Runs SQL on the file with a plain SQLite connection (no spark-sync checks), closing cleanly. */
+function sql(file: string, statements: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const db = new sqlite3.Database(file, sqlite3.OPEN_READWRITE, (err) => {
+      if (err) return reject(err);
+      db.exec(statements, (execErr) => db.close((closeErr) => (execErr || closeErr ? reject(execErr ?? closeErr) : resolve())));
+    });
+  });
+}
+
+function userVersion(file: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const db = new sqlite3.Database(file, sqlite3.OPEN_READONLY, (err) => {
+      if (err) return reject(err);
+      db.get('PRAGMA user_version', (getErr, row: { user_version: number }) => db.close(() => (getErr ? reject(getErr) : resolve(row.user_version))));
+    });
+  });
+}

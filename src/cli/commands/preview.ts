@@ -14,6 +14,8 @@ interface PreviewOptions {
   csvDelimiter?: string;
   where?: string;
   partitions?: string;
+  keyFields?: string;
+  messageKey?: string;
   json?: boolean;
   master?: string;
   conf?: string[];
@@ -25,6 +27,8 @@ interface PreviewOptions {
 interface PreviewRecord {
   position: number;
   key: string;
+  /** With --message-key: the Kafka key; `key` is then the identity in the header spark-sync.id. */
+  messageKey?: string;
   partition?: number;
   fields: Record<string, string | null>;
 }
@@ -39,7 +43,9 @@ export function previewCommand(): Command {
     .option('--format <format>', 'parquet, orc, csv or json (default: from the file\'s extension)')
     .option('--csv-header', 'CSV files start with a header line naming the columns')
     .option('--csv-delimiter <char>', 'CSV field delimiter, one character (\\t for a tab)', ',')
-    .option('--where <predicate>', 'with hive:db.table: the partitions to read');
+    .option('--where <predicate>', 'with hive:db.table: the partitions to read')
+    .option('--key-fields <columns>', 'as submit\'s: KEY is the natural-key identity of these columns')
+    .option('--message-key <columns>', 'as submit\'s: shows the MESSAGE KEY, and PARTITION is Kafka\'s default partitioner\'s');
   addSparkOptions(cmd);
   return cmd
     .option('--json', 'print one JSON document (default: a table at a terminal, JSON lines otherwise)')
@@ -50,6 +56,7 @@ export function previewCommand(): Command {
         source: opts.source, rows: opts.rows === undefined ? undefined : Number(opts.rows), file: opts.file, format: opts.format,
         csv: { header: opts.csvHeader, delimiter: opts.csvDelimiter }, where: opts.where,
         partitions: opts.partitions === undefined ? undefined : Number(opts.partitions),
+        keyFields: opts.keyFields, messageKey: opts.messageKey,
       });
       const records = toRecords(table);
       if (opts.json) printSummary({ command: 'preview', source: opts.source, partitions: opts.partitions === undefined ? null : Number(opts.partitions), records });
@@ -63,8 +70,11 @@ function toRecords(table: Table): PreviewRecord[] {
   return table.toArray().map((row) => {
     const r = row.toJSON() as Record<string, unknown>;
     const fields: Record<string, string | null> = {};
-    for (const name of names) if (!['position', 'key', 'partition'].includes(name)) fields[name] = (r[name] ?? null) as string | null;
-    return { position: Number(r.position), key: String(r.key), ...(r.partition === undefined ? {} : { partition: Number(r.partition) }), fields };
+    for (const name of names) if (!['position', 'key', 'message_key', 'partition'].includes(name)) fields[name] = (r[name] ?? null) as string | null;
+    return {
+      position: Number(r.position), key: String(r.key), ...(r.message_key === undefined ? {} : { messageKey: r.message_key === null ? 'NULL' : String(r.message_key) }),
+      ...(r.partition === undefined ? {} : { partition: Number(r.partition) }), fields,
+    };
   });
 }
 
@@ -72,9 +82,10 @@ function toRecords(table: Table): PreviewRecord[] {
 function recordTable(records: PreviewRecord[]): string {
   if (records.length === 0) return 'the file holds no records\n';
   const fieldNames = Object.keys(records[0].fields);
-  const header = ['POSITION', 'KEY', ...(records[0].partition === undefined ? [] : ['PARTITION']), ...fieldNames];
+  const keyed = records[0].messageKey !== undefined;
+  const header = ['POSITION', 'KEY', ...(keyed ? ['MESSAGE KEY'] : []), ...(records[0].partition === undefined ? [] : ['PARTITION']), ...fieldNames];
   const cut = (v: string) => (v.length > 40 ? `${v.slice(0, 39)}…` : v);
-  const rows = records.map((r) => [String(r.position), r.key, ...(r.partition === undefined ? [] : [String(r.partition)]), ...fieldNames.map((f) => cut(r.fields[f] ?? 'NULL'))]);
+  const rows = records.map((r) => [String(r.position), r.key, ...(keyed ? [cut(r.messageKey!)] : []), ...(r.partition === undefined ? [] : [String(r.partition)]), ...fieldNames.map((f) => cut(r.fields[f] ?? 'NULL'))]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
   return [line(header), ...rows.map(line)].join('\n') + '\n';

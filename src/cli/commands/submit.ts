@@ -24,6 +24,8 @@ export function submitCommand(): Command {
     .option('--create-topic', 'create the topic if it does not exist')
     .option('--partitions <n>', 'partitions of a topic made by --create-topic (default 1)')
     .addOption(setting('--dead-letter-topic <topic>', 'send rows Kafka refuses as too large there (with headers saying why) instead of stopping with exit 2; made by --create-topic if missing'))
+    .addOption(setting('--key-fields <columns>', 'natural-key identity: a record is these columns\' values (comma-separated); duplicates in a file and rows the topic already has from any file or run are not sent'))
+    .addOption(setting('--message-key <columns>', 'Kafka message key: this column\'s text (several, comma-separated: a JSON object of their texts), partitioned as Kafka\'s default partitioner does; spark-sync\'s identity goes in the header spark-sync.id'))
     .addOption(setting('--replication-factor <n>', "replication factor of a topic made by --create-topic (default: the broker's default.replication.factor)"));
   addSparkOptions(cmd);
   return cmd
@@ -36,6 +38,8 @@ Example:
   spark-sync submit --source hdfs://namenode:8020/warehouse/events --topic events \\
     --bootstrap-server kafka1:9092 --format csv --csv-header
   spark-sync submit --source /data/events --topic events --bootstrap-server kafka1:9092 --dry-run
+  spark-sync submit --source /landing/clicks --topic clicks --bootstrap-server kafka1:9092 \\
+    --key-fields user,event,ts --message-key user   # replays no-op, keyed by user
   spark-sync submit --source hive:sales.transactions --where "dt = '2024-01-15'" --topic transactions \\
     --bootstrap-server kafka1:9092 --conf spark.hadoop.hive.metastore.uris=thrift://metastore:9083
   spark-sync submit --source /data/events --topic events --bootstrap-server kafka1:9093 \

@@ -23,6 +23,9 @@ export function verifyCommand(): Command {
         for (const f of summary.files) {
           process.stdout.write(`${f.clean ? 'OK  ' : 'FAIL'} ${f.file}: ${f.sourceRows} rows, ${f.messages} messages, ${f.missing} missing, ${f.duplicated} duplicated, ${f.foreign} foreign, ${f.deadLettered} dead-lettered\n`);
         }
+        for (const n of summary.naturalKeys) {
+          process.stdout.write(`${n.clean ? 'OK  ' : 'FAIL'} ${n.files.length} file(s) by --key-fields ${n.keyFields.join(',')}: ${n.sourceIdentities} distinct identities, ${n.messages} messages, ${n.missing} missing, ${n.duplicated} duplicated, ${n.foreign} foreign, ${n.deadLettered} dead-lettered\n`);
+        }
         if (summary.unaccounted > 0) process.stdout.write(`FAIL ${summary.unaccounted} record(s) of ${summary.topic} lie in no file's offset range\n`);
         if (summary.pending > 0) process.stdout.write(`NOTE ${summary.pending} record(s) past an unfinished file's checkpoint: its cut-off batch, recovered by the next submit\n`);
       }

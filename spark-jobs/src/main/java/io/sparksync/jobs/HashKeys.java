@@ -38,6 +38,30 @@ public final class HashKeys {
     return sb.append(escape(file)).append('|').append(position).toString();
   }
 
+  /**
+   * The canonical text of a natural-key identity ({@code --key-fields}): the escaped key fields
+   * alone, joined by {@code |}, with no file and no position, so the same values hash alike in
+   * every file.
+   */
+  public static String naturalCanonical(List<String> keyFields) {
+    StringBuilder sb = new StringBuilder();
+    for (int i = 0; i < keyFields.size(); i++) {
+      sb.append(i == 0 ? "" : "|").append(escape(keyFields.get(i)));
+    }
+    return sb.toString();
+  }
+
+  /**
+   * The partition Kafka's Java producer picks for a non-null message key by default: murmur2 of
+   * the key bytes, made positive, modulo {@code partitions} (the same as {@code
+   * BuiltInPartitioner.partitionForKey}), so spark-sync's records of a business key land where the
+   * application's own producers put that key.
+   */
+  public static int partitionOfMessageKey(byte[] messageKey, int partitions) {
+    return org.apache.kafka.common.utils.Utils.toPositive(
+        org.apache.kafka.common.utils.Utils.murmur2(messageKey)) % partitions;
+  }
+
   /** Lower-case hex SHA-256 of the UTF-8 bytes of {@code canonical}. */
   public static String key(String canonical) {
     try {

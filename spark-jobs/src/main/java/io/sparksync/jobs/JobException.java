@@ -36,7 +36,9 @@ public class JobException extends RuntimeException {
      * A record larger than Kafka accepts (the producer's max.request.size or the topic's
      * max.message.bytes), and no dead-letter topic to take it: a retry fails the same way.
      */
-    RECORD_TOO_LARGE
+    RECORD_TOO_LARGE,
+    /** A row whose --message-key column is NULL: Kafka's default partitioner has no key to hash. */
+    NULL_MESSAGE_KEY
   }
 
   private final Code code;

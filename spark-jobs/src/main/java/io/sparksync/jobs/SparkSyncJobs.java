@@ -3,6 +3,10 @@ package io.sparksync.jobs;
 import io.sparksync.jobs.internal.Audit;
 import io.sparksync.jobs.internal.Batches;
 import io.sparksync.jobs.internal.HiveTables;
+import io.sparksync.jobs.internal.IdentityIndex;
+import io.sparksync.jobs.internal.KeyChecks;
+import io.sparksync.jobs.internal.KeyColumns;
+import io.sparksync.jobs.internal.KeyMode;
 import io.sparksync.jobs.internal.Preview;
 import io.sparksync.jobs.internal.Recovery;
 import io.sparksync.jobs.internal.SampleData;
@@ -60,9 +64,11 @@ public final class SparkSyncJobs {
    * The first {@code rows} rows of a file with their positions and keys, as an Arrow IPC stream
    * (columns position, key, then each field as the text its key hashes).
    */
-  public byte[] previewFile(String path, String format, String fileIdentity, long rows) {
+  public byte[] previewFile(String path, String format, String fileIdentity, long rows,
+      String[] keyFields, String[] messageKey) {
     described();
-    return ArrowResults.encode(Preview.firstRows(spark, path, format, fileIdentity, rows));
+    return ArrowResults.encode(Preview.firstRows(spark, path, format, fileIdentity, rows,
+        KeyMode.of(keyFields, messageKey, keyFields.length > 0 ? "(preview)" : null)));
   }
 
   /**
@@ -174,10 +180,11 @@ public final class SparkSyncJobs {
    * @return per partition: {partition, records in the batch, sent now, skipped}
    */
   public long[][] writeBatch(String path, String format, String fileIdentity, long from,
-      long batchSize, long fileRows, String topic, String[] kafkaConf, long[] batchStartOffsets) {
+      long batchSize, long fileRows, String topic, String[] kafkaConf, long[] batchStartOffsets,
+      String[] keyFields, String[] messageKey, String identityIndex) {
     described();
     return batches.write(path, format, fileIdentity, from, batchSize, fileRows, topic, kafkaConf,
-        batchStartOffsets, false);
+        batchStartOffsets, false, KeyMode.of(keyFields, messageKey, identityIndex));
   }
 
   /**
@@ -190,10 +197,11 @@ public final class SparkSyncJobs {
    *     write); the driver then recovers with {@link #writeDelta}, which handles any content
    */
   public long[][] resumeBatch(String path, String format, String fileIdentity, long from,
-      long batchSize, long fileRows, String topic, String[] kafkaConf, long[] batchStartOffsets) {
+      long batchSize, long fileRows, String topic, String[] kafkaConf, long[] batchStartOffsets,
+      String[] keyFields, String[] messageKey, String identityIndex) {
     described();
     return batches.write(path, format, fileIdentity, from, batchSize, fileRows, topic, kafkaConf,
-        batchStartOffsets, true);
+        batchStartOffsets, true, KeyMode.of(keyFields, messageKey, identityIndex));
   }
 
   /**
@@ -206,10 +214,11 @@ public final class SparkSyncJobs {
    * @return per partition: {partition, records written now, sent, skipped}
    */
   public long[][] writeDelta(String path, String format, String fileIdentity, long from, long to,
-      String topic, String[] kafkaConf, long[] keysFrom, long[] keysTo) {
+      String topic, String[] kafkaConf, long[] keysFrom, long[] keysTo, String[] keyFields,
+      String[] messageKey, String identityIndex) {
     described();
     return Recovery.writeDelta(spark, path, format, fileIdentity, from, to, topic, kafkaConf,
-        keysFrom, keysTo);
+        keysFrom, keysTo, KeyMode.of(keyFields, messageKey, identityIndex));
   }
 
   /**
@@ -221,9 +230,73 @@ public final class SparkSyncJobs {
    *     once), foreign messages (keys not of this file)}
    */
   public long[] auditFile(String path, String format, String fileIdentity, long rows, String topic,
-      String[] kafkaConf, long[] from, long[] to) {
+      String[] kafkaConf, long[] from, long[] to, String[] messageKey) {
     described();
-    return Audit.file(spark, path, format, fileIdentity, rows, topic, kafkaConf, from, to);
+    return Audit.file(spark, path, format, fileIdentity, rows, topic, kafkaConf, from, to,
+        KeyMode.of(new String[0], messageKey, null));
+  }
+
+  /**
+   * Natural-key audit of a topic's files synced with the same {@code --key-fields} (see
+   * {@code internal.Audit#naturalKeys}): their distinct identities against the identities in their
+   * offset ranges, taken together.
+   *
+   * @param identityIn per file, {@code header} (a business message key) or {@code key}
+   * @param from per file, its start offsets, flattened file by file
+   * @return {distinct source identities, messages in the ranges, missing, duplicated, foreign}
+   */
+  public long[] auditNaturalKeys(String[] paths, String[] formats, String[] keyFields,
+      String[] identityIn, String topic, String[] kafkaConf, long[] from, long[] to) {
+    described();
+    return Audit.naturalKeys(spark, paths, formats, keyFields, identityIn, topic, kafkaConf, from,
+        to);
+  }
+
+  /**
+   * What a file's key mode finds before it is sent (see {@code internal.KeyChecks}).
+   *
+   * @return {position of the first row with a NULL message key or -1, distinct natural-key
+   *     identities or -1, of those the topic's identity index already holds or -1}
+   */
+  public long[] checkKeys(String path, String format, String[] keyFields, String[] messageKey,
+      String identityIndex) {
+    described();
+    return KeyChecks.check(spark, path, format, KeyMode.of(keyFields, messageKey, identityIndex));
+  }
+
+  /**
+   * The records a natural-key file has at positions {@code [from, to)}: the rows there that are
+   * the first of their identity in the file and not in the topic's identity index.
+   */
+  public long countRecords(String path, String format, String fileIdentity, long from, long to,
+      String[] keyFields, String[] messageKey, String identityIndex) {
+    described();
+    return KeyColumns.count(spark, path, format, fileIdentity, from, to,
+        KeyMode.of(keyFields, messageKey, identityIndex));
+  }
+
+  /**
+   * Brings a topic's identity index in line with the checkpoint (see
+   * {@code internal.IdentityIndex#reconcile}).
+   *
+   * @param expected the segments of every committed natural-key batch of the topic
+   * @return the expected segments that are missing, to rebuild with {@link #writeIdentitySegment}
+   */
+  public String[] reconcileIdentityIndex(String identityIndex, String[] expected) {
+    return IdentityIndex.reconcile(spark, identityIndex, expected);
+  }
+
+  /**
+   * Writes one segment of a topic's identity index: the identities of the messages a committed
+   * batch put at offsets {@code [from, to)}, read back from Kafka.
+   *
+   * @param identityIn {@code header} (a business message key) or {@code key}
+   */
+  public void writeIdentitySegment(String identityIndex, String segment, String topic,
+      String[] kafkaConf, long[] from, long[] to, String identityIn) {
+    described();
+    IdentityIndex.writeFromKafka(spark, identityIndex, segment, topic, kafkaConf, from, to,
+        "header".equals(identityIn));
   }
 
   /**

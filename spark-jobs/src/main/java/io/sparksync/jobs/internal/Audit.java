@@ -7,6 +7,8 @@ import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.sum;
 import static org.apache.spark.sql.functions.when;
 
+import java.util.Arrays;
+import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 
@@ -25,11 +27,46 @@ public final class Audit {
    *     once), foreign messages (keys not of this file)}
    */
   public static long[] file(SparkSession spark, String path, String format, String fileIdentity,
-      long rows, String topic, String[] kafkaConf, long[] from, long[] to) {
+      long rows, String topic, String[] kafkaConf, long[] from, long[] to, KeyMode mode) {
     var source = KeyColumns.keyed(spark, path, format, fileIdentity, 0, rows)
         .select(col(KeyColumns.KEY), lit(true).as("in_source"));
-    var inKafka = KafkaKeys.keysIn(spark, topic, KeyValues.parse(kafkaConf), from, to)
+    var inKafka = KafkaKeys.keysIn(spark, topic, KeyValues.parse(kafkaConf), from, to, mode)
         .groupBy(KeyColumns.KEY).count();
+    return compare(source, inKafka);
+  }
+
+  /**
+   * The natural-key audit of a topic's files synced with the same {@code --key-fields}: every
+   * distinct identity of their rows against the identities in their offset ranges, taken
+   * together (a row of one file may have been sent by another: a replay is no record).
+   *
+   * @param identityIn per file, where its identities are: {@code header} (a business message
+   *     key) or {@code key}
+   * @param from per file, its start offsets, flattened: file i's partition p at {@code i·P + p}
+   * @return {distinct source identities, messages in the ranges, missing identities, duplicated
+   *     identities, foreign messages}
+   */
+  public static long[] naturalKeys(SparkSession spark, String[] paths, String[] formats,
+      String[] keyFields, String[] identityIn, String topic, String[] kafkaConf, long[] from,
+      long[] to) {
+    int partitions = from.length / paths.length;
+    var kafka = KeyValues.parse(kafkaConf);
+    Dataset<Row> identities = null;
+    Dataset<Row> inKafka = null;
+    for (int i = 0; i < paths.length; i++) {
+      var ids = KeyColumns.identities(spark, paths[i], formats[i], keyFields);
+      identities = identities == null ? ids : identities.union(ids);
+      KeyMode mode = "header".equals(identityIn[i]) ? KeyMode.MESSAGE_KEYED : KeyMode.POSITIONAL;
+      var keys = KafkaKeys.keysIn(spark, topic, kafka,
+          Arrays.copyOfRange(from, i * partitions, (i + 1) * partitions),
+          Arrays.copyOfRange(to, i * partitions, (i + 1) * partitions), mode);
+      inKafka = inKafka == null ? keys : inKafka.union(keys);
+    }
+    var source = identities.distinct().select(col(KeyColumns.KEY), lit(true).as("in_source"));
+    return compare(source, inKafka.groupBy(KeyColumns.KEY).count());
+  }
+
+  private static long[] compare(Dataset<Row> source, Dataset<Row> inKafka) {
     Row r = source.join(inKafka, source.col(KeyColumns.KEY).equalTo(inKafka.col(KeyColumns.KEY)),
             "full_outer")
         .agg(

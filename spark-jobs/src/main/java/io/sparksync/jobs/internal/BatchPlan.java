@@ -22,6 +22,7 @@ final class BatchPlan {
   private final long fileRows;
   private final long batchSize;
   private final int kafkaPartitions;
+  private final KeyMode mode;
   /** Size and modification time when planned: a changed file is never served from the plan. */
   private final long[] stamp;
   private final long from;
@@ -29,8 +30,9 @@ final class BatchPlan {
   private final JavaPairRDD<Slot, Tuple2<byte[], byte[]>> placed;
 
   private BatchPlan(SparkSession spark, String path, String format, String fileIdentity,
-      long fileRows, long batchSize, int kafkaPartitions, long[] stamp, long from) {
+      long fileRows, long batchSize, int kafkaPartitions, KeyMode mode, long[] stamp, long from) {
     this.path = path;
+    this.mode = mode;
     this.format = format;
     this.fileIdentity = fileIdentity;
     this.fileRows = fileRows;
@@ -43,25 +45,25 @@ final class BatchPlan {
     long batches = Math.min(maxBatches, (fileRows - from + batchSize - 1) / batchSize);
     this.to = Math.min(fileRows, from + batches * batchSize);
     this.placed = BatchWriter.place(
-        KeyColumns.keyed(spark, path, format, fileIdentity, from, to),
-        kafkaPartitions, from, batchSize, (int) batches);
+        KeyColumns.keyed(spark, path, format, fileIdentity, from, to, mode),
+        kafkaPartitions, from, batchSize, (int) batches, mode, fileIdentity);
   }
 
   /** A plan starting at {@code from}, unless {@code current} already holds that batch. */
   static BatchPlan forBatch(BatchPlan current, SparkSession spark, String path,
       String format, String fileIdentity, long fileRows, long batchSize, int kafkaPartitions,
-      long[] stamp, long from) {
+      KeyMode mode, long[] stamp, long from) {
     if (current != null && current.holds(path, format, fileIdentity, fileRows, batchSize,
-        kafkaPartitions, stamp, from)) {
+        kafkaPartitions, mode, stamp, from)) {
       return current;
     }
     return new BatchPlan(spark, path, format, fileIdentity, fileRows, batchSize, kafkaPartitions,
-        stamp, from);
+        mode, stamp, from);
   }
 
   private boolean holds(String path, String format, String fileIdentity, long fileRows,
-      long batchSize, int kafkaPartitions, long[] stamp, long position) {
-    return this.path.equals(path) && this.format.equals(format)
+      long batchSize, int kafkaPartitions, KeyMode mode, long[] stamp, long position) {
+    return this.path.equals(path) && this.format.equals(format) && this.mode.equals(mode)
         && this.fileIdentity.equals(fileIdentity) && this.fileRows == fileRows
         && this.batchSize == batchSize && this.kafkaPartitions == kafkaPartitions
         && this.stamp[0] == stamp[0] && this.stamp[1] == stamp[1]
@@ -73,6 +75,6 @@ final class BatchPlan {
       long[] batchStartOffsets, boolean resume, RecordLimits limits) {
     int batch = (int) ((position - from) / batchSize);
     return BatchWriter.writeBatch(placed, batch, fileIdentity, topic, kafkaProps,
-        batchStartOffsets, resume, limits);
+        batchStartOffsets, resume, limits, mode);
   }
 }

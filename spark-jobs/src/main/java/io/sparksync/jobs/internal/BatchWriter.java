@@ -1,6 +1,6 @@
 package io.sparksync.jobs.internal;
 
-import io.sparksync.jobs.HashKeys;
+import io.sparksync.jobs.JobException;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.IntStream;
@@ -30,12 +30,23 @@ final class BatchWriter {
    * {@link #writeBatch} puts its records in position order ({@link PositionSorter}).
    */
   static JavaPairRDD<Slot, Tuple2<byte[], byte[]>> place(Dataset<Row> keyedRows,
-      int kafkaPartitions, long firstPosition, long batchSize, int batches) {
+      int kafkaPartitions, long firstPosition, long batchSize, int batches, KeyMode mode,
+      String fileIdentity) {
+    boolean messageKeyed = mode.messageKeyed();
     return keyedRows.queryExecution().toRdd().toJavaRDD()
         .mapToPair((InternalRow r) -> {
           // getBytes copies out of the (reused) row buffer.
           byte[] key = r.getUTF8String(0).getBytes();
-          return new Tuple2<>(new Slot(HashKeys.partitionOf(key, kafkaPartitions), r.getLong(2)),
+          if (messageKeyed) {
+            if (r.isNullAt(3)) {
+              throw new JobException(JobException.Code.NULL_MESSAGE_KEY, String.format(
+                  "the row at position %d of %s has NULL in its --message-key column(s) %s: "
+                      + "Kafka's default partitioner needs a key; fill or filter those rows",
+                  r.getLong(2), fileIdentity, String.join(",", mode.messageKey)));
+            }
+            key = KeyMode.placedKey(key, r.getUTF8String(3).getBytes());
+          }
+          return new Tuple2<>(new Slot(mode.partition(key, kafkaPartitions), r.getLong(2)),
               new Tuple2<>(key, r.getUTF8String(1).getBytes()));
         })
         .partitionBy(new BatchPartitioner(kafkaPartitions, firstPosition, batchSize, batches));
@@ -59,7 +70,8 @@ final class BatchWriter {
       Map<String, String> kafkaProps,
       long[] batchStartOffsets,
       boolean resume,
-      RecordLimits limits) {
+      RecordLimits limits,
+      KeyMode mode) {
     int partitions = batchStartOffsets.length;
     int[] sparkPartitions = IntStream.range(batch * partitions, (batch + 1) * partitions).toArray();
     List<long[]>[] results = placed
@@ -67,7 +79,7 @@ final class BatchWriter {
           int kafkaPartition = index % partitions;
           return List.of(PartitionWriter.write(kafkaPartition,
               PositionSorter.sorted(records, PositionSorter.DEFAULT_SPILL_BYTES), topic, kafkaProps,
-              batchStartOffsets[kafkaPartition], fileIdentity, resume, limits)).iterator();
+              batchStartOffsets[kafkaPartition], fileIdentity, resume, limits, mode)).iterator();
         }, true)
         .collectPartitions(sparkPartitions);
     long[][] byPartition = new long[partitions][];

@@ -22,11 +22,11 @@ public final class Batches {
    */
   public long[][] write(String path, String format, String fileIdentity, long from,
       long batchSize, long fileRows, String topic, String[] kafkaConf, long[] batchStartOffsets,
-      boolean resume) {
+      boolean resume, KeyMode mode) {
     // A stop (cancelRunning) interrupts the writing tasks, even one blocked in a producer call.
     spark.sparkContext().setLocalProperty("spark.job.interruptOnCancel", "true");
     plan = BatchPlan.forBatch(plan, spark, path, format, fileIdentity, fileRows, batchSize,
-        batchStartOffsets.length, SourceFiles.stat(spark, path), from);
+        batchStartOffsets.length, mode, SourceFiles.stat(spark, path), from);
     return plan.write(from, topic, KeyValues.parse(kafkaConf), batchStartOffsets, resume,
         RecordLimits.from(kafkaConf));
   }

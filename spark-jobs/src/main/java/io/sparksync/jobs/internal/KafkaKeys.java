@@ -1,6 +1,7 @@
 package io.sparksync.jobs.internal;
 
 import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.expr;
 
 import java.util.Map;
 import org.apache.spark.sql.DataFrameReader;
@@ -18,11 +19,25 @@ final class KafkaKeys {
    */
   static Dataset<Row> keysIn(SparkSession spark, String topic, Map<String, String> kafkaProps,
       long[] from, long[] to) {
-    return topicReader(spark, topic, kafkaProps)
+    return keysIn(spark, topic, kafkaProps, from, to, KeyMode.POSITIONAL);
+  }
+
+  /**
+   * The identities of the messages at offsets {@code [from[p], to[p])}: the message key, or with
+   * a business message key ({@code --message-key}) the header {@link KeyMode#HEADER_ID}.
+   */
+  static Dataset<Row> keysIn(SparkSession spark, String topic, Map<String, String> kafkaProps,
+      long[] from, long[] to, KeyMode mode) {
+    DataFrameReader reader = topicReader(spark, topic, kafkaProps)
         .option("startingOffsets", offsetsJson(topic, from))
         .option("endingOffsets", offsetsJson(topic, to))
-        .option("failOnDataLoss", "true")
-        .load().select(col("key").cast("string").as(KeyColumns.KEY));
+        .option("failOnDataLoss", "true");
+    if (!mode.messageKeyed()) {
+      return reader.load().select(col("key").cast("string").as(KeyColumns.KEY));
+    }
+    return reader.option("includeHeaders", "true").load()
+        .select(expr("element_at(filter(headers, h -> h.key = '" + KeyMode.HEADER_ID
+            + "'), 1).value").cast("string").as(KeyColumns.KEY));
   }
 
   /** Spark's Kafka batch source for one topic, with the Kafka client settings as kafka.* options. */

@@ -5,12 +5,15 @@ import static org.apache.spark.sql.functions.coalesce;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.concat_ws;
 import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.min;
 import static org.apache.spark.sql.functions.replace;
 import static org.apache.spark.sql.functions.sha2;
 import static org.apache.spark.sql.functions.struct;
 import static org.apache.spark.sql.functions.to_json;
+import static org.apache.spark.sql.functions.when;
 
 import io.sparksync.jobs.HashKeys;
+import io.sparksync.jobs.JobException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -38,7 +41,7 @@ import org.apache.spark.sql.types.TimestampType;
  * data, never row by row in the driver. {@link HashKeys} is the same rule in plain Java; tests hold both to
  * the shared vectors.
  */
-final class KeyColumns {
+public final class KeyColumns {
   /** The key column of {@link #keyed} rows, and of the keys read back from Kafka. */
   static final String KEY = "__spark_sync_key";
   /** The value column of {@link #keyed} rows. */
@@ -46,18 +49,103 @@ final class KeyColumns {
 
   private KeyColumns() {}
 
-  /** The rows of a file at positions {@code [from, to)} as (key, value, position). */
+  /** The message-key column of {@link #keyed} rows: its text, or NULL without a message key. */
+  static final String MESSAGE_KEY = "__spark_sync_message_key";
+
+  /** The rows of a file at positions {@code [from, to)}, positional identity, no message key. */
   static Dataset<Row> keyed(SparkSession spark, String path, String format, String fileIdentity,
       long from, long to) {
+    return keyed(spark, path, format, fileIdentity, from, to, KeyMode.POSITIONAL);
+  }
+
+  /**
+   * The records of a file at positions {@code [from, to)} as (identity, value, position, message
+   * key), in that column order. In natural-key mode only the first row of each identity in the
+   * file counts, and not if the topic's identity index already holds it: a row whose identity
+   * appeared at an earlier position (even before {@code from}) or in an earlier file is no record.
+   */
+  static Dataset<Row> keyed(SparkSession spark, String path, String format, String fileIdentity,
+      long from, long to, KeyMode mode) {
     Dataset<Row> positioned = SourceReader.readWithPositions(spark, path, format);
     StructType dataSchema = dataSchema(positioned.schema());
     Column position = col(SourceReader.POSITION);
-    return positioned
-        .filter(position.geq(from).and(position.lt(to)))
-        .select(
-            key(Arrays.asList(dataSchema.fields()), fileIdentity, position).as(KEY),
-            value(dataSchema).as(VALUE),
-            position);
+    Column identity = mode.natural()
+        ? key(fields(dataSchema, mode.keyFields, "--key-fields", path), null, null)
+        : key(Arrays.asList(dataSchema.fields()), fileIdentity, position);
+    Column messageKey = mode.messageKeyed()
+        ? messageKey(fields(dataSchema, mode.messageKey, "--message-key", path))
+        : lit(null).cast("string");
+    if (!mode.natural()) {
+      return positioned
+          .filter(position.geq(from).and(position.lt(to)))
+          .select(identity.as(KEY), value(dataSchema).as(VALUE), position,
+              messageKey.as(MESSAGE_KEY));
+    }
+    Dataset<Row> upTo = positioned.filter(position.lt(to))
+        .select(identity.as(KEY), value(dataSchema).as(VALUE), position, messageKey.as(MESSAGE_KEY));
+    // Each identity's first position in the file (a hash aggregate: only identity and position
+    // are shuffled), then the rows of the range at exactly those positions.
+    Dataset<Row> firsts = upTo.groupBy(KEY).agg(min(col(SourceReader.POSITION)).as("first"))
+        .filter(col("first").geq(from));
+    Dataset<Row> inRange = upTo.filter(col(SourceReader.POSITION).geq(from));
+    Dataset<Row> firstRows = inRange.join(firsts,
+        inRange.col(KEY).equalTo(firsts.col(KEY))
+            .and(inRange.col(SourceReader.POSITION).equalTo(firsts.col("first"))),
+        "left_semi");
+    return IdentityIndex.without(spark, mode.identityIndex, firstRows);
+  }
+
+  /** How many records {@link #keyed} gives for rows {@code [from, to)}. */
+  public static long count(SparkSession spark, String path, String format, String fileIdentity,
+      long from, long to, KeyMode mode) {
+    return keyed(spark, path, format, fileIdentity, from, to, mode).count();
+  }
+
+  /** The natural-key identity of every row of a file, as one column {@link #KEY}. */
+  static Dataset<Row> identities(SparkSession spark, String path, String format,
+      String[] keyFields) {
+    Dataset<Row> positioned = SourceReader.readWithPositions(spark, path, format);
+    return positioned.select(
+        key(fields(dataSchema(positioned.schema()), keyFields, "--key-fields", path), null, null)
+            .as(KEY));
+  }
+
+  /** The named fields of a schema, in the order given; an unknown name is a usage error. */
+  static List<StructField> fields(StructType schema, String[] names, String option, String path) {
+    List<StructField> out = new ArrayList<>();
+    for (String name : names) {
+      StructField found = null;
+      for (StructField f : schema.fields()) {
+        if (f.name().equals(name)) {
+          found = f;
+        }
+      }
+      if (found == null) {
+        throw new JobException(JobException.Code.USAGE, String.format(
+            "%s names the column '%s', which %s does not have (its columns: %s)", option, name,
+            path, String.join(", ", schema.fieldNames())));
+      }
+      out.add(found);
+    }
+    return out;
+  }
+
+  /**
+   * The message key's text: one column's text ({@link #rendered}), or for several columns a JSON
+   * object of their texts in the order given, e.g. {@code {"user":"u42","event":"click"}}, which
+   * no two different value lists share. NULL if any column is NULL.
+   */
+  static Column messageKey(List<StructField> fields) {
+    if (fields.size() == 1) {
+      return rendered(fields.get(0));
+    }
+    Column[] texts = new Column[fields.size()];
+    Column anyNull = lit(false);
+    for (int i = 0; i < texts.length; i++) {
+      texts[i] = rendered(fields.get(i)).as(fields.get(i).name());
+      anyNull = anyNull.or(column(fields.get(i).name()).isNull());
+    }
+    return when(anyNull, lit(null).cast("string")).otherwise(to_json(struct(texts)));
   }
 
   /** The schema without the position column: the fields a key hashes and a value holds. */

@@ -78,7 +78,8 @@ final class PartitionWriter {
       long batchStartOffset,
       String fileIdentity,
       boolean resume,
-      RecordLimits limits) {
+      RecordLimits limits,
+      KeyMode mode) {
     if (!records.hasNext()) {
       return result(partition, 0, 0, 0, 0);
     }
@@ -108,7 +109,8 @@ final class PartitionWriter {
     // cut off by a crash) a partition the driver must recover with the anti-join instead.
     Code mismatch = resume ? Code.RESUME_MISMATCH : Code.OFFSET_MISMATCH;
     WrittenKeys written = alreadyWritten > 0
-        ? new WrittenKeys(kafkaProps, topic, partition, batchStartOffset, mismatch) : null;
+        ? new WrittenKeys(kafkaProps, topic, partition, batchStartOffset, mismatch,
+            mode.messageKeyed()) : null;
     byte[] file = fileIdentity.getBytes(StandardCharsets.UTF_8);
     AtomicReference<Exception> failure = new AtomicReference<>();
     long seen = 0;
@@ -133,25 +135,30 @@ final class PartitionWriter {
             throw new IllegalStateException("record of Kafka partition " + r._1().partition
                 + " placed in the task of partition " + partition);
           }
+          byte[] placedKey = r._2()._1();
+          byte[] key = mode.kafkaKey(placedKey);
           RecordHeaders headers = new RecordHeaders();
           headers.add(HEADER_FILE, file);
           headers.add(HEADER_POSITION,
               Long.toString(r._1().position).getBytes(StandardCharsets.UTF_8));
-          int size = RecordLimits.sizeOf(r._2()._1(), r._2()._2(), headers.toArray());
+          if (mode.messageKeyed()) {
+            headers.add(KeyMode.HEADER_ID, mode.identity(placedKey));
+          }
+          int size = RecordLimits.sizeOf(key, r._2()._2(), headers.toArray());
           if (size > limits.maxRecordBytes) {
             // Kafka would refuse it on every attempt: it never enters the partition, so the
             // skip below counts only the records that do. (A retry sends it to the dead-letter
             // topic again: that topic is at-least-once, its headers name file and position.)
             DeadLetters.send(producer, limits, topic, partition, fileIdentity, r._1().position,
-                r._2()._1(), r._2()._2(), size, failure);
+                key, r._2()._2(), size, failure);
             deadLettered++;
             continue;
           }
           if (seen++ < alreadyWritten) {
-            written.expect(r._2()._1());
+            written.expect(mode.identity(placedKey));
             continue;
           }
-          producer.send(new ProducerRecord<>(topic, partition, null, r._2()._1(), r._2()._2(),
+          producer.send(new ProducerRecord<>(topic, partition, null, key, r._2()._2(),
               headers), (meta, e) -> {
                 if (e != null) {
                   failure.compareAndSet(null, e);

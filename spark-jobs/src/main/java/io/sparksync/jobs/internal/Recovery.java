@@ -25,12 +25,12 @@ public final class Recovery {
    */
   public static long[][] writeDelta(SparkSession spark, String path, String format,
       String fileIdentity, long from, long to, String topic, String[] kafkaConf, long[] keysFrom,
-      long[] keysTo) {
+      long[] keysTo, KeyMode mode) {
     // A stop (cancelRunning) interrupts the writing tasks, even one blocked in a producer call.
     spark.sparkContext().setLocalProperty("spark.job.interruptOnCancel", "true");
     Map<String, String> kafka = KeyValues.parse(kafkaConf);
-    var rows = KeyColumns.keyed(spark, path, format, fileIdentity, from, to);
-    var written = KafkaKeys.keysIn(spark, topic, kafka, keysFrom, keysTo);
+    var rows = KeyColumns.keyed(spark, path, format, fileIdentity, from, to, mode);
+    var written = KafkaKeys.keysIn(spark, topic, kafka, keysFrom, keysTo, mode);
     long keys = 0;
     for (int p = 0; p < keysTo.length; p++) {
       keys += keysTo[p] - keysFrom[p];
@@ -42,8 +42,9 @@ public final class Recovery {
     }
     var delta = rows.join(written,
         rows.col(KeyColumns.KEY).equalTo(written.col(KeyColumns.KEY)), "left_anti");
-    var placed = BatchWriter.place(delta, keysTo.length, from, Math.max(1, to - from), 1);
+    var placed = BatchWriter.place(delta, keysTo.length, from, Math.max(1, to - from), 1, mode,
+        fileIdentity);
     return BatchWriter.writeBatch(placed, 0, fileIdentity, topic, kafka, keysTo, false,
-        RecordLimits.from(kafkaConf));
+        RecordLimits.from(kafkaConf), mode);
   }
 }

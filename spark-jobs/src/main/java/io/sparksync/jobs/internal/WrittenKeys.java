@@ -25,11 +25,13 @@ final class WrittenKeys implements AutoCloseable {
   private final int partition;
   private final long start;
   private final Code mismatch;
+  /** Whether the identity is in the header {@link KeyMode#HEADER_ID} (a business message key). */
+  private final boolean inHeader;
   private Iterator<ConsumerRecord<byte[], byte[]>> batch = Collections.emptyIterator();
   private long read;
 
   WrittenKeys(Map<String, String> kafkaProps, String topic, int partition, long start,
-      Code mismatch) {
+      Code mismatch, boolean inHeader) {
     Properties p = new Properties();
     p.putAll(kafkaProps);
     p.put("enable.auto.commit", "false");
@@ -38,12 +40,13 @@ final class WrittenKeys implements AutoCloseable {
     this.partition = partition;
     this.start = start;
     this.mismatch = mismatch;
+    this.inHeader = inHeader;
     TopicPartition tp = new TopicPartition(topic, partition);
     consumer.assign(Collections.singletonList(tp));
     consumer.seek(tp, start);
   }
 
-  /** Checks that the next already-written record has this key. */
+  /** Checks that the next already-written record has this identity. */
   void expect(byte[] key) {
     long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
     while (!batch.hasNext()) {
@@ -55,11 +58,16 @@ final class WrittenKeys implements AutoCloseable {
       batch = consumer.poll(Duration.ofMillis(500)).iterator();
     }
     ConsumerRecord<byte[], byte[]> r = batch.next();
-    if (!Arrays.equals(key, r.key())) {
-      String found = r.key() == null ? null : new String(r.key(), StandardCharsets.UTF_8);
+    byte[] identity = r.key();
+    if (inHeader) {
+      org.apache.kafka.common.header.Header h = r.headers().lastHeader(KeyMode.HEADER_ID);
+      identity = h == null ? null : h.value();
+    }
+    if (!Arrays.equals(key, identity)) {
+      String found = identity == null ? null : new String(identity, StandardCharsets.UTF_8);
       throw new JobException(mismatch, String.format(
           "partition %d of topic %s holds a record at offset %d that this batch did not write "
-              + "(key %s, expected %s): another producer is writing to the topic",
+              + "(identity %s, expected %s): another producer is writing to the topic",
           partition, topic, r.offset(), found, new String(key, StandardCharsets.UTF_8)));
     }
     read++;

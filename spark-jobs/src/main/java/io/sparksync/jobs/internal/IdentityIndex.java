@@ -1,0 +1,149 @@
+package io.sparksync.jobs.internal;
+
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.unhex;
+
+import io.sparksync.jobs.JobException;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SaveMode;
+import org.apache.spark.sql.SparkSession;
+
+/**
+ * The natural-key identities a topic already holds, so that a replay (the same rows under another
+ * file name, an overlapping extract) is not sent again without reading the topic's history.
+ *
+ * <p>One Parquet folder (a segment) per committed batch, holding the 32 digest bytes of the
+ * identities that batch put into Kafka, read back from the batch's own offset range: the index
+ * holds only what Kafka acknowledged. A segment is written under a temporary name and renamed, so
+ * it exists whole or not at all. The driver writes it after the batch's checkpoint commit and, at
+ * the start of every natural-key run, reconciles the folder with the checkpoint
+ * ({@link #reconcile}): a segment lost to a crash is rebuilt from Kafka, one of a reset file is
+ * deleted. The index is derived state: the topic and the checkpoint are the truth.
+ */
+public final class IdentityIndex {
+  /** The identity's 32 digest bytes (half the size of its hex text). */
+  static final String ID = "id";
+  private static final String TEMP_PREFIX = "_tmp-";
+
+  private IdentityIndex() {}
+
+  /** The rows (identity in {@link KeyColumns#KEY}) whose identity the index does not hold. */
+  static Dataset<Row> without(SparkSession spark, String index, Dataset<Row> rows) {
+    Dataset<Row> ids = read(spark, index);
+    if (ids == null) {
+      return rows;
+    }
+    return rows.join(ids, matches(rows, ids), "left_anti");
+  }
+
+  /** How many distinct identities of {@code identities} the index holds. */
+  static long held(SparkSession spark, String index, Dataset<Row> identities) {
+    Dataset<Row> ids = read(spark, index);
+    return ids == null ? 0 : identities.join(ids, matches(identities, ids), "left_semi").count();
+  }
+
+  private static Column matches(Dataset<Row> rows, Dataset<Row> ids) {
+    return unhex(rows.col(KeyColumns.KEY)).equalTo(ids.col(ID));
+  }
+
+  /** Every segment's identities as one column {@link #ID}, or null when there is none. */
+  static Dataset<Row> read(SparkSession spark, String index) {
+    List<String> segments = segments(spark, index);
+    if (segments.isEmpty()) {
+      return null;
+    }
+    String[] paths = segments.stream().map(s -> new Path(index, s).toString()).toArray(String[]::new);
+    return spark.read().parquet(paths).select(col(ID));
+  }
+
+  /**
+   * Brings the index in line with the checkpoint: deletes half-written segments and those not in
+   * {@code expected} (a reset file's), and returns the expected segments that are missing (a crash
+   * came between the checkpoint commit and the segment), for the driver to rebuild.
+   */
+  public static String[] reconcile(SparkSession spark, String index, String[] expected) {
+    try {
+      FileSystem fs = fileSystem(spark, index);
+      Path root = new Path(index);
+      fs.mkdirs(root);
+      Set<String> wanted = new HashSet<>(Arrays.asList(expected));
+      Set<String> present = new HashSet<>();
+      for (FileStatus st : fs.listStatus(root)) {
+        String name = st.getPath().getName();
+        if (name.startsWith(TEMP_PREFIX) || (!wanted.contains(name) && !name.startsWith("."))) {
+          fs.delete(st.getPath(), true);
+        } else {
+          present.add(name);
+        }
+      }
+      return Arrays.stream(expected).filter(s -> !present.contains(s)).toArray(String[]::new);
+    } catch (IOException e) {
+      throw JobException.ofSourceIo("reconciling the identity index " + index, e);
+    }
+  }
+
+  /** Writes a segment from the identities of the messages at offsets {@code [from, to)}. */
+  public static void writeFromKafka(SparkSession spark, String index, String segment, String topic,
+      String[] kafkaConf, long[] from, long[] to, boolean inHeader) {
+    write(spark, index, segment, KafkaKeys.keysIn(spark, topic, KeyValues.parse(kafkaConf), from,
+        to, inHeader ? KeyMode.MESSAGE_KEYED : KeyMode.POSITIONAL));
+  }
+
+  /**
+   * Writes segment {@code segment} from the identities (hex, column {@link KeyColumns#KEY}) a
+   * batch put into Kafka; nothing if it exists already.
+   */
+  static void write(SparkSession spark, String index, String segment, Dataset<Row> identities) {
+    try {
+      FileSystem fs = fileSystem(spark, index);
+      Path target = new Path(index, segment);
+      if (fs.exists(target)) {
+        return;
+      }
+      Path temp = new Path(index, TEMP_PREFIX + segment);
+      identities.select(unhex(col(KeyColumns.KEY)).as(ID))
+          .write().mode(SaveMode.Overwrite).parquet(temp.toString());
+      if (!fs.rename(temp, target)) {
+        throw new IOException("could not rename " + temp + " to " + target);
+      }
+    } catch (IOException e) {
+      throw JobException.ofSourceIo("writing segment " + segment + " of the identity index " + index, e);
+    }
+  }
+
+  private static List<String> segments(SparkSession spark, String index) {
+    try {
+      FileSystem fs = fileSystem(spark, index);
+      Path root = new Path(index);
+      List<String> out = new ArrayList<>();
+      if (!fs.exists(root)) {
+        return out;
+      }
+      for (FileStatus st : fs.listStatus(root)) {
+        String name = st.getPath().getName();
+        if (st.isDirectory() && !name.startsWith("_") && !name.startsWith(".")) {
+          out.add(name);
+        }
+      }
+      out.sort(null);
+      return out;
+    } catch (IOException e) {
+      throw JobException.ofSourceIo("reading the identity index " + index, e);
+    }
+  }
+
+  private static FileSystem fileSystem(SparkSession spark, String index) throws IOException {
+    return new Path(index).getFileSystem(spark.sparkContext().hadoopConfiguration());
+  }
+}
