@@ -15,8 +15,9 @@ import { Command } from 'commander';
 import { PACKAGE_ROOT } from '../src/config/paths';
 import { kafkaClasspath, startDevBroker } from '../src/dev/dev-broker';
 import { KafkaAdmin } from '../src/kafka/kafka-admin';
-import { logLines, Measured, runMeasured } from './measured-process';
-import { BenchSummary, median, renderChart, renderTable, RunFigures, StepFigures } from './report';
+import { lastLine, logLines, Measured, must, runMeasured, sparkTask } from './measured-process';
+import { BenchSummary, median, renderChart, renderProfiles, renderTable, RunFigures, StepFigures } from './report';
+import { Profile, profileEventLog } from './profile';
 import { SparkTask } from './spark-task';
 
 const CLI = path.join(PACKAGE_ROOT, 'bin', 'spark-sync.js');
@@ -30,6 +31,8 @@ interface Options {
   repeat: number;
   json: boolean;
   out: string;
+  /** Spark's event log for the sink and spark-sync steps, summarized per stage kind (bench/profile.ts). */
+  profile: boolean;
 }
 
 function log(message: string): void {
@@ -43,10 +46,14 @@ async function main(): Promise<void> {
     .option('--partitions <n>', 'partitions of every benchmark topic', '6')
     .option('--repeat <n>', 'runs of every step; figures are medians', '1')
     .option('--json', 'print the results as one JSON object on the last stdout line')
+    .option('--profile', 'record Spark\'s event log for steps (b) and (c) and report where their time goes')
     .option('--out <dir>', 'where results, data and the broker live', path.join(PACKAGE_ROOT, 'bench-results'))
     .parse();
-  const o = program.opts<{ records: string; partitions: string; repeat: string; json?: boolean; out: string }>();
-  const options: Options = { records: wholeNumber(o.records, '--records', 10), partitions: wholeNumber(o.partitions, '--partitions', 1), repeat: wholeNumber(o.repeat, '--repeat', 1), json: !!o.json, out: path.resolve(o.out) };
+  const o = program.opts<{ records: string; partitions: string; repeat: string; json?: boolean; out: string; profile?: boolean }>();
+  const options: Options = {
+    records: wholeNumber(o.records, '--records', 10), partitions: wholeNumber(o.partitions, '--partitions', 1), repeat: wholeNumber(o.repeat, '--repeat', 1),
+    json: !!o.json, out: path.resolve(o.out), profile: !!o.profile,
+  };
 
   const runDir = path.join(options.out, `run-${new Date().toISOString().replace(/[:.]/g, '-')}`);
   const dataDir = path.join(runDir, 'data');
@@ -56,7 +63,7 @@ async function main(): Promise<void> {
   const broker = await startDevBroker({ dataDir: path.join(runDir, 'broker'), heapMb: 1024 });
   const admin = await KafkaAdmin.connect({ bootstrapServers: [broker.bootstrap] });
   try {
-    const ctx = new BenchContext(options, dataDir, broker.bootstrap, admin);
+    const ctx = new BenchContext(options, dataDir, broker.bootstrap, admin, path.join(runDir, 'event-logs'));
     await ctx.prepareData();
     const runs: RunFigures[] = [];
     for (let r = 1; r <= options.repeat; r++) {
@@ -67,6 +74,7 @@ async function main(): Promise<void> {
     fs.writeFileSync(path.join(runDir, 'results.json'), JSON.stringify({ summary, runs }, null, 2) + '\n');
     fs.writeFileSync(path.join(runDir, 'chart.svg'), renderChart(summary));
     process.stdout.write(renderTable(summary, runs));
+    if (options.profile) process.stdout.write(renderProfiles(runs));
     process.stdout.write(`\nresults: ${path.join(runDir, 'results.json')}\nchart:   ${path.join(runDir, 'chart.svg')}\n`);
     if (options.json) process.stdout.write(JSON.stringify(summary) + '\n');
     if (!summary.exact) {
@@ -93,6 +101,7 @@ class BenchContext {
     private readonly dataDir: string,
     private readonly bootstrap: string,
     private readonly admin: KafkaAdmin,
+    private readonly eventLogs: string,
   ) {
     // Recovery steps run with 10 batches, so a crash at 70% cuts batch 7 of 10.
     this.batchSize = Math.ceil(options.records / 10);
@@ -129,18 +138,23 @@ class BenchContext {
     const runSink = async () => {
       log('(b) plain Spark Kafka sink');
       await this.admin.createTopic(topic('sink'), p);
-      const sinkTask: SparkTask = { task: 'plain-sink', file: this.fullFile, rows: n, topic: topic('sink'), bootstrap: this.bootstrap };
+      const events = this.eventLogDir(`sink-${r}`);
+      const sinkTask: SparkTask = { task: 'plain-sink', file: this.fullFile, rows: n, topic: topic('sink'), bootstrap: this.bootstrap, conf: eventLogConf(events) };
       const sinkRun = await runMeasured(process.execPath, [SPARK_TASK, sinkTask.task, JSON.stringify(sinkTask)]);
       must(sinkRun, 'plain Spark sink');
-      const sink = { ...this.step(sinkRun, n), messages: await this.messages(topic('sink')) };
+      const sink = { ...this.step(sinkRun, n), messages: await this.messages(topic('sink')), ...profiled(events, sinkRun) };
 
       return sink;
     };
     const runSync = async () => {
       log('(c) spark-sync submit, default batch size');
-      const syncRun = await this.submit(this.fullFile, topic('sync'), `cp-${r}-sync.db`, []);
+      const events = this.eventLogDir(`sync-${r}`);
+      const syncRun = await this.submit(this.fullFile, topic('sync'), `cp-${r}-sync.db`, eventLogConf(events).flatMap((kv) => ['--conf', kv]));
       must(syncRun, 'spark-sync submit');
-      const sync = { ...this.step(syncRun, n), ...(await this.audit(this.fullFile, n, topic('sync'))) };
+      const auditStarted = Date.now();
+      const audit = await this.audit(this.fullFile, n, topic('sync'));
+      const checkpointSeconds = logLines(syncRun.stderr, 'batch committed').reduce((t, l) => t + Number(l.checkpoint_seconds ?? 0), 0);
+      const sync = { ...this.step(syncRun, n), ...audit, auditSeconds: round((Date.now() - auditStarted) / 1000, 2), ...profiled(events, syncRun, checkpointSeconds) };
       return sync;
     };
     const sinkFirst = r % 2 === 1;
@@ -160,7 +174,7 @@ class BenchContext {
   }
 
   /** (d)/(e): SIGKILL inside batch 7 of 10, about halfway through its write; then the timed rerun. */
-  private async crashAndRecover(r: number, mode: 'window' | 'full', topic: string): Promise<StepFigures & { recoveryStepSeconds: number; foundInKafka: number; deltaWritten: number }> {
+  private async crashAndRecover(r: number, mode: 'window' | 'full', topic: string): Promise<RunFigures['window']> {
     log(`(${mode === 'window' ? 'd' : 'e'}) ${mode} recovery: SIGKILL at ~70%, then rerun${mode === 'full' ? ' with --recovery full' : ''}`);
     const checkpoint = `cp-${r}-${mode}.db`;
     const batch = ['--batch-size', String(this.batchSize)];
@@ -178,6 +192,7 @@ class BenchContext {
       ...this.step(rerun, n - this.tailFirstRow),
       ...(await this.audit(this.fullFile, n, topic)),
       recoveryStepSeconds: Number(recovered.seconds),
+      recoveryBytesRead: Number(recovered.source_bytes_read ?? 0),
       foundInKafka: Number(recovered.found_in_kafka),
       deltaWritten: Number(recovered.delta_written),
     };
@@ -186,6 +201,14 @@ class BenchContext {
   private submit(file: string, topic: string, checkpoint: string, extra: string[], env: Record<string, string> = {}): Promise<Measured> {
     return runMeasured(process.execPath, [CLI, 'submit', '--source', file, '--topic', topic, '--bootstrap-server', this.bootstrap,
       '--create-topic', '--partitions', String(this.options.partitions), '--checkpoint', path.join(this.dataDir, checkpoint), '--log-format', 'json', ...extra], env);
+  }
+
+  /** Where a step's Spark event log goes, or undefined without --profile. */
+  private eventLogDir(step: string): string | undefined {
+    if (!this.options.profile) return undefined;
+    const dir = path.join(this.eventLogs, step);
+    fs.mkdirSync(dir, { recursive: true });
+    return dir;
   }
 
   private step(m: Measured, records: number): StepFigures {
@@ -206,11 +229,13 @@ class BenchContext {
   }
 }
 
-/** Runs one Spark task of the benchmark in a child process and returns its JSON result. */
-async function sparkTask(t: SparkTask): Promise<Record<string, unknown>> {
-  const m = await runMeasured(process.execPath, [SPARK_TASK, t.task, JSON.stringify(t)]);
-  must(m, `bench task ${t.task}`);
-  return JSON.parse(lastLine(m.stdout)) as Record<string, unknown>;
+function eventLogConf(dir: string | undefined): string[] {
+  return dir ? ['spark.eventLog.enabled=true', `spark.eventLog.dir=file://${dir}`] : [];
+}
+
+function profiled(dir: string | undefined, m: Measured, checkpointSeconds?: number): { profile?: Profile } {
+  if (!dir) return {};
+  return { profile: { ...profileEventLog(dir, m.startedAtMs, m.seconds), ...(checkpointSeconds === undefined ? {} : { checkpointSeconds: round(checkpointSeconds, 2) }) } };
 }
 
 function summarize(options: Options, ctx: BenchContext, runs: RunFigures[]): BenchSummary {
@@ -235,18 +260,12 @@ function summarize(options: Options, ctx: BenchContext, runs: RunFigures[]): Ben
     full_recovery_step_seconds: m((r) => r.full.recoveryStepSeconds),
     window_vs_full_step: m((r) => r.full.recoveryStepSeconds / r.window.recoveryStepSeconds),
     window_vs_full_rerun: m((r) => r.full.seconds / r.window.seconds),
+    window_recovery_bytes_read: m((r) => r.window.recoveryBytesRead, 0),
+    full_recovery_bytes_read: m((r) => r.full.recoveryBytesRead, 0),
     driver_peak_rss_mb: m((r) => r.sync.peakRssMb, 0),
     exact: runs.every((r) => r.sync.exact && r.window.exact && r.full.exact && r.tail.exact),
     machine: `${os.cpus().length} cores (${os.cpus()[0]?.model.trim() ?? 'unknown'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.versions.node}, ${javaVersion()}`,
   };
-}
-
-function must(m: Measured, what: string): void {
-  if (m.code !== 0) throw new Error(`${what} failed (exit ${m.code ?? m.signal}): ${lastLine(m.stderr)}`);
-}
-
-function lastLine(text: string): string {
-  return text.trim().split('\n').pop() ?? '';
 }
 
 function round(x: number, digits: number): number {

@@ -1,11 +1,15 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
+import type { SparkTask } from './spark-task';
 
 export interface Measured {
   code: number | null;
   signal: NodeJS.Signals | null;
   /** Wall time from spawn to exit: JVM and Spark start-up included. */
   seconds: number;
+  /** When the process was spawned (epoch ms), to line it up with Spark's event log. */
+  startedAtMs: number;
   /** Peak resident set of the process (VmHWM), in MiB; the JVM runs inside the driver process. */
   peakRssMb: number;
   stdout: string;
@@ -18,6 +22,7 @@ export interface Measured {
  */
 export function runMeasured(command: string, args: string[], env: Record<string, string> = {}, timeoutMs = 3_600_000): Promise<Measured> {
   const started = process.hrtime.bigint();
+  const startedAtMs = Date.now();
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let stdout = '';
@@ -39,7 +44,7 @@ export function runMeasured(command: string, args: string[], env: Record<string,
       clearInterval(poll);
       clearTimeout(timer);
       killGroup(); // a SIGKILLed driver leaves nothing behind, but be sure
-      resolve({ code, signal, seconds: Number(process.hrtime.bigint() - started) / 1e9, peakRssMb: Math.round(peakKb / 1024), stdout, stderr });
+      resolve({ code, signal, startedAtMs, seconds: Number(process.hrtime.bigint() - started) / 1e9, peakRssMb: Math.round(peakKb / 1024), stdout, stderr });
     });
   });
 }
@@ -59,4 +64,19 @@ export function logLines(stderr: string, msg: string): Array<Record<string, unkn
     .split('\n')
     .filter((l) => l.startsWith('{') && l.includes(`"msg":"${msg}"`))
     .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+/** Runs one Spark task of the benchmark in a child process (bench/spark-task.ts) and returns its JSON result. */
+export async function sparkTask(t: SparkTask): Promise<Record<string, unknown>> {
+  const m = await runMeasured(process.execPath, [path.join(__dirname, 'spark-task.js'), t.task, JSON.stringify(t)]);
+  must(m, `bench task ${t.task}`);
+  return JSON.parse(lastLine(m.stdout)) as Record<string, unknown>;
+}
+
+export function must(m: Measured, what: string): void {
+  if (m.code !== 0) throw new Error(`${what} failed (exit ${m.code ?? m.signal}): ${lastLine(m.stderr)}`);
+}
+
+export function lastLine(text: string): string {
+  return text.trim().split('\n').pop() ?? '';
 }

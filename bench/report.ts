@@ -1,3 +1,4 @@
+import type { Profile } from './profile';
 /** Figures of one benchmark step; `seconds` is the process's wall time, JVM start included. */
 export interface StepFigures {
   records: number;
@@ -13,13 +14,16 @@ export interface StepFigures {
   exact?: boolean;
 }
 
+/** Where a step's time went (bench/profile.ts), with the checkpoint commits the CLI logged. */
+export type StepProfile = Profile & { checkpointSeconds?: number };
+
 export interface RunFigures {
   run: number;
   ceiling: StepFigures & { selfReportedRps?: number };
-  sink: StepFigures;
-  sync: StepFigures;
-  window: StepFigures & { recoveryStepSeconds: number; foundInKafka: number; deltaWritten: number };
-  full: StepFigures & { recoveryStepSeconds: number; foundInKafka: number; deltaWritten: number };
+  sink: StepFigures & { profile?: StepProfile };
+  sync: StepFigures & { profile?: StepProfile; auditSeconds?: number };
+  window: StepFigures & { recoveryStepSeconds: number; foundInKafka: number; deltaWritten: number; recoveryBytesRead: number };
+  full: StepFigures & { recoveryStepSeconds: number; foundInKafka: number; deltaWritten: number; recoveryBytesRead: number };
   tail: StepFigures;
 }
 
@@ -44,6 +48,9 @@ export interface BenchSummary {
   full_recovery_step_seconds: number;
   window_vs_full_step: number;
   window_vs_full_rerun: number;
+  /** Source bytes Spark read during the recovery step (task input metrics). */
+  window_recovery_bytes_read: number;
+  full_recovery_bytes_read: number;
   driver_peak_rss_mb: number;
   exact: boolean;
   machine: string;
@@ -65,6 +72,40 @@ const STEPS: Array<[keyof Omit<RunFigures, 'run'>, string]> = [
 ];
 
 /** The human table: one row per step (medians over runs), then the ratios and the goals. */
+/** Per run, where the sink's and spark-sync's time went (with --profile). */
+export function renderProfiles(runs: RunFigures[]): string {
+  const out: string[] = [];
+  for (const r of runs) {
+    const [a, b] = [r.sink.profile, r.sync.profile];
+    if (!a || !b) continue;
+    const rows: Array<[string, (p: StepProfile) => number | undefined]> = [
+      ['JVM and Spark start (wall)', (p) => p.startSeconds],
+      ['driver between jobs: planning, offsets, checkpoint (wall)', (p) => p.driverSeconds],
+      ['  of which checkpoint commits (wall)', (p) => p.checkpointSeconds],
+      ['Spark jobs running (wall)', (p) => p.jobsSeconds],
+      ['shutdown (wall)', (p) => p.shutdownSeconds],
+      ['task time: read and key (map stages)', (p) => p.tasks.readAndKey],
+      ['task time: shuffle write', (p) => p.tasks.shuffleWrite],
+      ['task time: shuffle fetch wait', (p) => p.tasks.shuffleFetchWait],
+      ['task time: sort', (p) => p.tasks.sort],
+      ['task time: produce', (p) => p.tasks.produce],
+      ['task time: read, key and produce in one stage, other', (p) => p.tasks.otherResult],
+      ['task time: JVM GC (within the above)', (p) => p.tasks.gc],
+      ['input read, MB', (p) => p.inputBytes / 1e6],
+      ['shuffle written, MB', (p) => p.shuffleBytes / 1e6],
+      ['Spark jobs / stages', (p) => p.jobs],
+    ];
+    out.push(`where the time goes, run ${r.run} (Spark event log; task times are summed over tasks)`, `${'measure'.padEnd(58)} ${'plain sink'.padStart(11)} ${'spark-sync'.padStart(11)}`);
+    for (const [what, f] of rows) {
+      const cell = (p: StepProfile) => (f(p) === undefined ? '–' : f(p)!.toFixed(what.startsWith('Spark jobs /') ? 0 : 2));
+      out.push(`${what.padEnd(58)} ${cell(a).padStart(11)} ${cell(b).padStart(11)}`);
+    }
+    if (r.sync.auditSeconds !== undefined) out.push(`${'audit after the sync (separate process, wall)'.padEnd(58)} ${'–'.padStart(11)} ${r.sync.auditSeconds.toFixed(2).padStart(11)}`);
+    out.push('');
+  }
+  return out.join('\n');
+}
+
 export function renderTable(s: BenchSummary, runs: RunFigures[]): string {
   const header = ['step', 'records', 'records/s', 'MB/s', 'wall s', 'peak RSS MB', 'exact'];
   const rows = STEPS.map(([key, label]) => {
@@ -81,6 +122,7 @@ export function renderTable(s: BenchSummary, runs: RunFigures[]): string {
     ['window rerun / fresh 30% (recovery overhead)', `${s.recovery_overhead.toFixed(2)}`, s.recovery_overhead <= 1.3],
     ['full / window recovery step', `${s.window_vs_full_step.toFixed(1)}× (${s.full_recovery_step_seconds} s vs ${s.window_recovery_step_seconds} s)`, s.window_vs_full_step >= 5],
     ['full / window rerun', `${s.window_vs_full_rerun.toFixed(1)}×`, undefined],
+    ['source bytes read by the recovery step, window / full', `${(s.window_recovery_bytes_read / 1e6).toFixed(0)} MB / ${(s.full_recovery_bytes_read / 1e6).toFixed(0)} MB`, undefined],
   ];
   return [
     `spark-sync benchmark: ${s.records} records of ${s.record_bytes} bytes, ${s.partitions} partitions, median of ${s.runs} run(s); recovery steps use batches of ${s.recovery_batch_size}`,

@@ -172,6 +172,22 @@ test('--message-key user: the key is the user, the partition Kafka\'s default pa
   assert.match(changed.stderr, /\[KEY_MODE_CHANGED\].*clicks\.csv was started with no --key-fields and --message-key user; this run asks for no --key-fields and no --message-key/);
 });
 
+test('--message-key through the anti-join recovery (--recovery full): identities read from the spark-sync.id headers, exact and in per-key order', async () => {
+  const topic = uniqueTopic('message-key-join');
+  const rows = distinctRows.slice(0, 9_000);
+  const csv = writeCsv(path.join(t.dir, 'message-key-join', 'clicks.csv'), rows);
+  const args = ['--csv-header', '--message-key', 'user'];
+  const killed = await t.submit(csv, topic, args, { env: { SPARK_SYNC_TEST_CRASH_AT: 'mid-batch@2' } });
+  assertKilledOnPurpose(killed, 'the sync killed mid-batch 2');
+  const rerun = await t.submit(csv, topic, [...args, '--recovery', 'full']);
+  assert.equal(rerun.code, 0, rerun.stderr);
+  const recovered = rerun.logs.find((l) => l.msg === 'recovered a batch cut off by a crash');
+  assert.equal(recovered?.method, 'join', 'the full recovery joined the file against the identities in Kafka');
+  assert.ok(Number(recovered?.found_in_kafka) > 0 && Number(recovered?.delta_written) > 0, JSON.stringify(recovered));
+  const messages = await assertIdentities(topic, new Set(rows.map((r, i) => hashKey(r, 'clicks.csv', i))), (m) => m.headers['spark-sync.id']);
+  assert.equal(assertPerKeyFileOrder(messages), rows.length - new Set(rows.map((r) => r[0])).size);
+});
+
 test('--key-fields with --message-key: duplicates dropped, the natural identity in spark-sync.id, partitioned by user', async () => {
   const topic = uniqueTopic('natural-message-key');
   const csv = writeCsv(path.join(t.dir, 'natural-message-key', 'events.csv'), seedRows.slice(0, 5_000));

@@ -1,0 +1,107 @@
+/**
+ * `npm run bench:replay -- [--records N] [--index-records M] [--partitions P]`
+ *
+ * What the natural-key replay check costs (`--key-fields`): a file of N rows synced against a
+ * topic whose identity index already holds M identities, next to a plain (positional) sync of the
+ * same file, in one run on one broker. The index is built for real, by a natural-key sync of M
+ * other rows first (timed, reported apart). Then:
+ *   (a) plain: the N-row file, positional identity, a fresh topic;
+ *   (b) new rows: the same file with --key-fields id into the indexed topic: every row checked
+ *       against the M identities, every row sent;
+ *   (c) replay: N rows the index already holds, synced under another file name: every row
+ *       checked, none sent.
+ * Each topic is counted afterwards (messages = what each step had to send).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { Command } from 'commander';
+import { PACKAGE_ROOT } from '../src/config/paths';
+import { startDevBroker } from '../src/dev/dev-broker';
+import { KafkaAdmin } from '../src/kafka/kafka-admin';
+import { Measured, must, runMeasured, sparkTask } from './measured-process';
+
+const CLI = path.join(PACKAGE_ROOT, 'bin', 'spark-sync.js');
+
+function log(message: string): void {
+  process.stderr.write(`[bench:replay ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+}
+
+async function main(): Promise<void> {
+  const o = new Command('bench:replay')
+    .option('--records <n>', 'rows of the file checked', '1000000')
+    .option('--index-records <n>', 'identities in the topic\'s index before the check', '10000000')
+    .option('--partitions <n>', 'partitions of every topic', '6')
+    .option('--out <dir>', 'where data and the broker live', path.join(PACKAGE_ROOT, 'bench-results'))
+    .parse()
+    .opts<{ records: string; indexRecords: string; partitions: string; out: string }>();
+  const [n, m, p] = [Number(o.records), Number(o.indexRecords), Number(o.partitions)];
+  const runDir = path.join(path.resolve(o.out), `replay-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  const data = path.join(runDir, 'data');
+  fs.mkdirSync(data, { recursive: true });
+  const file = (name: string) => path.join(data, name);
+
+  // Sample rows [0, n) are the checked file; [n, n + m) the indexed history; [n, 2n) a replay of part of it.
+  log(`writing ${n} + ${m} + ${n} sample rows`);
+  await sparkTask({ task: 'write-sample', file: file('checked.parquet'), firstRow: 0, rows: n });
+  await sparkTask({ task: 'write-sample', file: file('history.parquet'), firstRow: n, rows: m });
+  await sparkTask({ task: 'write-sample', file: file('replay.parquet'), firstRow: n, rows: n });
+
+  const broker = await startDevBroker({ dataDir: path.join(runDir, 'broker'), heapMb: 1024 });
+  const admin = await KafkaAdmin.connect({ bootstrapServers: [broker.bootstrap] });
+  const submit = (source: string, topic: string, checkpoint: string, extra: string[]): Promise<Measured> =>
+    runMeasured(process.execPath, [CLI, 'submit', '--source', source, '--topic', topic, '--bootstrap-server', broker.bootstrap, '--create-topic', '--partitions', String(p),
+      '--checkpoint', file(checkpoint), '--log-format', 'json', ...extra]);
+  const messages = async (topic: string) => (await admin.endOffsets(topic)).reduce((a, b) => a + b, 0);
+  try {
+    const natural = ['--key-fields', 'id'];
+    log(`setup: natural-key sync of ${m} rows, building an index of ${m} identities`);
+    const history = await submit(file('history.parquet'), 'indexed', 'indexed.db', natural);
+    must(history, 'the index build');
+    log('(a) plain sync');
+    const plain = await submit(file('checked.parquet'), 'plain', 'plain.db', []);
+    must(plain, 'the plain sync');
+    log(`(b) ${n} new rows checked against ${m} identities`);
+    const fresh = await submit(file('checked.parquet'), 'indexed', 'indexed.db', natural);
+    must(fresh, 'the natural-key sync of new rows');
+    log(`(c) ${n} replayed rows checked against ${m + n} identities`);
+    const replay = await submit(file('replay.parquet'), 'indexed', 'indexed.db', natural);
+    must(replay, 'the replay');
+    const summary = {
+      records: n, index_identities: m, partitions: p,
+      index_build_seconds: round(history.seconds), index_build_rps: Math.round(m / history.seconds),
+      plain_seconds: round(plain.seconds), plain_rps: Math.round(n / plain.seconds),
+      new_rows_seconds: round(fresh.seconds), new_rows_rps: Math.round(n / fresh.seconds),
+      replay_seconds: round(replay.seconds), replay_rows_per_second_checked: Math.round(n / replay.seconds),
+      new_rows_vs_plain: round(fresh.seconds / plain.seconds), replay_vs_plain: round(replay.seconds / plain.seconds),
+      messages: { plain: await messages('plain'), indexed: await messages('indexed') },
+      index_bytes: folderBytes(path.join(data, 'identity-index', 'indexed')),
+      peak_rss_mb: { plain: plain.peakRssMb, new_rows: fresh.peakRssMb, replay: replay.peakRssMb },
+    };
+    const exact = summary.messages.plain === n && summary.messages.indexed === m + n;
+    fs.writeFileSync(path.join(runDir, 'results.json'), JSON.stringify(summary, null, 2) + '\n');
+    process.stdout.write(JSON.stringify(summary) + '\n');
+    if (!exact) {
+      log(`FAILED: the topics hold ${JSON.stringify(summary.messages)}, expected plain ${n} and indexed ${m + n}`);
+      process.exitCode = 5;
+    }
+  } finally {
+    await admin.close().catch(() => undefined);
+    await broker.stop();
+    fs.rmSync(data, { recursive: true, force: true });
+    fs.rmSync(path.join(runDir, 'broker'), { recursive: true, force: true });
+  }
+}
+
+function folderBytes(dir: string): number {
+  if (!fs.existsSync(dir)) return 0;
+  return fs.readdirSync(dir, { withFileTypes: true, recursive: true }).filter((e) => e.isFile()).reduce((n, e) => n + fs.statSync(path.join(e.parentPath ?? e.path, e.name)).size, 0);
+}
+
+function round(x: number): number {
+  return Math.round(x * 100) / 100;
+}
+
+main().catch((err: unknown) => {
+  log(`FAILED: ${(err as Error).stack ?? String(err)}`);
+  process.exit(1);
+});
