@@ -125,6 +125,7 @@ interface JavaJobs {
   listTable(table: string, where: string | null): Promise<string[]>;
   writeSample(path: string, format: string, firstRow: number, rows: number, rowGroupBytes: number): Promise<void>;
   sessionInfo(): Promise<string[]>;
+  sourceBytesRead(): Promise<bigint>;
   cancelRunning(timeoutMs: number): Promise<boolean>;
   describeJobs(description: string): Promise<void>;
   stop(): Promise<void>;
@@ -329,6 +330,11 @@ export class SparkJobs {
   async writeIdentitySegment(args: { index: string; segment: string; topic: string; kafkaConf: string[]; from: number[]; to: number[]; messageKey: string[] | null }): Promise<void> {
     await this.call(() => this.jobs.writeIdentitySegment(args.index, args.segment, args.topic, args.kafkaConf, args.from, args.to, identityIn(args.messageKey)),
       `writing segment ${args.segment} of the identity index`);
+  }
+
+  /** Bytes of files Spark's tasks have read since the session started (task input metrics). */
+  async sourceBytesRead(): Promise<number> {
+    return Number(await this.call(() => this.jobs.sourceBytesRead(), 'reading the session\'s input metrics'));
   }
 
   /** Test-only: see io.sparksync.jobs.internal.TestFaults. */

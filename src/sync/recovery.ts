@@ -22,6 +22,7 @@ import { indexCommitted } from './identity-index';
  */
 export async function recoverCutBatch(ctx: FileSyncContext, file: SourceFile, cp: FileCheckpoint, endOffsets: number[]): Promise<FileCheckpoint> {
   const started = Date.now();
+  const bytesBefore = await ctx.jobs.sourceBytesRead();
   const { store, jobs, topic } = ctx;
   const checkpointOffsets = cp.partitionOffsets!;
   const from = cp.recordsProcessed;
@@ -56,7 +57,7 @@ export async function recoverCutBatch(ctx: FileSyncContext, file: SourceFile, cp
   ctx.emit({
     type: 'file-recovered', topic, file: file.identity, mode: ctx.recovery, method: merged ? 'merge' : 'join',
     foundInKafka: found, deltaWritten: added - found, recordsProcessed: to, unexpectedRecords: unexpected?.records ?? 0,
-    seconds: (Date.now() - started) / 1000,
+    seconds: (Date.now() - started) / 1000, sourceBytesRead: (await ctx.jobs.sourceBytesRead()) - bytesBefore,
   });
   return (await store.getFile(topic, file.identity))!;
 }

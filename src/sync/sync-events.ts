@@ -33,6 +33,8 @@ export type SyncEvent =
       totalRecords: number;
       endOffsets: number[];
       seconds: number;
+      /** Of which the checkpoint commit (one SQLite transaction, fsynced). */
+      checkpointSeconds: number;
     }
   | {
       type: 'file-recovered';
@@ -49,6 +51,8 @@ export type SyncEvent =
       unexpectedRecords: number;
       recordsProcessed: number;
       seconds: number;
+      /** Bytes of source files Spark read during the recovery (task input metrics). */
+      sourceBytesRead: number;
     }
   | { type: 'file-completed'; topic: string; file: string; records: number; batches: number; seconds: number }
   | { type: 'file-skipped'; topic: string; file: string; reason: 'completed' };

@@ -34,9 +34,30 @@ public final class SparkSyncJobs {
   /** The batches being written (one file at a time: the driver syncs files one by one). */
   private final Batches batches;
 
+  /** Bytes of files read by the session's tasks (input metrics), for the driver's figures. */
+  private final java.util.concurrent.atomic.AtomicLong bytesRead =
+      new java.util.concurrent.atomic.AtomicLong();
+
   private SparkSyncJobs(SparkSession spark) {
     this.spark = spark;
     this.batches = new Batches(spark);
+    spark.sparkContext().addSparkListener(new org.apache.spark.scheduler.SparkListener() {
+      @Override
+      public void onTaskEnd(org.apache.spark.scheduler.SparkListenerTaskEnd end) {
+        if (end.taskMetrics() != null) {
+          bytesRead.addAndGet(end.taskMetrics().inputMetrics().bytesRead());
+        }
+      }
+    });
+  }
+
+  /**
+   * Bytes of source (and index) files the session's tasks have read so far; the listener bus is
+   * drained first, so every finished task is counted.
+   */
+  public long sourceBytesRead() throws java.util.concurrent.TimeoutException {
+    spark.sparkContext().listenerBus().waitUntilEmpty();
+    return bytesRead.get();
   }
 
   /**
