@@ -10,7 +10,7 @@
  *   write), shuffle write, shuffle fetch wait, sort and produce (spark-sync's own task metrics,
  *   named accumulators `spark-sync.sort.ms` and `spark-sync.produce.ms`), the rest of a result stage;
  * - jobs wall: time some job was running;
- * - shutdown: application end to process exit.
+ * - shutdown: application end (or the last job's end) to process exit.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -62,7 +62,9 @@ export function profileEventLog(dir: string, spawnedAtMs: number, wallSeconds: n
     tasks: { readAndKey: 0, shuffleWrite: 0, shuffleFetchWait: 0, sort: 0, produce: 0, otherResult: 0, gc: 0 },
     inputBytes: 0, shuffleBytes: 0, jobs: 0, stages: 0,
   };
+  let lastEvent = 0;
   for (const e of lines) {
+    for (const t of [e.Timestamp, e['Completion Time'], e['Submission Time']]) if (typeof t === 'number') lastEvent = Math.max(lastEvent, t);
     switch (e.Event) {
       case 'SparkListenerApplicationStart':
         appStart = Number(e.Timestamp);
@@ -106,6 +108,9 @@ export function profileEventLog(dir: string, spawnedAtMs: number, wallSeconds: n
       }
     }
   }
+  // A driver that exits without stopping Spark (the CLI exits as soon as its work is done)
+  // writes no application end: its last job's end stands in for it.
+  if (appEnd === 0) appEnd = lastEvent;
   p.jobsSeconds = unionSeconds(jobSpans);
   p.startSeconds = (appStart - spawnedAtMs) / 1000;
   p.driverSeconds = (appEnd - appStart) / 1000 - p.jobsSeconds;

@@ -1,5 +1,5 @@
 import type { Anomaly, FileCheckpoint } from '../checkpoint/checkpoint-store';
-import type { PartitionWrite } from '../spark/spark-jobs';
+import type { JobKeys, PartitionWrite } from '../spark/spark-jobs';
 import { SparkSyncError } from '../errors/spark-sync-error';
 import type { FileSyncContext } from './file-sync';
 import { rowNumber } from '../util/numbers';
@@ -35,7 +35,7 @@ export async function recoverCutBatch(ctx: FileSyncContext, file: SourceFile, cp
   // Natural-key mode always recovers the window: a full join would count the file's own earlier
   // batches, which its identity index already holds, as unexpected.
   const window = ctx.recovery === 'window' || ctx.keys.keyFields !== null;
-  const merged = window ? await mergeCutBatch(ctx, file, cp, to) : undefined;
+  const merged = window ? await mergeCutBatch(ctx, file, cp, to, endOffsets) : undefined;
   const joined = merged ? undefined : await joinCutBatch(ctx, file, cp, to, window);
   const after = merged?.after ?? joined!.after;
   const unexpected = joined && unexpectedRecords(file, to, joined);
@@ -60,6 +60,15 @@ export async function recoverCutBatch(ctx: FileSyncContext, file: SourceFile, cp
     seconds: (Date.now() - started) / 1000, sourceBytesRead: (await ctx.jobs.sourceBytesRead()) - bytesBefore,
   });
   return (await store.getFile(topic, file.identity))!;
+}
+
+/**
+ * Whether the Spark job writes a file's batches directly, each reading task to every partition
+ * (io.sparksync.jobs.internal.DirectWriter#applies makes the same choice): positional identities
+ * as Kafka keys, from Parquet. Otherwise one task writes each partition in position order.
+ */
+export function writesDirect(format: string, keys: JobKeys): boolean {
+  return format === 'parquet' && !keys.keyFields && !keys.messageKey;
 }
 
 /**
@@ -88,7 +97,7 @@ function unexpectedRecords(file: SourceFile, to: number, joined: JoinResult): Om
  * by key and skipped. Returns the end offsets after and what each task did, or undefined when a partition holds anything
  * else (RESUME_MISMATCH): the anti-join must recover the batch then.
  */
-async function mergeCutBatch(ctx: FileSyncContext, file: SourceFile, cp: FileCheckpoint, to: number): Promise<{ after: number[]; writes: PartitionWrite[] } | undefined> {
+async function mergeCutBatch(ctx: FileSyncContext, file: SourceFile, cp: FileCheckpoint, to: number, endOffsets: number[]): Promise<{ after: number[]; writes: PartitionWrite[] } | undefined> {
   const from = cp.recordsProcessed;
   const fileRows = cp.totalRecords!;
   const startOffsets = cp.partitionOffsets!;
@@ -99,6 +108,14 @@ async function mergeCutBatch(ctx: FileSyncContext, file: SourceFile, cp: FileChe
       path: file.uri, format: file.format, fileIdentity: file.identity, from, to, topic: ctx.topic, batchSize, fileRows,
       kafkaConf: ctx.kafkaConf, startOffsets, keys: ctx.keys,
     });
+    // A batch written directly: each task found its own rows by their headers. Anything else past
+    // the checkpoint (a foreign record) is for the anti-join to find and keep as an anomaly; it
+    // adds nothing now, since every row of the batch is in Kafka.
+    const found = endOffsets.reduce((n, end, p) => n + end - startOffsets[p], 0);
+    const skipped = writes.reduce((n, w) => n + w.skipped, 0);
+    if (writesDirect(file.format, ctx.keys) && skipped !== found) {
+      throw new SparkSyncError('RESUME_MISMATCH', `${found} records past the checkpoint, of which ${skipped} are the batch's own`);
+    }
     const after = await ctx.admin.endOffsets(ctx.topic);
     assertOffsetsAdvancedBy(ctx.topic, startOffsets, countsByPartition(writes, startOffsets.length), after);
     return { after, writes };

@@ -149,7 +149,9 @@ test('--message-key user: the key is the user, the partition Kafka\'s default pa
   assertKilledOnPurpose(killed, 'the sync killed mid-batch 1');
   const rerun = await t.submit(csv, topic, args);
   assert.equal(rerun.code, 0, rerun.stderr);
-  assert.ok(Number(rerun.logs.find((l) => l.msg === 'recovered a batch cut off by a crash')?.found_in_kafka) > 0, 'the killed run had written part of batch 1');
+  const recovered = rerun.logs.find((l) => l.msg === 'recovered a batch cut off by a crash');
+  assert.ok(Number(recovered?.found_in_kafka) > 0, 'the killed run had written part of batch 1');
+  assert.equal(recovered?.method, 'merge', 'the ordered write left each partition a prefix of the batch, which the rerun merged');
 
   const expected = new Set(rows.map((r, i) => hashKey(r, 'clicks.csv', i)));
   const messages = await assertIdentities(topic, expected, (m) => m.headers['spark-sync.id']);

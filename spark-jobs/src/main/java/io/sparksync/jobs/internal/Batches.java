@@ -25,6 +25,12 @@ public final class Batches {
       boolean resume, KeyMode mode) {
     // A stop (cancelRunning) interrupts the writing tasks, even one blocked in a producer call.
     spark.sparkContext().setLocalProperty("spark.job.interruptOnCancel", "true");
+    if (DirectWriter.applies(format, mode)) {
+      plan = null;
+      return DirectWriter.writeBatch(spark, path, format, fileIdentity, from,
+          Math.min(fileRows, from + batchSize), topic, KeyValues.parse(kafkaConf),
+          batchStartOffsets, resume, RecordLimits.from(kafkaConf));
+    }
     plan = BatchPlan.forBatch(plan, spark, path, format, fileIdentity, fileRows, batchSize,
         batchStartOffsets.length, mode, SourceFiles.stat(spark, path), from);
     return plan.write(from, topic, KeyValues.parse(kafkaConf), batchStartOffsets, resume,

@@ -66,7 +66,14 @@ public final class KeyColumns {
    */
   static Dataset<Row> keyed(SparkSession spark, String path, String format, String fileIdentity,
       long from, long to, KeyMode mode) {
-    Dataset<Row> positioned = SourceReader.readWithPositions(spark, path, format);
+    // Natural-key mode needs every row before the range too (an earlier duplicate drops a row).
+    return keyed(spark, SourceReader.readRange(spark, path, format, mode.natural() ? 0 : from, to),
+        path, fileIdentity, from, mode);
+  }
+
+  /** {@link #keyed} of rows already read: data columns and {@link SourceReader#POSITION}. */
+  static Dataset<Row> keyed(SparkSession spark, Dataset<Row> positioned, String path,
+      String fileIdentity, long from, KeyMode mode) {
     StructType dataSchema = dataSchema(positioned.schema());
     Column position = col(SourceReader.POSITION);
     Column identity = mode.natural()
@@ -77,11 +84,10 @@ public final class KeyColumns {
         : lit(null).cast("string");
     if (!mode.natural()) {
       return positioned
-          .filter(position.geq(from).and(position.lt(to)))
           .select(identity.as(KEY), value(dataSchema).as(VALUE), position,
               messageKey.as(MESSAGE_KEY));
     }
-    Dataset<Row> upTo = positioned.filter(position.lt(to))
+    Dataset<Row> upTo = positioned
         .select(identity.as(KEY), value(dataSchema).as(VALUE), position, messageKey.as(MESSAGE_KEY));
     // Each identity's first position in the file (a hash aggregate: only identity and position
     // are shuffled), then the rows of the range at exactly those positions.

@@ -2,21 +2,15 @@ package io.sparksync.jobs.internal;
 
 import io.sparksync.jobs.JobException;
 import io.sparksync.jobs.JobException.Code;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Collections;
 import java.util.Iterator;
 import java.util.Map;
 import java.util.Properties;
-import java.util.concurrent.atomic.AtomicReference;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.spark.TaskContext;
 import scala.Tuple2;
 
 /**
@@ -29,36 +23,16 @@ import scala.Tuple2;
  * wrote the same records in the same order, so they are skipped the same way.
  */
 final class PartitionWriter {
-  static final String HEADER_FILE = "spark-sync.file";
-  static final String HEADER_POSITION = "spark-sync.position";
   /**
    * How long a partition's end offset must stand still before a retried or resumed task counts
    * what is there. An executor whose worker died goes on writing until its JVM has exited,
    * while the driver already runs its task again elsewhere; two attempts writing one partition
    * at once would duplicate. A dying executor stops its producers at once (see
-   * {@link #PRODUCERS}), so its last records land within this time.
+   * {@link TaskProducer}), so its last records land within this time.
    */
   static final long SETTLE_MS = 3_000;
   /** Gives up waiting for a partition that never stands still: another producer writes to it. */
   static final long SETTLE_MAX_MS = 60_000;
-
-  /**
-   * The producers of this JVM's running tasks. When the JVM begins to exit (an executor whose
-   * worker or driver is gone), they are closed at once, dropping what they have not sent: the
-   * task will run again elsewhere, and must not race a zombie of itself.
-   */
-  private static final java.util.Set<KafkaProducer<byte[], byte[]>> PRODUCERS =
-      java.util.concurrent.ConcurrentHashMap.newKeySet();
-  private static volatile boolean exiting;
-
-  static {
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      exiting = true;
-      for (KafkaProducer<byte[], byte[]> p : PRODUCERS) {
-        p.close(Duration.ZERO);
-      }
-    }, "spark-sync-stop-producers"));
-  }
 
   private PartitionWriter() {}
 
@@ -83,9 +57,7 @@ final class PartitionWriter {
     if (!records.hasNext()) {
       return result(partition, 0, 0, 0, 0);
     }
-    TaskContext task = TaskContext.get();
-    boolean firstAttempt =
-        task == null || (task.attemptNumber() == 0 && task.stageAttemptNumber() == 0);
+    boolean firstAttempt = TaskProducer.firstAttempt();
     long end = endOffset(kafkaProps, topic, partition);
     // A retry may race the attempt it replaces. A resumed batch may race the executors of the
     // crashed driver on a cluster; in local mode they died with the driver's JVM.
@@ -108,96 +80,45 @@ final class PartitionWriter {
     // What a mismatch in the already-written records means: foreign writes, or (resuming a batch
     // cut off by a crash) a partition the driver must recover with the anti-join instead.
     Code mismatch = resume ? Code.RESUME_MISMATCH : Code.OFFSET_MISMATCH;
-    WrittenKeys written = alreadyWritten > 0
-        ? new WrittenKeys(kafkaProps, topic, partition, batchStartOffset, mismatch,
-            mode.messageKeyed()) : null;
-    byte[] file = fileIdentity.getBytes(StandardCharsets.UTF_8);
-    AtomicReference<Exception> failure = new AtomicReference<>();
     long seen = 0;
-    long sent = 0;
     long deadLettered = 0;
-    KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(
-        producerProps(kafkaProps), new ByteArraySerializer(), new ByteArraySerializer());
-    // A task that stops early (killed, cancelled, failed) drops what it has not sent: the next
-    // attempt or run writes it, and must not race records of this one still on their way.
-    boolean flushed = false;
-    try {
-      PRODUCERS.add(producer);
-      try {
-        while (records.hasNext() && failure.get() == null) {
-          if (exiting || (task != null && task.isInterrupted())) {
-            // Killed or cancelled: a later attempt writes the rest, after this one stopped.
-            throw new IllegalStateException("the task was stopped while writing partition "
-                + partition + " of " + topic);
-          }
-          Tuple2<Slot, Tuple2<byte[], byte[]>> r = records.next();
-          if (r._1().partition != partition) {
-            throw new IllegalStateException("record of Kafka partition " + r._1().partition
-                + " placed in the task of partition " + partition);
-          }
-          byte[] placedKey = r._2()._1();
-          byte[] key = mode.kafkaKey(placedKey);
-          RecordHeaders headers = new RecordHeaders();
-          headers.add(HEADER_FILE, file);
-          headers.add(HEADER_POSITION,
-              Long.toString(r._1().position).getBytes(StandardCharsets.UTF_8));
-          if (mode.messageKeyed()) {
-            headers.add(KeyMode.HEADER_ID, mode.identity(placedKey));
-          }
-          int size = RecordLimits.sizeOf(key, r._2()._2(), headers.toArray());
-          if (size > limits.maxRecordBytes) {
-            // Kafka would refuse it on every attempt: it never enters the partition, so the
-            // skip below counts only the records that do. (A retry sends it to the dead-letter
-            // topic again: that topic is at-least-once, its headers name file and position.)
-            DeadLetters.send(producer, limits, topic, partition, fileIdentity, r._1().position,
-                key, r._2()._2(), size, failure);
-            deadLettered++;
-            continue;
-          }
-          if (seen++ < alreadyWritten) {
-            written.expect(mode.identity(placedKey));
-            continue;
-          }
-          producer.send(new ProducerRecord<>(topic, partition, null, key, r._2()._2(),
-              headers), (meta, e) -> {
-                if (e != null) {
-                  failure.compareAndSet(null, e);
-                }
-              });
-          sent++;
-          if (TestFaults.armed()) {
-            TestFaults.afterSend(sent, producer::flush);
-          }
+    try (WrittenKeys written = alreadyWritten > 0
+            ? new WrittenKeys(kafkaProps, topic, partition, batchStartOffset, mismatch,
+                mode.messageKeyed()) : null;
+        TaskProducer producer = new TaskProducer(kafkaProps, topic, fileIdentity, limits)) {
+      while (records.hasNext() && !producer.failed()) {
+        producer.checkRunning(partition);
+        Tuple2<Slot, Tuple2<byte[], byte[]>> r = records.next();
+        if (r._1().partition != partition) {
+          throw new IllegalStateException("record of Kafka partition " + r._1().partition
+              + " placed in the task of partition " + partition);
         }
-        producer.flush();
-        flushed = true;
-      } finally {
-        PRODUCERS.remove(producer);
+        long position = r._1().position;
+        byte[] placedKey = r._2()._1();
+        byte[] key = mode.kafkaKey(placedKey);
+        RecordHeaders headers = producer.headers(position);
+        if (mode.messageKeyed()) {
+          headers.add(KeyMode.HEADER_ID, mode.identity(placedKey));
+        }
+        if (producer.deadLettered(partition, position, key, r._2()._2(), headers)) {
+          deadLettered++;
+          continue;
+        }
+        if (seen++ < alreadyWritten) {
+          written.expect(mode.identity(placedKey));
+          continue;
+        }
+        producer.send(partition, key, r._2()._2(), headers);
       }
-    } finally {
-      producer.close(flushed ? Duration.ofMillis(Long.MAX_VALUE) : Duration.ZERO);
-      if (written != null) {
-        written.close();
+      producer.flush("partition " + partition);
+      if (alreadyWritten > seen) {
+        throw new JobException(mismatch, String.format(
+            "partition %d of topic %s holds %d records past the batch's start offset %d, but the "
+                + "batch has only %d for it: another producer is writing to the topic",
+            partition, topic, alreadyWritten, batchStartOffset, seen));
       }
+      return result(partition, seen, producer.sent, alreadyWritten, deadLettered);
     }
-    if (failure.get() instanceof org.apache.kafka.common.errors.RecordTooLargeException) {
-      throw new JobException(Code.RECORD_TOO_LARGE, String.format(
-          "Kafka refused a record of partition %d of topic %s as too large (%s): raise the topic's "
-              + "max.message.bytes, or pass --dead-letter-topic", partition, topic,
-          failure.get().getMessage()));
-    }
-    if (failure.get() != null) {
-      throw new JobException(Code.KAFKA_WRITE_FAILED, String.format(
-          "writing partition %d of topic %s failed: %s", partition, topic, failure.get()),
-          failure.get());
-    }
-    if (alreadyWritten > seen) {
-      throw new JobException(mismatch, String.format(
-          "partition %d of topic %s holds %d records past the batch's start offset %d, but the "
-              + "batch has only %d for it: another producer is writing to the topic",
-          partition, topic, alreadyWritten, batchStartOffset, seen));
-    }
-    return result(partition, seen, sent, alreadyWritten, deadLettered);
   }
 
   /** acks=all and idempotence keep each partition's records in order and free of retry copies. */
@@ -212,7 +133,7 @@ final class PartitionWriter {
     return p;
   }
 
-  private static boolean localMaster() {
+  static boolean localMaster() {
     org.apache.spark.SparkEnv env = org.apache.spark.SparkEnv.get();
     return env == null || env.conf().get("spark.master", "local").startsWith("local");
   }

@@ -22,7 +22,7 @@ public final class Preview {
 
   public static List<ArrowResults.Column> firstRows(SparkSession spark, String path, String format,
       String fileIdentity, long rows, KeyMode mode) {
-    Dataset<Row> positioned = SourceReader.readWithPositions(spark, path, format);
+    Dataset<Row> positioned = SourceReader.readRange(spark, path, format, 0, rows);
     StructType data = KeyColumns.dataSchema(positioned.schema());
     Column position = col(SourceReader.POSITION);
     List<Column> select = new ArrayList<>();

@@ -62,6 +62,46 @@ final class SourceReader {
     return withPosition(data, data.schema(), data.col("_metadata.row_index"));
   }
 
+  /**
+   * The rows at positions {@code [from, to)}: data columns plus {@link #POSITION}. A Parquet file
+   * is read in splits sized to the range, and only the splits holding it are read
+   * ({@link ParquetSplits}); other formats are read whole (unsplit) and filtered.
+   */
+  static Dataset<Row> readRange(SparkSession spark, String path, String spec, long from, long to) {
+    SourceFormat format = SourceFormat.parse(spec);
+    Column position = org.apache.spark.sql.functions.col(POSITION);
+    if (!format.name.equals("parquet")) {
+      return numberedUnsplit(spark, path, format).filter(position.geq(from).and(position.lt(to)));
+    }
+    long sizeBytes = SourceFiles.stat(spark, path)[0];
+    if (from <= 0 && to >= rows(spark, path, spec, sizeBytes)) {
+      return readWithPositions(spark, path, spec);
+    }
+    return readParquetSplits(spark, path, from, to).rows;
+  }
+
+  /**
+   * Rows {@code [from, to)} of a Parquet file from the splits that hold them, with each split's
+   * position ranges ({@link ParquetSplits.Pruned}).
+   */
+  static ParquetSplits.Pruned readParquetSplits(SparkSession spark, String path, long from,
+      long to) {
+    Column position = org.apache.spark.sql.functions.col(POSITION);
+    long sizeBytes = SourceFiles.stat(spark, path)[0];
+    long rows = rows(spark, path, "parquet", sizeBytes);
+    SparkSession ranged = spark.newSession();
+    ranged.conf().set("spark.sql.session.timeZone", spark.conf().get("spark.sql.session.timeZone"));
+    ranged.conf().set("spark.sql.files.maxPartitionBytes",
+        Long.toString(ParquetSplits.splitBytes(spark, sizeBytes, rows, from, to)));
+    Dataset<Row> filtered = readWithPositions(ranged, path, "parquet")
+        .filter(position.geq(from).and(position.lt(to)));
+    try {
+      return ParquetSplits.pruned(ranged, path, filtered, from, to);
+    } catch (java.io.IOException e) {
+      throw unreadable(path, "parquet", e);
+    }
+  }
+
   /** The data columns of {@code schema}, then {@code position} as {@link #POSITION}. */
   private static Dataset<Row> withPosition(Dataset<Row> rows, StructType schema, Column position) {
     List<Column> cols = new ArrayList<>();

@@ -1,0 +1,135 @@
+package io.sparksync.jobs.internal;
+
+import io.sparksync.jobs.HashKeys;
+import io.sparksync.jobs.JobException.Code;
+import java.util.Iterator;
+import java.util.Map;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import java.util.List;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.catalyst.InternalRow;
+import org.apache.spark.util.LongAccumulator;
+
+/**
+ * The write with no ordering shuffle, for positional identities: each task reads its split of
+ * the batch and sends every row straight to its partition (the key's digest mod P), as Spark's
+ * own Kafka sink does. Positional keys are unique, so no consumer can rely on an order inside a
+ * partition, and none is kept: several tasks write a partition at once.
+ *
+ * <p>What the ordered path gets from offsets, this one gets from headers. A first attempt sends
+ * everything. A retried attempt, and a first attempt resuming a batch a crash cut off, first
+ * reads back, from the batch's start offsets, the records of its own positions
+ * ({@link WrittenPositions}) and skips them, checking each key. The driver's check after the
+ * batch (end offsets = start + the batch's count per partition) catches anything else; resuming,
+ * records that are not the batch's own send the driver to the anti-join recovery.
+ */
+final class DirectWriter {
+  private DirectWriter() {}
+
+  /**
+   * Whether a batch is written this way: positional identity with the identity as Kafka key, from
+   * a Parquet file (whose splits can be read alone). The driver makes the same choice
+   * ({@code writesDirect} in src/sync/recovery.ts) to recover a cut-off batch by the anti-join.
+   */
+  static boolean applies(String format, KeyMode mode) {
+    return !mode.natural() && !mode.messageKeyed()
+        && SourceFormat.parse(format).name.equals("parquet");
+  }
+
+  /**
+   * Writes rows {@code [from, to)} of a file, one task per split that holds them; returns per
+   * Kafka partition {partition, records, sent, skipped, dead-lettered}, summed over the tasks.
+   */
+  static long[][] writeBatch(SparkSession spark, String path, String format, String fileIdentity,
+      long from, long to, String topic, Map<String, String> kafkaProps, long[] batchStartOffsets,
+      boolean resume, RecordLimits limits) {
+    ParquetSplits.Pruned read = SourceReader.readParquetSplits(spark, path, from, to);
+    long[][][] ranges = read.ranges;
+    Dataset<Row> keyed = KeyColumns.keyed(spark, read.rows, path, fileIdentity, from,
+        KeyMode.POSITIONAL);
+    LongAccumulator produceMs = spark.sparkContext().longAccumulator(BatchWriter.PRODUCE_MS);
+    List<long[][]> perTask = keyed.queryExecution().toRdd().toJavaRDD()
+        .mapPartitionsWithIndex((index, rows) -> {
+          long started = System.nanoTime();
+          long[][] written = write(rows, topic, kafkaProps, batchStartOffsets, fileIdentity,
+              ranges[index], resume, limits);
+          produceMs.add((System.nanoTime() - started) / 1_000_000);
+          return java.util.Collections.singletonList(written).iterator();
+        }, true)
+        .collect();
+    int partitions = batchStartOffsets.length;
+    long[][] total = new long[partitions][];
+    for (int p = 0; p < partitions; p++) {
+      total[p] = PartitionWriter.result(p, 0, 0, 0, 0);
+      for (long[][] task : perTask) {
+        for (int f = 1; f < total[p].length; f++) {
+          total[p][f] += task[p][f];
+        }
+      }
+    }
+    return total;
+  }
+
+  /**
+   * Writes one task's rows (keyed: identity, value, position) and returns, per Kafka partition,
+   * {partition, records, sent, skipped, dead-lettered}.
+   *
+   * @param ranges the task's position ranges, from its split's row groups
+   * @param resume whether this batch was cut off by a crash: a first attempt then also reads back
+   *     what the crashed run's task wrote of its rows, and skips it
+   */
+  static long[][] write(Iterator<InternalRow> rows, String topic, Map<String, String> kafkaProps,
+      long[] batchStartOffsets, String fileIdentity, long[][] ranges, boolean resume,
+      RecordLimits limits) {
+    int partitions = batchStartOffsets.length;
+    long[] records = new long[partitions];
+    long[] sent = new long[partitions];
+    long[] skipped = new long[partitions];
+    long[] deadLettered = new long[partitions];
+    boolean firstAttempt = TaskProducer.firstAttempt();
+    // A retry may race the attempt it replaces; a resumed batch, on a cluster, the executors of
+    // the crashed driver (in local mode they died with the driver's JVM).
+    boolean settle = !firstAttempt || !PartitionWriter.localMaster();
+    // Resuming, anything but the task's own rows, once each, is for the anti-join to sort out.
+    Code mismatch = firstAttempt && resume ? Code.RESUME_MISMATCH : Code.OFFSET_MISMATCH;
+    WrittenPositions written = firstAttempt && !resume ? null : WrittenPositions.read(kafkaProps,
+        topic, batchStartOffsets, fileIdentity, ranges, settle, mismatch);
+    long seen = 0;
+    try (TaskProducer producer = new TaskProducer(kafkaProps, topic, fileIdentity, limits)) {
+      while (rows.hasNext() && !producer.failed()) {
+        InternalRow r = rows.next();
+        // getBytes copies out of the (reused) row buffer.
+        byte[] key = r.getUTF8String(0).getBytes();
+        byte[] value = r.getUTF8String(1).getBytes();
+        long position = r.getLong(2);
+        int partition = HashKeys.partitionOf(key, partitions);
+        producer.checkRunning(partition);
+        RecordHeaders headers = producer.headers(position);
+        if (producer.deadLettered(partition, position, key, value, headers)) {
+          deadLettered[partition]++;
+          continue;
+        }
+        records[partition]++;
+        if (written != null && written.has(position, key)) {
+          skipped[partition]++;
+          seen++;
+          continue;
+        }
+        producer.send(partition, key, value, headers);
+        sent[partition]++;
+      }
+      producer.flush("a direct write of " + fileIdentity);
+    }
+    if (written != null && seen != written.count()) {
+      throw new io.sparksync.jobs.JobException(mismatch, String.format("topic %s holds %d records of this task's rows of %s, but only %d of them "
+              + "are its rows now: the source changed", topic, written.count(), fileIdentity, seen));
+    }
+    long[][] out = new long[partitions][];
+    for (int p = 0; p < partitions; p++) {
+      out[p] = PartitionWriter.result(p, records[p], sent[p], skipped[p], deadLettered[p]);
+    }
+    return out;
+  }
+}

@@ -1,0 +1,144 @@
+package io.sparksync.jobs.internal;
+
+import io.sparksync.jobs.JobException;
+import io.sparksync.jobs.JobException.Code;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicReference;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.spark.TaskContext;
+
+/**
+ * One writing task's Kafka producer ({@code acks=all}, idempotent), shared by both write paths
+ * ({@link PartitionWriter}, {@link DirectWriter}): the headers every record carries, the size
+ * check that sends a too-large row to the dead-letter topic, the stop checks, and what a failed
+ * send means. A task that stops early (killed, cancelled, failed) drops what it has not sent: the
+ * next attempt or run writes it, and must not race records of this one still on their way.
+ */
+final class TaskProducer implements AutoCloseable {
+  static final String HEADER_FILE = "spark-sync.file";
+  static final String HEADER_POSITION = "spark-sync.position";
+
+  /**
+   * The producers of this JVM's running tasks. When the JVM begins to exit (an executor whose
+   * worker or driver is gone), they are closed at once, dropping what they have not sent: the
+   * task will run again elsewhere, and must not race a zombie of itself.
+   */
+  private static final Set<KafkaProducer<byte[], byte[]>> PRODUCERS = ConcurrentHashMap.newKeySet();
+  private static volatile boolean exiting;
+
+  static {
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      exiting = true;
+      for (KafkaProducer<byte[], byte[]> p : PRODUCERS) {
+        p.close(Duration.ZERO);
+      }
+    }, "spark-sync-stop-producers"));
+  }
+
+  private final KafkaProducer<byte[], byte[]> producer;
+  private final String topic;
+  private final String fileIdentity;
+  private final byte[] file;
+  private final RecordLimits limits;
+  private final TaskContext task = TaskContext.get();
+  private final AtomicReference<Exception> failure = new AtomicReference<>();
+  private boolean flushed;
+  long sent;
+
+  TaskProducer(Map<String, String> kafkaProps, String topic, String fileIdentity,
+      RecordLimits limits) {
+    this.producer = new KafkaProducer<>(PartitionWriter.producerProps(kafkaProps),
+        new ByteArraySerializer(), new ByteArraySerializer());
+    this.topic = topic;
+    this.fileIdentity = fileIdentity;
+    this.file = fileIdentity.getBytes(StandardCharsets.UTF_8);
+    this.limits = limits;
+    PRODUCERS.add(producer);
+  }
+
+  /** Whether this attempt is the task's first (a retry must first find what an earlier one wrote). */
+  static boolean firstAttempt() {
+    TaskContext task = TaskContext.get();
+    return task == null || (task.attemptNumber() == 0 && task.stageAttemptNumber() == 0);
+  }
+
+  /** Throws once the task was killed or cancelled, or the JVM is exiting; or a send failed. */
+  void checkRunning(int partition) {
+    if (exiting || (task != null && task.isInterrupted())) {
+      throw new IllegalStateException("the task was stopped while writing partition " + partition
+          + " of " + topic);
+    }
+  }
+
+  /** Whether a send so far has failed: the task stops sending and reports it at {@link #flush}. */
+  boolean failed() {
+    return failure.get() != null;
+  }
+
+  /** The headers of a record: its file and position, and any extra (say the identity). */
+  RecordHeaders headers(long position) {
+    RecordHeaders headers = new RecordHeaders();
+    headers.add(HEADER_FILE, file);
+    headers.add(HEADER_POSITION, Long.toString(position).getBytes(StandardCharsets.UTF_8));
+    return headers;
+  }
+
+  /**
+   * Sends the record to the dead-letter topic and returns true if Kafka would refuse it as too
+   * large (on every attempt, so it never enters the partition); false if it fits.
+   */
+  boolean deadLettered(int partition, long position, byte[] key, byte[] value,
+      RecordHeaders headers) {
+    int size = RecordLimits.sizeOf(key, value, headers.toArray());
+    if (size <= limits.maxRecordBytes) {
+      return false;
+    }
+    // (A retry sends it to the dead-letter topic again: that topic is at-least-once, its headers
+    // name file and position.)
+    DeadLetters.send(producer, limits, topic, partition, fileIdentity, position, key, value, size,
+        failure);
+    return true;
+  }
+
+  void send(int partition, byte[] key, byte[] value, RecordHeaders headers) {
+    producer.send(new ProducerRecord<>(topic, partition, null, key, value, headers),
+        (meta, e) -> {
+          if (e != null) {
+            failure.compareAndSet(null, e);
+          }
+        });
+    sent++;
+    if (TestFaults.armed()) {
+      TestFaults.afterSend(sent, producer::flush);
+    }
+  }
+
+  /** Waits until Kafka acknowledged every send; a failed one is thrown as the job's error code. */
+  void flush(String where) {
+    producer.flush();
+    flushed = true;
+    Exception e = failure.get();
+    if (e instanceof org.apache.kafka.common.errors.RecordTooLargeException) {
+      throw new JobException(Code.RECORD_TOO_LARGE, String.format(
+          "Kafka refused a record of %s of topic %s as too large (%s): raise the topic's "
+              + "max.message.bytes, or pass --dead-letter-topic", where, topic, e.getMessage()));
+    }
+    if (e != null) {
+      throw new JobException(Code.KAFKA_WRITE_FAILED, String.format(
+          "writing %s of topic %s failed: %s", where, topic, e), e);
+    }
+  }
+
+  @Override
+  public void close() {
+    PRODUCERS.remove(producer);
+    producer.close(flushed ? Duration.ofMillis(Long.MAX_VALUE) : Duration.ZERO);
+  }
+}
