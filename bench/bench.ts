@@ -16,7 +16,7 @@ import { PACKAGE_ROOT } from '../src/config/paths';
 import { kafkaClasspath, startDevBroker } from '../src/dev/dev-broker';
 import { KafkaAdmin } from '../src/kafka/kafka-admin';
 import { lastLine, logLines, Measured, must, runMeasured, sparkTask } from './measured-process';
-import { BenchSummary, median, renderChart, renderProfiles, renderTable, RunFigures, StepFigures } from './report';
+import { BenchSummary, median, RecoveryFigures, renderChart, renderProfiles, renderTable, RunFigures, StepFigures } from './report';
 import { Profile, profileEventLog } from './profile';
 import { SparkTask } from './spark-task';
 
@@ -33,6 +33,12 @@ interface Options {
   out: string;
   /** Spark's event log for the sink and spark-sync steps, summarized per stage kind (bench/profile.ts). */
   profile: boolean;
+  /** The producers' compression.type, the same for the ceiling, the sink and spark-sync. */
+  compression: string;
+  /** Where the sink's and spark-sync's Spark jobs run: local[*], or a spark:// master. */
+  master: string;
+  /** `--conf` settings for that master (a standalone fixture's: driver on loopback, executor memory). */
+  masterConf: string[];
 }
 
 function log(message: string): void {
@@ -47,12 +53,14 @@ async function main(): Promise<void> {
     .option('--repeat <n>', 'runs of every step; figures are medians', '1')
     .option('--json', 'print the results as one JSON object on the last stdout line')
     .option('--profile', 'record Spark\'s event log for steps (b) and (c) and report where their time goes')
+    .option('--master <url>', 'where steps (b)–(f) run Spark: local[*], a spark://host:port master, or "standalone" for a master and two 1-core workers started on loopback for the run', 'local[*]')
+    .option('--compression <codec>', 'compression.type of every producer: the ceiling\'s, the sink\'s and spark-sync\'s (none, lz4, zstd, snappy, gzip)', 'none')
     .option('--out <dir>', 'where results, data and the broker live', path.join(PACKAGE_ROOT, 'bench-results'))
     .parse();
-  const o = program.opts<{ records: string; partitions: string; repeat: string; json?: boolean; out: string; profile?: boolean }>();
+  const o = program.opts<{ records: string; partitions: string; repeat: string; json?: boolean; out: string; profile?: boolean; compression: string; master: string }>();
   const options: Options = {
     records: wholeNumber(o.records, '--records', 10), partitions: wholeNumber(o.partitions, '--partitions', 1), repeat: wholeNumber(o.repeat, '--repeat', 1),
-    json: !!o.json, out: path.resolve(o.out), profile: !!o.profile,
+    json: !!o.json, out: path.resolve(o.out), profile: !!o.profile, compression: o.compression, master: o.master, masterConf: [],
   };
 
   const runDir = path.join(options.out, `run-${new Date().toISOString().replace(/[:.]/g, '-')}`);
@@ -62,6 +70,13 @@ async function main(): Promise<void> {
 
   const broker = await startDevBroker({ dataDir: path.join(runDir, 'broker'), heapMb: 1024 });
   const admin = await KafkaAdmin.connect({ bootstrapServers: [broker.bootstrap] });
+  // The test suite's standalone fixture (Spark's own distribution, child JVMs on loopback).
+  const cluster = options.master === 'standalone' ? await (await import('../test/helpers/spark-cluster-fixture')).startSparkStandalone(2) : undefined;
+  if (cluster) {
+    options.master = cluster.masterUrl;
+    options.masterConf = cluster.conf;
+    log(`standalone cluster at ${cluster.masterUrl}: two workers of 1 core and 1 GB`);
+  }
   try {
     const ctx = new BenchContext(options, dataDir, broker.bootstrap, admin, path.join(runDir, 'event-logs'));
     await ctx.prepareData();
@@ -82,6 +97,7 @@ async function main(): Promise<void> {
       process.exitCode = 5;
     }
   } finally {
+    await cluster?.stop();
     await admin.close().catch(() => undefined);
     await broker.stop();
     fs.rmSync(dataDir, { recursive: true, force: true });
@@ -127,7 +143,7 @@ class BenchContext {
     await this.admin.createTopic(topic('ceiling'), p);
     const ceilingRun = await runMeasured('java', ['-Xmx1g', '-cp', kafkaClasspath(), 'org.apache.kafka.tools.ProducerPerformance',
       '--topic', topic('ceiling'), '--num-records', String(n), '--record-size', String(this.recordBytes), '--throughput', '-1',
-      '--producer-props', `bootstrap.servers=${this.bootstrap}`, ...PRODUCER_SETTINGS]);
+      '--producer-props', `bootstrap.servers=${this.bootstrap}`, ...PRODUCER_SETTINGS, `compression.type=${this.options.compression}`]);
     must(ceilingRun, 'ProducerPerformance');
     // The tool prints a line every 5 s and its total last.
     const selfReported = [...ceilingRun.stdout.matchAll(/(\d+) records sent, ([\d.]+) records\/sec/g)].pop();
@@ -139,7 +155,7 @@ class BenchContext {
       log('(b) plain Spark Kafka sink');
       await this.admin.createTopic(topic('sink'), p);
       const events = this.eventLogDir(`sink-${r}`);
-      const sinkTask: SparkTask = { task: 'plain-sink', file: this.fullFile, rows: n, topic: topic('sink'), bootstrap: this.bootstrap, conf: eventLogConf(events) };
+      const sinkTask: SparkTask = { task: 'plain-sink', file: this.fullFile, rows: n, topic: topic('sink'), bootstrap: this.bootstrap, conf: [...this.options.masterConf, ...eventLogConf(events)], producer: [`compression.type=${this.options.compression}`], master: this.options.master };
       const sinkRun = await runMeasured(process.execPath, [SPARK_TASK, sinkTask.task, JSON.stringify(sinkTask)]);
       must(sinkRun, 'plain Spark sink');
       const sink = { ...this.step(sinkRun, n), messages: await this.messages(topic('sink')), ...profiled(events, sinkRun) };
@@ -162,6 +178,10 @@ class BenchContext {
     const sync = await runSync();
     const sinkFigures = sink ?? (await runSink());
 
+    if (!this.options.master.startsWith('local')) {
+      log('(d)–(f) skipped: their crash is an in-task SIGKILL of the driver, which on a cluster runs no tasks');
+      return { run: r, ceiling, sink: sinkFigures, sync };
+    }
     const window = await this.crashAndRecover(r, 'window', topic('window'));
     const full = await this.crashAndRecover(r, 'full', topic('full'));
 
@@ -174,7 +194,7 @@ class BenchContext {
   }
 
   /** (d)/(e): SIGKILL inside batch 7 of 10, about halfway through its write; then the timed rerun. */
-  private async crashAndRecover(r: number, mode: 'window' | 'full', topic: string): Promise<RunFigures['window']> {
+  private async crashAndRecover(r: number, mode: 'window' | 'full', topic: string): Promise<RecoveryFigures> {
     log(`(${mode === 'window' ? 'd' : 'e'}) ${mode} recovery: SIGKILL at ~70%, then rerun${mode === 'full' ? ' with --recovery full' : ''}`);
     const checkpoint = `cp-${r}-${mode}.db`;
     const batch = ['--batch-size', String(this.batchSize)];
@@ -199,8 +219,11 @@ class BenchContext {
   }
 
   private submit(file: string, topic: string, checkpoint: string, extra: string[], env: Record<string, string> = {}): Promise<Measured> {
+    const producerConfig = path.join(this.dataDir, 'producer.properties');
+    fs.writeFileSync(producerConfig, `compression.type=${this.options.compression}\n`);
     return runMeasured(process.execPath, [CLI, 'submit', '--source', file, '--topic', topic, '--bootstrap-server', this.bootstrap,
-      '--create-topic', '--partitions', String(this.options.partitions), '--checkpoint', path.join(this.dataDir, checkpoint), '--log-format', 'json', ...extra], env);
+      '--create-topic', '--partitions', String(this.options.partitions), '--checkpoint', path.join(this.dataDir, checkpoint), '--log-format', 'json',
+      '--kafka-config', producerConfig, '--master', this.options.master, ...this.options.masterConf.flatMap((c) => ['--conf', c]), ...extra], env);
   }
 
   /** Where a step's Spark event log goes, or undefined without --profile. */
@@ -246,24 +269,27 @@ function summarize(options: Options, ctx: BenchContext, runs: RunFigures[]): Ben
     runs: runs.length,
     recovery_batch_size: ctx.batchSize,
     record_bytes: ctx.recordBytes,
+    compression: options.compression,
+    master: options.master,
     ceiling_rps: m((r) => r.ceiling.rps, 0),
     ceiling_self_reported_rps: m((r) => r.ceiling.selfReportedRps ?? 0, 0),
     spark_sink_rps: m((r) => r.sink.rps, 0),
     spark_sync_rps: m((r) => r.sync.rps, 0),
     ratio_vs_spark_sink: m((r) => r.sync.rps / r.sink.rps),
     ratio_vs_ceiling: m((r) => r.sync.rps / r.ceiling.rps),
-    recovery_seconds: m((r) => r.window.seconds),
-    tail_fresh_seconds: m((r) => r.tail.seconds),
-    recovery_overhead: m((r) => r.window.seconds / r.tail.seconds),
-    full_recovery_seconds: m((r) => r.full.seconds),
-    window_recovery_step_seconds: m((r) => r.window.recoveryStepSeconds),
-    full_recovery_step_seconds: m((r) => r.full.recoveryStepSeconds),
-    window_vs_full_step: m((r) => r.full.recoveryStepSeconds / r.window.recoveryStepSeconds),
-    window_vs_full_rerun: m((r) => r.full.seconds / r.window.seconds),
-    window_recovery_bytes_read: m((r) => r.window.recoveryBytesRead, 0),
-    full_recovery_bytes_read: m((r) => r.full.recoveryBytesRead, 0),
+    // NaN (null in the JSON) where (d)–(f) did not run.
+    recovery_seconds: m((r) => r.window?.seconds ?? NaN),
+    tail_fresh_seconds: m((r) => r.tail?.seconds ?? NaN),
+    recovery_overhead: m((r) => (r.window?.seconds ?? NaN) / (r.tail?.seconds ?? NaN)),
+    full_recovery_seconds: m((r) => r.full?.seconds ?? NaN),
+    window_recovery_step_seconds: m((r) => r.window?.recoveryStepSeconds ?? NaN),
+    full_recovery_step_seconds: m((r) => r.full?.recoveryStepSeconds ?? NaN),
+    window_vs_full_step: m((r) => (r.full?.recoveryStepSeconds ?? NaN) / (r.window?.recoveryStepSeconds ?? NaN)),
+    window_vs_full_rerun: m((r) => (r.full?.seconds ?? NaN) / (r.window?.seconds ?? NaN)),
+    window_recovery_bytes_read: m((r) => r.window?.recoveryBytesRead ?? NaN, 0),
+    full_recovery_bytes_read: m((r) => r.full?.recoveryBytesRead ?? NaN, 0),
     driver_peak_rss_mb: m((r) => r.sync.peakRssMb, 0),
-    exact: runs.every((r) => r.sync.exact && r.window.exact && r.full.exact && r.tail.exact),
+    exact: runs.every((r) => r.sync.exact && (r.window?.exact ?? true) && (r.full?.exact ?? true) && (r.tail?.exact ?? true)),
     machine: `${os.cpus().length} cores (${os.cpus()[0]?.model.trim() ?? 'unknown'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.versions.node}, ${javaVersion()}`,
   };
 }

@@ -16,7 +16,7 @@ import { DEV_JOBS_JAR, benchJobs } from './bench-jobs';
 export type SparkTask =
   | { task: 'write-samples'; fullFile: string; rows: number; tailFile: string; tailFirstRow: number }
   | { task: 'write-sample'; file: string; firstRow: number; rows: number }
-  | { task: 'plain-sink'; file: string; rows: number; topic: string; bootstrap: string; conf?: string[] }
+  | { task: 'plain-sink'; file: string; rows: number; topic: string; bootstrap: string; conf?: string[]; producer?: string[]; master?: string }
   | { task: 'check-topic'; file: string; rows: number; topic: string; bootstrap: string; endOffsets: number[] };
 
 async function run(jobs: SparkJobs, t: SparkTask): Promise<Record<string, unknown>> {
@@ -31,7 +31,7 @@ async function run(jobs: SparkJobs, t: SparkTask): Promise<Record<string, unknow
       await jobs.writeSample(t.file, { rows: t.rows, firstRow: t.firstRow });
       return {};
     case 'plain-sink':
-      await bench.plainSparkSink(t.file, 'parquet', path.basename(t.file), t.rows, t.topic, sparkKafkaConf([t.bootstrap]));
+      await bench.plainSparkSink(t.file, 'parquet', path.basename(t.file), t.rows, t.topic, [...sparkKafkaConf([t.bootstrap]), ...(t.producer ?? [])]);
       return {};
     case 'check-topic': {
       // Counted independently (all messages, distinct keys), then by spark-sync's audit.
@@ -45,7 +45,9 @@ async function run(jobs: SparkJobs, t: SparkTask): Promise<Record<string, unknow
 
 async function main(): Promise<void> {
   const task = { task: process.argv[2], ...JSON.parse(process.argv[3] ?? '{}') } as SparkTask;
-  const jobs = await SparkJobs.start({ master: 'local[*]', conf: 'conf' in task ? task.conf ?? [] : [], jars: [DEV_JOBS_JAR] });
+  const jobs = await SparkJobs.start({
+    master: ('master' in task && task.master) || 'local[*]', conf: 'conf' in task ? task.conf ?? [] : [], jars: [DEV_JOBS_JAR],
+  });
   const result = await run(jobs, task);
   await jobs.stop();
   process.stdout.write(JSON.stringify(result) + '\n');

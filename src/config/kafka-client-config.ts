@@ -20,6 +20,8 @@ export interface KafkaClientSettings {
 export const NO_KAFKA_SETTINGS: KafkaClientSettings = { properties: {}, kafkajs: {} };
 
 const PROTOCOLS = ['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'] as const;
+/** The producer's codecs (Spark ships lz4-java, snappy-java and zstd-jni for the last three). */
+const COMPRESSION_TYPES = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
 const MECHANISMS: Record<string, SASLOptions['mechanism']> = { PLAIN: 'plain', 'SCRAM-SHA-256': 'scram-sha-256', 'SCRAM-SHA-512': 'scram-sha-512' };
 
 /**
@@ -44,9 +46,13 @@ export function loadKafkaClientConfig(file: string | undefined): KafkaClientSett
 export function kafkaClientSettings(properties: Record<string, string>, file?: string): KafkaClientSettings {
   for (const key of Object.keys(properties)) {
     if (RESERVED.test(key)) throw usage(file, `sets ${key}, which spark-sync controls`, key === 'bootstrap.servers' ? 'use --bootstrap-server' : `remove ${key}`);
-    if (!/^(security\.protocol|sasl\.|ssl\.|client\.id$|request\.timeout\.ms$|delivery\.timeout\.ms$|max\.request\.size$|connections\.max\.idle\.ms$|reconnect\.backoff|retry\.backoff|socket\.|metadata\.max\.age\.ms$|client\.dns\.lookup$)/.test(key)) {
-      throw usage(file, `has the unsupported property ${key}`, 'it may hold security.protocol, sasl.*, ssl.*, max.request.size and connection settings');
+    if (!/^(security\.protocol|sasl\.|ssl\.|client\.id$|request\.timeout\.ms$|delivery\.timeout\.ms$|max\.request\.size$|connections\.max\.idle\.ms$|reconnect\.backoff|retry\.backoff|socket\.|metadata\.max\.age\.ms$|client\.dns\.lookup$|compression\.type$|linger\.ms$|batch\.size$)/.test(key)) {
+      throw usage(file, `has the unsupported property ${key}`, 'it may hold security.protocol, sasl.*, ssl.*, max.request.size, compression.type, linger.ms, batch.size and connection settings');
     }
+  }
+  const compression = properties['compression.type'];
+  if (compression !== undefined && !COMPRESSION_TYPES.includes(compression)) {
+    throw usage(file, `has compression.type=${compression}`, `use one of ${COMPRESSION_TYPES.join(', ')}`);
   }
   const maxRequest = properties['max.request.size'];
   if (maxRequest !== undefined && !(/^\d+$/.test(maxRequest.trim()) && Number(maxRequest) >= 1024)) {

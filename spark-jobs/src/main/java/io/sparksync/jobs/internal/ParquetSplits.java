@@ -72,17 +72,14 @@ final class ParquetSplits {
           + plan.simpleString(2));
     }
     Partition[] splits = scan.inputRDD().partitions();
-    Configuration conf = spark.sessionState().newHadoopConf();
-    Map<Long, long[]> rowGroups = rowGroupsByStart(conf, new Path(path));
+    long[][][] splitRows = rowsOfSplits(spark, path, splits);
     boolean[] needed = new boolean[splits.length];
     List<long[][]> kept = new ArrayList<>();
     for (int i = 0; i < splits.length; i++) {
       List<long[]> ranges = new ArrayList<>();
-      for (PartitionedFile f : ((FilePartition) splits[i]).files()) {
-        for (long[] range : rowsOfSplit(conf, new Path(path), rowGroups, f.start(), f.length())) {
-          if (range[0] < to && range[1] > from) {
-            ranges.add(new long[] {Math.max(range[0], from), Math.min(range[1], to)});
-          }
+      for (long[] range : splitRows[i]) {
+        if (range[0] < to && range[1] > from) {
+          ranges.add(new long[] {Math.max(range[0], from), Math.min(range[1], to)});
         }
       }
       needed[i] = !ranges.isEmpty();
@@ -107,6 +104,42 @@ final class ParquetSplits {
       this.rows = rows;
       this.ranges = ranges;
     }
+  }
+
+  /**
+   * The row ranges of every split, kept for the last file and split layout: the batches of a file
+   * share one layout, so its footers are read once, not once per batch.
+   */
+  private static String cachedLayout;
+  private static long[][][] cachedRows;
+
+  private static synchronized long[][][] rowsOfSplits(SparkSession spark, String path,
+      Partition[] splits) throws IOException {
+    StringBuilder layout = new StringBuilder(path);
+    long[] stamp = SourceFiles.stat(spark, path);
+    layout.append('@').append(stamp[0]).append('/').append(stamp[1]);
+    for (Partition p : splits) {
+      for (PartitionedFile f : ((FilePartition) p).files()) {
+        layout.append(';').append(f.start()).append('+').append(f.length());
+      }
+      layout.append('|');
+    }
+    if (layout.toString().equals(cachedLayout)) {
+      return cachedRows;
+    }
+    Configuration conf = spark.sessionState().newHadoopConf();
+    Map<Long, long[]> rowGroups = rowGroupsByStart(conf, new Path(path));
+    long[][][] out = new long[splits.length][][];
+    for (int i = 0; i < splits.length; i++) {
+      List<long[]> ranges = new ArrayList<>();
+      for (PartitionedFile f : ((FilePartition) splits[i]).files()) {
+        ranges.addAll(rowsOfSplit(conf, new Path(path), rowGroups, f.start(), f.length()));
+      }
+      out[i] = ranges.toArray(new long[0][]);
+    }
+    cachedLayout = layout.toString();
+    cachedRows = out;
+    return out;
   }
 
   /** Each row group's first and end row position, by its starting byte. */

@@ -24,6 +24,12 @@ import org.apache.spark.TaskContext;
 final class TaskProducer implements AutoCloseable {
   static final String HEADER_FILE = "spark-sync.file";
   static final String HEADER_POSITION = "spark-sync.position";
+  /**
+   * More than a record's batch framing and headers can add to its key and value (the batch header
+   * is 61 bytes, a record's own varints a few dozen, the headers spark-sync.file with the file
+   * identity, spark-sync.position and spark-sync.id): below the limit by this much, it fits.
+   */
+  private final int headroomBytes;
 
   /**
    * The producers of this JVM's running tasks. When the JVM begins to exit (an executor whose
@@ -60,6 +66,7 @@ final class TaskProducer implements AutoCloseable {
     this.fileIdentity = fileIdentity;
     this.file = fileIdentity.getBytes(StandardCharsets.UTF_8);
     this.limits = limits;
+    this.headroomBytes = 1024 + 2 * file.length;
     PRODUCERS.add(producer);
   }
 
@@ -96,6 +103,10 @@ final class TaskProducer implements AutoCloseable {
    */
   boolean deadLettered(int partition, long position, byte[] key, byte[] value,
       RecordHeaders headers) {
+    // Most records are far below the limit: the exact estimate only near it.
+    if (key.length + value.length + headroomBytes < limits.maxRecordBytes) {
+      return false;
+    }
     int size = RecordLimits.sizeOf(key, value, headers.toArray());
     if (size <= limits.maxRecordBytes) {
       return false;

@@ -53,6 +53,9 @@ final class WrittenPositions {
     Properties p = new Properties();
     p.putAll(kafkaProps);
     p.put("enable.auto.commit", "false");
+    // Whole batches of records per poll: a resumed batch reads back up to a batch's worth.
+    p.putIfAbsent("max.poll.records", "20000");
+    p.putIfAbsent("max.partition.fetch.bytes", Integer.toString(8 << 20));
     byte[] file = fileIdentity.getBytes(StandardCharsets.UTF_8);
     List<TopicPartition> partitions = new ArrayList<>();
     for (int i = 0; i < startOffsets.length; i++) {

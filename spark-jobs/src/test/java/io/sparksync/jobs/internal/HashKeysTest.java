@@ -7,10 +7,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sparksync.jobs.HashKeys;
 import java.io.File;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import org.apache.kafka.clients.producer.internals.BuiltInPartitioner;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
@@ -25,17 +27,29 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Both key paths, plain Java ({@link HashKeys}) and Spark SQL ({@link KeyColumns}), reproduce the
- * shared hash vectors exactly. In {@code internal} for its access to {@link KeyColumns}.
+ * shared hash vectors exactly, and the natural-key identities ({@code --key-fields}) and
+ * message-key partitions ({@code --message-key}) of {@code natural-key-vectors.json}, which Python
+ * computed independently; the partitioner is also held to the Kafka client's own, so spark-sync's
+ * records of a business key share a partition with every other Java producer's. In
+ * {@code internal} for its access to {@link KeyColumns}.
  */
 class HashKeysTest {
   private static final File VECTORS = new File("../test/fixtures/hash-vectors.json");
+  private static final File NATURAL_VECTORS = new File("../test/fixtures/natural-key-vectors.json");
   private static SparkSession spark;
   private static JsonNode cases;
+  private static JsonNode naturalCases;
+  private static JsonNode messageKeys;
 
   @BeforeAll
   static void setUp() throws Exception {
     cases = new ObjectMapper().readTree(VECTORS).get("cases");
     assertTrue(cases.size() >= 6, "the vector file has its cases");
+    JsonNode natural = new ObjectMapper().readTree(NATURAL_VECTORS);
+    naturalCases = natural.get("cases");
+    messageKeys = natural.get("message_key_partitions");
+    assertTrue(naturalCases.size() >= 8, "the vector file has its natural-key cases");
+    assertTrue(messageKeys.size() >= 8, "the vector file has its message keys");
     spark = SparkSession.builder().master("local[1]").appName("hash-keys-test")
         .config("spark.ui.enabled", "false").config("spark.sql.session.timeZone", "UTC")
         .getOrCreate();
@@ -66,17 +80,55 @@ class HashKeysTest {
   @Test
   void sparkSqlReproducesEveryVector() {
     for (JsonNode c : cases) {
-      List<String> fields = fields(c);
-      List<StructField> schema = new ArrayList<>();
-      for (int i = 0; i < fields.size(); i++) {
-        schema.add(DataTypes.createStructField("f" + i, DataTypes.StringType, true));
-      }
-      Dataset<Row> df = spark.createDataFrame(
-          List.of(RowFactory.create(fields.toArray())), new StructType(schema.toArray(new StructField[0])));
-      String key = df.select(KeyColumns.key(schema, c.get("file").asText(),
-          functions.lit(c.get("position").asLong()))).first().getString(0);
+      String key = sparkKey(fields(c), c.get("file").asText(), c.get("position").asLong());
       assertEquals(c.get("key").asText(), key, "Spark SQL key of " + c.get("canonical").asText());
     }
+  }
+
+  @Test
+  void plainJavaReproducesEveryNaturalVector() {
+    for (JsonNode c : naturalCases) {
+      String canonical = HashKeys.naturalCanonical(fields(c));
+      assertEquals(c.get("canonical").asText(), canonical, "canonical of " + c.get("fields"));
+      assertEquals(c.get("key").asText(), HashKeys.key(canonical), "key of " + c.get("fields"));
+    }
+  }
+
+  @Test
+  void sparkSqlReproducesEveryNaturalVector() {
+    for (JsonNode c : naturalCases) {
+      // No file identity and no position: natural-key mode.
+      assertEquals(c.get("key").asText(), sparkKey(fields(c), null, null),
+          "Spark SQL natural key of " + c.get("fields"));
+    }
+  }
+
+  @Test
+  void messageKeyPartitionIsTheKafkaClientsDefault() {
+    for (JsonNode v : messageKeys) {
+      byte[] key = v.get("key").asText().getBytes(StandardCharsets.UTF_8);
+      Iterator<Map.Entry<String, JsonNode>> parts = v.get("partition_of").fields();
+      while (parts.hasNext()) {
+        Map.Entry<String, JsonNode> e = parts.next();
+        int partitions = Integer.parseInt(e.getKey());
+        String what = "partition of " + v.get("key") + " mod " + partitions;
+        int ours = HashKeys.partitionOfMessageKey(key, partitions);
+        assertEquals(BuiltInPartitioner.partitionForKey(key, partitions), ours, what);
+        assertEquals(e.getValue().asInt(), ours, what);
+      }
+    }
+  }
+
+  /** The Spark SQL key of a one-row table of string columns (natural-key mode without a file). */
+  private static String sparkKey(List<String> fields, String file, Long position) {
+    List<StructField> schema = new ArrayList<>();
+    for (int i = 0; i < fields.size(); i++) {
+      schema.add(DataTypes.createStructField("f" + i, DataTypes.StringType, true));
+    }
+    Dataset<Row> df = spark.createDataFrame(
+        List.of(RowFactory.create(fields.toArray())), new StructType(schema.toArray(new StructField[0])));
+    return df.select(KeyColumns.key(schema, file, position == null ? null : functions.lit(position)))
+        .first().getString(0);
   }
 
   @Test
