@@ -52,7 +52,7 @@ export function kafkaClientSettings(properties: Record<string, string>, file?: s
   }
   const compression = properties['compression.type'];
   if (compression !== undefined && !COMPRESSION_TYPES.includes(compression)) {
-    throw usage(file, `has compression.type=${compression}`, `use one of ${COMPRESSION_TYPES.join(', ')}`);
+    throw usage(file, 'has a compression.type Kafka does not know', `use one of ${COMPRESSION_TYPES.join(', ')}`);
   }
   const maxRequest = properties['max.request.size'];
   if (maxRequest !== undefined && !(/^\d+$/.test(maxRequest.trim()) && Number(maxRequest) >= 1024)) {

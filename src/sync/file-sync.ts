@@ -78,8 +78,7 @@ export async function syncFile(ctx: FileSyncContext, file: SourceFile): Promise<
   if (ctx.keys.keyFields) await assertNaturalRowsAccounted(ctx, file, rows);
   await store.completeFile(topic, file.identity);
   const completed = (await store.getFile(topic, file.identity))!;
-  const sent = (await store.listBatches(topic, file.identity)).filter((b) => b.firstPosition >= firstPosition).reduce((n, b) => n + b.partitionCounts.reduce((a, c) => a + c, 0), 0);
-  const done = result(file, 'COMPLETED', rows, ctx.keys.keyFields ? sent : rows - firstPosition, batches, completed, started);
+  const done = result(file, 'COMPLETED', rows, ctx.keys.keyFields ? await recordsSentSince(ctx, file, firstPosition) : rows - firstPosition, batches, completed, started);
   ctx.emit({ type: 'file-completed', topic, file: file.identity, records: rows, batches, seconds: done.seconds });
   return done;
 }
@@ -176,6 +175,12 @@ function result(file: SourceFile, status: FileResult['status'], totalRecords: nu
     file: file.identity, status, totalRecords, recordsSent, batches, deadLettered: cp.deadLettered,
     duplicates: cp.duplicateRecords, replayed: cp.replayedRecords, seconds: (Date.now() - started) / 1000,
   };
+}
+
+/** Natural-key mode: what this run's batches (from `position` on) put into Kafka; the rest of their rows were duplicates or replays. */
+async function recordsSentSince(ctx: FileSyncContext, file: SourceFile, position: number): Promise<number> {
+  const batches = (await ctx.store.listBatches(ctx.topic, file.identity)).filter((b) => b.firstPosition >= position);
+  return batches.reduce((n, b) => n + b.partitionCounts.reduce((a, c) => a + c, 0), 0);
 }
 
 /** Key options other than the ones a file started with would key its rest differently: refused. */

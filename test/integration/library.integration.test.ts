@@ -53,7 +53,7 @@ test('open, submit with typed events, Arrow figures, status, preview, verify', a
   assert.deepEqual(events.map((e) => e.type), ['run-planned', 'file-started', 'batch-committed', 'batch-committed', 'batch-committed', 'file-completed']);
   assert.deepEqual(committed, [5_000, 10_000, 12_000]);
 
-  assert.deepEqual(rows(result.fileTable).map(({ seconds, ...r }) => r), [{ file: FILE, status: 'COMPLETED', total_records: ROWS, records_sent: ROWS, batches: 3 }]);
+  assert.deepEqual(rows(result.fileTable).map(({ seconds, ...r }) => r), [{ file: FILE, status: 'COMPLETED', total_records: ROWS, records_sent: ROWS, duplicates: 0, replayed: 0, batches: 3 }]);
   assert.equal(result.fileTable.schema.fields.find((f) => f.name === 'total_records')?.type.toString(), 'Int64');
   const batches = rows(result.batchTable);
   assert.deepEqual(batches.map((b) => [b.batch, b.first_position, b.end_position, b.records]), [[0, 0, 5_000, 5_000], [1, 5_000, 10_000, 5_000], [2, 10_000, 12_000, 2_000]]);

@@ -84,7 +84,8 @@ test('--kafka-config: SASL and TLS settings reach kafkajs and Spark; bad files n
   const refused: Array<[Record<string, string>, RegExp]> = [
     [{ 'bootstrap.servers': 'x:1' }, /sets bootstrap\.servers.*use --bootstrap-server/],
     [{ acks: '1' }, /sets acks, which spark-sync controls/],
-    [{ 'linger.ms': '5' }, /unsupported property linger\.ms/],
+    [{ 'buffer.memory': '5' }, /unsupported property buffer\.memory/],
+    [{ 'compression.type': 'brotli' }, /compression\.type Kafka does not know.*use one of none, gzip, snappy, lz4, zstd/],
     [{ 'security.protocol': 'SASL_SSL', 'sasl.mechanism': 'GSSAPI', 'sasl.jaas.config': jaas }, /sasl\.mechanism=GSSAPI/],
     [{ 'security.protocol': 'SASL_PLAINTEXT', 'sasl.mechanism': 'PLAIN', 'sasl.jaas.config': 'x required user=u password=p;' }, /without username/],
     [{ 'security.protocol': 'SSL', 'ssl.truststore.location': '/etc/ts.jks', 'ssl.truststore.password': 'tspw' }, /JKS ssl\.truststore\.location.*PEM/],
