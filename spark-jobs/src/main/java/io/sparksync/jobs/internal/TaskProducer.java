@@ -56,6 +56,11 @@ final class TaskProducer implements AutoCloseable {
   private final TaskContext task = TaskContext.get();
   private final AtomicReference<Exception> failure = new AtomicReference<>();
   private boolean flushed;
+  /** Sends whose callback has not run yet. */
+  private final java.util.concurrent.atomic.AtomicLong outstanding =
+      new java.util.concurrent.atomic.AtomicLong();
+  private final long deliveryTimeoutMs;
+  private static final long FLUSH_MARGIN_MS = 15_000;
   long sent;
 
   TaskProducer(Map<String, String> kafkaProps, String topic, String fileIdentity,
@@ -66,6 +71,7 @@ final class TaskProducer implements AutoCloseable {
     this.fileIdentity = fileIdentity;
     this.file = fileIdentity.getBytes(StandardCharsets.UTF_8);
     this.limits = limits;
+    this.deliveryTimeoutMs = Long.parseLong(kafkaProps.getOrDefault("delivery.timeout.ms", "120000"));
     this.headroomBytes = 1024 + 2 * file.length;
     PRODUCERS.add(producer);
   }
@@ -119,11 +125,13 @@ final class TaskProducer implements AutoCloseable {
   }
 
   void send(int partition, byte[] key, byte[] value, RecordHeaders headers) {
+    outstanding.incrementAndGet();
     producer.send(new ProducerRecord<>(topic, partition, null, key, value, headers),
         (meta, e) -> {
           if (e != null) {
             failure.compareAndSet(null, e);
           }
+          outstanding.decrementAndGet();
         });
     sent++;
     if (TestFaults.armed()) {
@@ -133,7 +141,24 @@ final class TaskProducer implements AutoCloseable {
 
   /** Waits until Kafka acknowledged every send; a failed one is thrown as the job's error code. */
   void flush(String where) {
-    producer.flush();
+    // KafkaProducer.flush() has no timeout, and with two of three brokers gone it was seen to
+    // wait far past the delivery timeout. Every send completes (acknowledged or failed) within
+    // delivery.timeout.ms, so wait for the callbacks that long plus a margin, then give up.
+    long deadline = System.currentTimeMillis() + deliveryTimeoutMs + FLUSH_MARGIN_MS;
+    while (outstanding.get() > 0) {
+      if (System.currentTimeMillis() > deadline) {
+        throw new JobException(Code.KAFKA_UNAVAILABLE, String.format(
+            "Kafka did not acknowledge %d records of %s of topic %s within the delivery timeout "
+                + "(%d ms) and %d s more", outstanding.get(), where, topic, deliveryTimeoutMs,
+            FLUSH_MARGIN_MS / 1000));
+      }
+      try {
+        Thread.sleep(5);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted while waiting for Kafka's acknowledgements", e);
+      }
+    }
     flushed = true;
     Exception e = failure.get();
     if (e instanceof org.apache.kafka.common.errors.RecordTooLargeException) {
