@@ -1,4 +1,4 @@
-import { CheckpointStore, FileCheckpoint, SourceFingerprint } from '../checkpoint/checkpoint-store';
+import { BatchCheckpoint, CheckpointStore, FileCheckpoint, SourceFingerprint } from '../checkpoint/checkpoint-store';
 import type { FileStatus } from '../checkpoint/file-state';
 import { SparkSyncError } from '../errors/spark-sync-error';
 import { KafkaAdmin } from '../kafka/kafka-admin';
@@ -177,10 +177,15 @@ function result(file: SourceFile, status: FileResult['status'], totalRecords: nu
   };
 }
 
+/** The records a committed batch put into Kafka, over all partitions. */
+function recordsOf(batch: BatchCheckpoint): number {
+  return batch.partitionCounts.reduce((a, c) => a + c, 0);
+}
+
 /** Natural-key mode: what this run's batches (from `position` on) put into Kafka; the rest of their rows were duplicates or replays. */
 async function recordsSentSince(ctx: FileSyncContext, file: SourceFile, position: number): Promise<number> {
   const batches = (await ctx.store.listBatches(ctx.topic, file.identity)).filter((b) => b.firstPosition >= position);
-  return batches.reduce((n, b) => n + b.partitionCounts.reduce((a, c) => a + c, 0), 0);
+  return batches.reduce((n, b) => n + recordsOf(b), 0);
 }
 
 /** Key options other than the ones a file started with would key its rest differently: refused. */
@@ -213,7 +218,7 @@ async function checkKeys(ctx: FileSyncContext, file: SourceFile): Promise<{ dist
 async function assertNaturalRowsAccounted(ctx: FileSyncContext, file: SourceFile, rows: number): Promise<void> {
   const cp = (await ctx.store.getFile(ctx.topic, file.identity))!;
   const batches = await ctx.store.listBatches(ctx.topic, file.identity);
-  const records = batches.reduce((n, b) => n + b.partitionCounts.reduce((a, c) => a + c, 0) + b.deadLettered, 0);
+  const records = batches.reduce((n, b) => n + recordsOf(b) + b.deadLettered, 0);
   // A recovery's batch counts what it found in its range, foreign records included (kept as unexpected).
   const accounted = records - cp.unexpectedRecords + cp.duplicateRecords + cp.replayedRecords;
   if (accounted !== rows) {

@@ -140,16 +140,22 @@ function assertPerKeyFileOrder(messages: TopicMessage[]): number {
   return checked;
 }
 
-test('--message-key user: the key is the user, the partition Kafka\'s default partitioner\'s, the identity in spark-sync.id, each user in file order across batches and a crash recovery', async () => {
-  const topic = uniqueTopic('message-key');
+/** 9,000 distinct rows synced with --message-key user, SIGKILLed at `crashAt`, then rerun (with `rerunArgs`). */
+async function killedThenRerun(name: string, crashAt: string, rerunArgs: string[] = []) {
+  const topic = uniqueTopic(name);
   const rows = distinctRows.slice(0, 9_000);
-  const csv = writeCsv(path.join(t.dir, 'message-key', 'clicks.csv'), rows);
+  const csv = writeCsv(path.join(t.dir, name, 'clicks.csv'), rows);
   const args = ['--csv-header', '--message-key', 'user'];
-  const killed = await t.submit(csv, topic, args, { env: { SPARK_SYNC_TEST_CRASH_AT: 'mid-batch@1' } });
-  assertKilledOnPurpose(killed, 'the sync killed mid-batch 1');
-  const rerun = await t.submit(csv, topic, args);
+  const killed = await t.submit(csv, topic, args, { env: { SPARK_SYNC_TEST_CRASH_AT: crashAt } });
+  assertKilledOnPurpose(killed, `the sync killed at ${crashAt}`);
+  const rerun = await t.submit(csv, topic, [...args, ...rerunArgs]);
   assert.equal(rerun.code, 0, rerun.stderr);
   const recovered = rerun.logs.find((l) => l.msg === 'recovered a batch cut off by a crash');
+  return { topic, rows, csv, args, recovered };
+}
+
+test('--message-key user: the key is the user, the partition Kafka\'s default partitioner\'s, the identity in spark-sync.id, each user in file order across batches and a crash recovery', async () => {
+  const { topic, rows, csv, args, recovered } = await killedThenRerun('message-key', 'mid-batch@1');
   assert.ok(Number(recovered?.found_in_kafka) > 0, 'the killed run had written part of batch 1');
   assert.equal(recovered?.method, 'merge', 'the ordered write left each partition a prefix of the batch, which the rerun merged');
 
@@ -175,15 +181,7 @@ test('--message-key user: the key is the user, the partition Kafka\'s default pa
 });
 
 test('--message-key through the anti-join recovery (--recovery full): identities read from the spark-sync.id headers, exact and in per-key order', async () => {
-  const topic = uniqueTopic('message-key-join');
-  const rows = distinctRows.slice(0, 9_000);
-  const csv = writeCsv(path.join(t.dir, 'message-key-join', 'clicks.csv'), rows);
-  const args = ['--csv-header', '--message-key', 'user'];
-  const killed = await t.submit(csv, topic, args, { env: { SPARK_SYNC_TEST_CRASH_AT: 'mid-batch@2' } });
-  assertKilledOnPurpose(killed, 'the sync killed mid-batch 2');
-  const rerun = await t.submit(csv, topic, [...args, '--recovery', 'full']);
-  assert.equal(rerun.code, 0, rerun.stderr);
-  const recovered = rerun.logs.find((l) => l.msg === 'recovered a batch cut off by a crash');
+  const { topic, rows, recovered } = await killedThenRerun('message-key-join', 'mid-batch@2', ['--recovery', 'full']);
   assert.equal(recovered?.method, 'join', 'the full recovery joined the file against the identities in Kafka');
   assert.ok(Number(recovered?.found_in_kafka) > 0 && Number(recovered?.delta_written) > 0, JSON.stringify(recovered));
   const messages = await assertIdentities(topic, new Set(rows.map((r, i) => hashKey(r, 'clicks.csv', i))), (m) => m.headers['spark-sync.id']);

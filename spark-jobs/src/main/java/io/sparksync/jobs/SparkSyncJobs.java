@@ -89,7 +89,7 @@ public final class SparkSyncJobs {
       String[] keyFields, String[] messageKey) {
     described();
     return ArrowResults.encode(Preview.firstRows(spark, path, format, fileIdentity, rows,
-        KeyMode.of(keyFields, messageKey, keyFields.length > 0 ? "(preview)" : null)));
+        KeyMode.withoutIndex(keyFields, messageKey)));
   }
 
   /**

@@ -33,8 +33,14 @@ public final class KeyChecks {
     if (!mode.natural()) {
       return new long[] {firstNull, -1, -1};
     }
-    Dataset<Row> distinct = KeyColumns.identities(spark, path, format, mode.keyFields).distinct();
-    return new long[] {firstNull, distinct.count(),
-        IdentityIndex.held(spark, mode.identityIndex, distinct)};
+    // Counted, then joined with the index: computed once, not read and deduplicated twice.
+    Dataset<Row> distinct =
+        KeyColumns.identities(spark, path, format, mode.keyFields).distinct().persist();
+    try {
+      return new long[] {firstNull, distinct.count(),
+          IdentityIndex.held(spark, mode.identityIndex, distinct)};
+    } finally {
+      distinct.unpersist();
+    }
   }
 }

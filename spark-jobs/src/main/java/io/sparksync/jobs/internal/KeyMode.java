@@ -55,6 +55,12 @@ public final class KeyMode implements Serializable {
         natural ? identityIndex : null);
   }
 
+  /** The identity and message key alone, for reading rows without the index (a preview). */
+  public static KeyMode withoutIndex(String[] keyFields, String[] messageKey) {
+    return new KeyMode(keyFields != null && keyFields.length > 0 ? keyFields.clone() : null,
+        messageKey != null && messageKey.length > 0 ? messageKey.clone() : null, null);
+  }
+
   boolean natural() {
     return keyFields != null;
   }

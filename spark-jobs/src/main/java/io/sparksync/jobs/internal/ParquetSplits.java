@@ -57,8 +57,8 @@ final class ParquetSplits {
    * {@code rows} (a plan over one Parquet file with no shuffle, whose partitions are the scan's
    * splits) restricted to the partitions whose row groups overlap {@code [from, to)}.
    */
-  static Pruned pruned(SparkSession spark, String path, Dataset<Row> rows, long from,
-      long to) throws IOException {
+  static Pruned pruned(SparkSession spark, String path, long[] stamp, Dataset<Row> rows,
+      long from, long to) throws IOException {
     SparkPlan plan = rows.queryExecution().executedPlan();
     FileSourceScanExec scan = null;
     for (SparkPlan leaf : JavaConverters.seqAsJavaList(plan.collectLeaves())) {
@@ -72,7 +72,7 @@ final class ParquetSplits {
           + plan.simpleString(2));
     }
     Partition[] splits = scan.inputRDD().partitions();
-    long[][][] splitRows = rowsOfSplits(spark, path, splits);
+    long[][][] splitRows = rowsOfSplits(spark, path, stamp, splits);
     boolean[] needed = new boolean[splits.length];
     List<long[][]> kept = new ArrayList<>();
     for (int i = 0; i < splits.length; i++) {
@@ -114,9 +114,8 @@ final class ParquetSplits {
   private static long[][][] cachedRows;
 
   private static synchronized long[][][] rowsOfSplits(SparkSession spark, String path,
-      Partition[] splits) throws IOException {
+      long[] stamp, Partition[] splits) throws IOException {
     StringBuilder layout = new StringBuilder(path);
-    long[] stamp = SourceFiles.stat(spark, path);
     layout.append('@').append(stamp[0]).append('/').append(stamp[1]);
     for (Partition p : splits) {
       for (PartitionedFile f : ((FilePartition) p).files()) {

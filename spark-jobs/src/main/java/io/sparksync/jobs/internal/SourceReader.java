@@ -73,11 +73,12 @@ final class SourceReader {
     if (!format.name.equals("parquet")) {
       return numberedUnsplit(spark, path, format).filter(position.geq(from).and(position.lt(to)));
     }
-    long sizeBytes = SourceFiles.stat(spark, path)[0];
-    if (from <= 0 && to >= rows(spark, path, spec, sizeBytes)) {
+    long[] stamp = SourceFiles.stat(spark, path);
+    long rows = rows(spark, path, spec, stamp[0]);
+    if (from <= 0 && to >= rows) {
       return readWithPositions(spark, path, spec);
     }
-    return readParquetSplits(spark, path, from, to).rows;
+    return readParquetSplits(spark, path, stamp, rows, from, to).rows;
   }
 
   /**
@@ -86,9 +87,15 @@ final class SourceReader {
    */
   static ParquetSplits.Pruned readParquetSplits(SparkSession spark, String path, long from,
       long to) {
+    long[] stamp = SourceFiles.stat(spark, path);
+    return readParquetSplits(spark, path, stamp, rows(spark, path, "parquet", stamp[0]), from, to);
+  }
+
+  /** As above, for a file whose size and modification time ({@code stamp}) and rows are known. */
+  private static ParquetSplits.Pruned readParquetSplits(SparkSession spark, String path,
+      long[] stamp, long rows, long from, long to) {
     Column position = org.apache.spark.sql.functions.col(POSITION);
-    long sizeBytes = SourceFiles.stat(spark, path)[0];
-    long rows = rows(spark, path, "parquet", sizeBytes);
+    long sizeBytes = stamp[0];
     SparkSession ranged = spark.newSession();
     ranged.conf().set("spark.sql.session.timeZone", spark.conf().get("spark.sql.session.timeZone"));
     ranged.conf().set("spark.sql.files.maxPartitionBytes",
@@ -96,7 +103,7 @@ final class SourceReader {
     Dataset<Row> filtered = readWithPositions(ranged, path, "parquet")
         .filter(position.geq(from).and(position.lt(to)));
     try {
-      return ParquetSplits.pruned(ranged, path, filtered, from, to);
+      return ParquetSplits.pruned(ranged, path, stamp, filtered, from, to);
     } catch (java.io.IOException e) {
       throw unreadable(path, "parquet", e);
     }
