@@ -15,7 +15,7 @@ import { Command } from 'commander';
 import { PACKAGE_ROOT } from '../src/config/paths';
 import { kafkaClasspath, startDevBroker } from '../src/dev/dev-broker';
 import { KafkaAdmin } from '../src/kafka/kafka-admin';
-import { lastLine, logLines, Measured, must, runMeasured, sparkTask } from './measured-process';
+import { lastLine, logLines, Measured, must, processCpuSeconds, runMeasured, sparkTask } from './measured-process';
 import { BenchSummary, median, RecoveryFigures, renderChart, renderProfiles, renderTable, RunFigures, StepFigures } from './report';
 import { Profile, profileEventLog } from './profile';
 import { SparkTask } from './spark-task';
@@ -35,6 +35,8 @@ interface Options {
   profile: boolean;
   /** The producers' compression.type, the same for the ceiling, the sink and spark-sync. */
   compression: string;
+  /** Steps (a)–(c) only: the throughput comparison without the recovery steps. */
+  throughputOnly: boolean;
   /** Where the sink's and spark-sync's Spark jobs run: local[*], or a spark:// master. */
   master: string;
   /** `--conf` settings for that master (a standalone fixture's: driver on loopback, executor memory). */
@@ -54,13 +56,14 @@ async function main(): Promise<void> {
     .option('--json', 'print the results as one JSON object on the last stdout line')
     .option('--profile', 'record Spark\'s event log for steps (b) and (c) and report where their time goes')
     .option('--master <url>', 'where steps (b)–(f) run Spark: local[*], a spark://host:port master, or "standalone" for a master and two 1-core workers started on loopback for the run', 'local[*]')
+    .option('--throughput-only', 'run steps (a)–(c) only, not the recovery steps (d)–(f)')
     .option('--compression <codec>', 'compression.type of every producer: the ceiling\'s, the sink\'s and spark-sync\'s (none, lz4, zstd, snappy, gzip)', 'none')
     .option('--out <dir>', 'where results, data and the broker live', path.join(PACKAGE_ROOT, 'bench-results'))
     .parse();
-  const o = program.opts<{ records: string; partitions: string; repeat: string; json?: boolean; out: string; profile?: boolean; compression: string; master: string }>();
+  const o = program.opts<{ records: string; partitions: string; repeat: string; json?: boolean; out: string; profile?: boolean; compression: string; master: string; throughputOnly?: boolean }>();
   const options: Options = {
     records: wholeNumber(o.records, '--records', 10), partitions: wholeNumber(o.partitions, '--partitions', 1), repeat: wholeNumber(o.repeat, '--repeat', 1),
-    json: !!o.json, out: path.resolve(o.out), profile: !!o.profile, compression: o.compression, master: o.master, masterConf: [],
+    json: !!o.json, out: path.resolve(o.out), profile: !!o.profile, compression: o.compression, master: o.master, masterConf: [], throughputOnly: !!o.throughputOnly,
   };
 
   const runDir = path.join(options.out, `run-${new Date().toISOString().replace(/[:.]/g, '-')}`);
@@ -78,7 +81,7 @@ async function main(): Promise<void> {
     log(`standalone cluster at ${cluster.masterUrl}: two workers of 1 core and 1 GB`);
   }
   try {
-    const ctx = new BenchContext(options, dataDir, broker.bootstrap, admin, path.join(runDir, 'event-logs'));
+    const ctx = new BenchContext(options, dataDir, broker.bootstrap, broker.pid, admin, path.join(runDir, 'event-logs'));
     await ctx.prepareData();
     const runs: RunFigures[] = [];
     for (let r = 1; r <= options.repeat; r++) {
@@ -116,6 +119,7 @@ class BenchContext {
     readonly options: Options,
     private readonly dataDir: string,
     private readonly bootstrap: string,
+    private readonly brokerPid: number,
     private readonly admin: KafkaAdmin,
     private readonly eventLogs: string,
   ) {
@@ -141,9 +145,9 @@ class BenchContext {
 
     log('(a) ceiling: Kafka ProducerPerformance');
     await this.admin.createTopic(topic('ceiling'), p);
-    const ceilingRun = await runMeasured('java', ['-Xmx1g', '-cp', kafkaClasspath(), 'org.apache.kafka.tools.ProducerPerformance',
+    const ceilingRun = await this.measured(() => runMeasured('java', ['-Xmx1g', '-cp', kafkaClasspath(), 'org.apache.kafka.tools.ProducerPerformance',
       '--topic', topic('ceiling'), '--num-records', String(n), '--record-size', String(this.recordBytes), '--throughput', '-1',
-      '--producer-props', `bootstrap.servers=${this.bootstrap}`, ...PRODUCER_SETTINGS, `compression.type=${this.options.compression}`]);
+      '--producer-props', `bootstrap.servers=${this.bootstrap}`, ...PRODUCER_SETTINGS, `compression.type=${this.options.compression}`]));
     must(ceilingRun, 'ProducerPerformance');
     // The tool prints a line every 5 s and its total last.
     const selfReported = [...ceilingRun.stdout.matchAll(/(\d+) records sent, ([\d.]+) records\/sec/g)].pop();
@@ -151,21 +155,22 @@ class BenchContext {
 
     // (b) and (c) swap places every other run, so neither always meets a broker still busy with
     // the step before.
-    const runSink = async () => {
-      log('(b) plain Spark Kafka sink');
-      await this.admin.createTopic(topic('sink'), p);
-      const events = this.eventLogDir(`sink-${r}`);
-      const sinkTask: SparkTask = { task: 'plain-sink', file: this.fullFile, rows: n, topic: topic('sink'), bootstrap: this.bootstrap, conf: [...this.options.masterConf, ...eventLogConf(events)], producer: [`compression.type=${this.options.compression}`], master: this.options.master };
-      const sinkRun = await runMeasured(process.execPath, [SPARK_TASK, sinkTask.task, JSON.stringify(sinkTask)]);
+    // (b2) writes the very messages spark-sync writes, headers included: what remains between it
+    // and (c) is the cost of exactly-once; between (b) and (b2), the cost of the headers' bytes.
+    const runSink = async (headers: boolean) => {
+      const step = headers ? 'sink-headers' : 'sink';
+      log(headers ? '(b2) plain Spark Kafka sink, with spark-sync\'s headers' : '(b) plain Spark Kafka sink');
+      await this.admin.createTopic(topic(step), p);
+      const events = this.eventLogDir(`${step}-${r}`);
+      const sinkTask: SparkTask = { task: 'plain-sink', file: this.fullFile, rows: n, topic: topic(step), bootstrap: this.bootstrap, conf: [...this.options.masterConf, ...eventLogConf(events)], producer: [`compression.type=${this.options.compression}`], master: this.options.master, headers };
+      const sinkRun = await this.measured(() => runMeasured(process.execPath, [SPARK_TASK, sinkTask.task, JSON.stringify(sinkTask)]));
       must(sinkRun, 'plain Spark sink');
-      const sink = { ...this.step(sinkRun, n), messages: await this.messages(topic('sink')), ...profiled(events, sinkRun) };
-
-      return sink;
+      return { ...this.step(sinkRun, n), messages: await this.messages(topic(step)), ...profiled(events, sinkRun) };
     };
     const runSync = async () => {
       log('(c) spark-sync submit, default batch size');
       const events = this.eventLogDir(`sync-${r}`);
-      const syncRun = await this.submit(this.fullFile, topic('sync'), `cp-${r}-sync.db`, eventLogConf(events).flatMap((kv) => ['--conf', kv]));
+      const syncRun = await this.measured(() => this.submit(this.fullFile, topic('sync'), `cp-${r}-sync.db`, eventLogConf(events).flatMap((kv) => ['--conf', kv])));
       must(syncRun, 'spark-sync submit');
       const auditStarted = Date.now();
       const audit = await this.audit(this.fullFile, n, topic('sync'));
@@ -174,13 +179,18 @@ class BenchContext {
       return sync;
     };
     const sinkFirst = r % 2 === 1;
-    const sink = sinkFirst ? await runSink() : undefined;
+    const sink = sinkFirst ? await runSink(false) : undefined;
     const sync = await runSync();
-    const sinkFigures = sink ?? (await runSink());
+    const sinkFigures = sink ?? (await runSink(false));
+    const sinkHeaders = await runSink(true);
 
+    if (this.options.throughputOnly) {
+      log('(d)–(f) skipped: --throughput-only');
+      return { run: r, ceiling, sink: sinkFigures, sinkHeaders, sync };
+    }
     if (!this.options.master.startsWith('local')) {
       log('(d)–(f) skipped: their crash is an in-task SIGKILL of the driver, which on a cluster runs no tasks');
-      return { run: r, ceiling, sink: sinkFigures, sync };
+      return { run: r, ceiling, sink: sinkFigures, sinkHeaders, sync };
     }
     const window = await this.crashAndRecover(r, 'window', topic('window'));
     const full = await this.crashAndRecover(r, 'full', topic('full'));
@@ -190,7 +200,7 @@ class BenchContext {
     must(tailRun, 'tail fresh submit');
     const tail = { ...this.step(tailRun, n - this.tailFirstRow), ...(await this.audit(this.tailFile, n - this.tailFirstRow, topic('tail'))) };
 
-    return { run: r, ceiling, sink: sinkFigures, sync, window, full, tail };
+    return { run: r, ceiling, sink: sinkFigures, sinkHeaders, sync, window, full, tail };
   }
 
   /** (d)/(e): SIGKILL inside batch 7 of 10, about halfway through its write; then the timed rerun. */
@@ -234,8 +244,18 @@ class BenchContext {
     return dir;
   }
 
-  private step(m: Measured, records: number): StepFigures {
-    return { records, seconds: round(m.seconds, 2), rps: Math.round(records / m.seconds), mbps: round((records * this.recordBytes) / m.seconds / 1e6, 1), peakRssMb: m.peakRssMb };
+  private step(m: Measured & { brokerCpuSeconds?: number }, records: number): StepFigures {
+    return {
+      records, seconds: round(m.seconds, 2), rps: Math.round(records / m.seconds), mbps: round((records * this.recordBytes) / m.seconds / 1e6, 1), peakRssMb: m.peakRssMb,
+      cpuSeconds: round(m.cpuSeconds, 1), ...(m.brokerCpuSeconds === undefined ? {} : { brokerCpuSeconds: round(m.brokerCpuSeconds, 1) }),
+    };
+  }
+
+  /** Runs a step and adds the CPU seconds the broker spent meanwhile (the broker shares the cores). */
+  private async measured(run: () => Promise<Measured>): Promise<Measured & { brokerCpuSeconds: number }> {
+    const before = processCpuSeconds(this.brokerPid);
+    const m = await run();
+    return { ...m, brokerCpuSeconds: processCpuSeconds(this.brokerPid) - before };
   }
 
   private async messages(topic: string): Promise<number> {
@@ -276,6 +296,8 @@ function summarize(options: Options, ctx: BenchContext, runs: RunFigures[]): Ben
     spark_sink_rps: m((r) => r.sink.rps, 0),
     spark_sync_rps: m((r) => r.sync.rps, 0),
     ratio_vs_spark_sink: m((r) => r.sync.rps / r.sink.rps),
+    spark_sink_same_messages_rps: m((r) => r.sinkHeaders?.rps ?? NaN, 0),
+    ratio_vs_spark_sink_same_messages: m((r) => r.sync.rps / (r.sinkHeaders?.rps ?? NaN)),
     ratio_vs_ceiling: m((r) => r.sync.rps / r.ceiling.rps),
     // NaN (null in the JSON) where (d)–(f) did not run.
     recovery_seconds: m((r) => r.window?.seconds ?? NaN),

@@ -12,6 +12,8 @@ export interface Measured {
   startedAtMs: number;
   /** Peak resident set of the process (VmHWM), in MiB; the JVM runs inside the driver process. */
   peakRssMb: number;
+  /** CPU seconds (user + system) the process used, as last read before it exited (every 100 ms). */
+  cpuSeconds: number;
   stdout: string;
   stderr: string;
 }
@@ -28,9 +30,13 @@ export function runMeasured(command: string, args: string[], env: Record<string,
     let stdout = '';
     let stderr = '';
     let peakKb = 0;
+    let cpu = 0;
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const poll = setInterval(() => (peakKb = Math.max(peakKb, vmHwmKb(child.pid!))), 100);
+    const poll = setInterval(() => {
+      peakKb = Math.max(peakKb, vmHwmKb(child.pid!));
+      cpu = Math.max(cpu, processCpuSeconds(child.pid!));
+    }, 100);
     const killGroup = () => {
       try {
         process.kill(-child.pid!, 'SIGKILL');
@@ -44,10 +50,25 @@ export function runMeasured(command: string, args: string[], env: Record<string,
       clearInterval(poll);
       clearTimeout(timer);
       killGroup(); // a SIGKILLed driver leaves nothing behind, but be sure
-      resolve({ code, signal, startedAtMs, seconds: Number(process.hrtime.bigint() - started) / 1e9, peakRssMb: Math.round(peakKb / 1024), stdout, stderr });
+      resolve({ code, signal, startedAtMs, seconds: Number(process.hrtime.bigint() - started) / 1e9, peakRssMb: Math.round(peakKb / 1024), cpuSeconds: cpu, stdout, stderr });
     });
   });
 }
+
+/** CPU seconds (user + system) of a running process from /proc/<pid>/stat; 0 once it is gone. */
+export function processCpuSeconds(pid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces): state is the 3rd, utime the 14th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return 0;
+  }
+}
+
+/** sysconf(_SC_CLK_TCK): 100 on every Linux this runs on. */
+const CLOCK_TICKS = 100;
 
 function vmHwmKb(pid: number): number {
   try {

@@ -6,6 +6,10 @@ export interface StepFigures {
   rps: number;
   mbps: number;
   peakRssMb: number;
+  /** CPU seconds of the step's own process (in local mode the Spark tasks run inside it). */
+  cpuSeconds?: number;
+  /** CPU seconds the broker spent during the step: it shares the machine's cores. */
+  brokerCpuSeconds?: number;
   messages?: number;
   distinctKeys?: number;
   missing?: number;
@@ -23,6 +27,8 @@ export interface RunFigures {
   run: number;
   ceiling: StepFigures & { selfReportedRps?: number };
   sink: StepFigures & { profile?: StepProfile };
+  /** The plain sink writing spark-sync's exact messages: its headers (file, position) too. */
+  sinkHeaders?: StepFigures & { profile?: StepProfile };
   sync: StepFigures & { profile?: StepProfile; auditSeconds?: number };
   /** (d)–(f) run in local mode only: their crash is an in-task SIGKILL of the driver's own JVM. */
   window?: RecoveryFigures;
@@ -46,6 +52,9 @@ export interface BenchSummary {
   spark_sink_rps: number;
   spark_sync_rps: number;
   ratio_vs_spark_sink: number;
+  /** The plain sink writing the same messages as spark-sync (headers included), and the ratio to it. */
+  spark_sink_same_messages_rps: number;
+  ratio_vs_spark_sink_same_messages: number;
   ratio_vs_ceiling: number;
   recovery_seconds: number;
   tail_fresh_seconds: number;
@@ -72,6 +81,7 @@ export function median(xs: number[]): number {
 const STEPS: Array<[keyof Omit<RunFigures, 'run'>, string]> = [
   ['ceiling', '(a) Kafka producer ceiling'],
   ['sink', '(b) plain Spark Kafka sink'],
+  ['sinkHeaders', '(b2) plain sink, spark-sync\'s headers too'],
   ['sync', '(c) spark-sync submit'],
   ['window', '(d) rerun after crash, window'],
   ['full', '(e) rerun after crash, full'],
@@ -83,7 +93,7 @@ const STEPS: Array<[keyof Omit<RunFigures, 'run'>, string]> = [
 export function renderProfiles(runs: RunFigures[]): string {
   const out: string[] = [];
   for (const r of runs) {
-    const [a, b] = [r.sink.profile, r.sync.profile];
+    const [a, b, c] = [r.sink.profile, r.sync.profile, r.sinkHeaders?.profile];
     if (!a || !b) continue;
     const rows: Array<[string, (p: StepProfile) => number | undefined]> = [
       ['JVM and Spark start (wall)', (p) => p.startSeconds],
@@ -102,10 +112,10 @@ export function renderProfiles(runs: RunFigures[]): string {
       ['shuffle written, MB', (p) => p.shuffleBytes / 1e6],
       ['Spark jobs / stages', (p) => p.jobs],
     ];
-    out.push(`where the time goes, run ${r.run} (Spark event log; task times are summed over tasks)`, `${'measure'.padEnd(58)} ${'plain sink'.padStart(11)} ${'spark-sync'.padStart(11)}`);
+    out.push(`where the time goes, run ${r.run} (Spark event log; task times are summed over tasks)`, `${'measure'.padEnd(58)} ${'plain sink'.padStart(11)} ${'spark-sync'.padStart(11)}${c ? ' ' + 'sink, same messages'.padStart(20) : ''}`);
     for (const [what, f] of rows) {
       const cell = (p: StepProfile) => (f(p) === undefined ? '–' : f(p)!.toFixed(what.startsWith('Spark jobs /') ? 0 : 2));
-      out.push(`${what.padEnd(58)} ${cell(a).padStart(11)} ${cell(b).padStart(11)}`);
+      out.push(`${what.padEnd(58)} ${cell(a).padStart(11)} ${cell(b).padStart(11)}${c ? ' ' + cell(c).padStart(20) : ''}`);
     }
     if (r.sync.auditSeconds !== undefined) out.push(`${'audit after the sync (separate process, wall)'.padEnd(58)} ${'–'.padStart(11)} ${r.sync.auditSeconds.toFixed(2).padStart(11)}`);
     out.push('');
@@ -114,17 +124,19 @@ export function renderProfiles(runs: RunFigures[]): string {
 }
 
 export function renderTable(s: BenchSummary, runs: RunFigures[]): string {
-  const header = ['step', 'records', 'records/s', 'MB/s', 'wall s', 'peak RSS MB', 'exact'];
+  const header = ['step', 'records', 'records/s', 'MB/s', 'wall s', 'CPU s', 'broker CPU s', 'peak RSS MB', 'exact'];
   const rows = STEPS.filter(([key]) => runs[0][key] !== undefined).map(([key, label]) => {
     const steps = runs.map((r) => r[key]!);
     const med = (f: (x: StepFigures) => number) => median(steps.map(f));
     const exact = steps.every((x) => x.exact === undefined) ? `${steps[0].messages ?? ''} msgs` : steps.every((x) => x.exact) ? 'yes' : 'NO';
-    return [label, String(steps[0].records), fmt(med((x) => x.rps)), med((x) => x.mbps).toFixed(1), med((x) => x.seconds).toFixed(2), fmt(med((x) => x.peakRssMb)), exact];
+    const cpu = (f: (x: StepFigures) => number | undefined) => (steps.every((x) => f(x) !== undefined) ? med((x) => f(x)!).toFixed(1) : '–');
+    return [label, String(steps[0].records), fmt(med((x) => x.rps)), med((x) => x.mbps).toFixed(1), med((x) => x.seconds).toFixed(2), cpu((x) => x.cpuSeconds), cpu((x) => x.brokerCpuSeconds), fmt(med((x) => x.peakRssMb)), exact];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   const goals: Array<[string, string, boolean | undefined]> = ([
     ['spark-sync / plain Spark sink', `${s.ratio_vs_spark_sink.toFixed(2)}`, s.ratio_vs_spark_sink >= 0.9],
+    ['spark-sync / plain sink, same messages (b2)', `${s.ratio_vs_spark_sink_same_messages.toFixed(2)}`, s.ratio_vs_spark_sink_same_messages >= 0.9],
     ['spark-sync / producer ceiling', `${s.ratio_vs_ceiling.toFixed(2)}`, s.ratio_vs_ceiling >= 0.35],
     ['window rerun / fresh 30% (recovery overhead)', `${s.recovery_overhead.toFixed(2)}`, s.recovery_overhead <= 1.15],
     ['full / window recovery step', `${s.window_vs_full_step.toFixed(1)}× (${s.full_recovery_step_seconds} s vs ${s.window_recovery_step_seconds} s)`, s.window_vs_full_step >= 5],
@@ -151,11 +163,12 @@ export function renderChart(s: BenchSummary): string {
     {
       title: `Throughput, ${s.records.toLocaleString('en-US')} records (wall time, JVM start included)`,
       unit: 'records/s',
-      bars: [
+      bars: ([
         ['Kafka producer ceiling', s.ceiling_rps, '#8c8c8c'],
         ['plain Spark Kafka sink', s.spark_sink_rps, '#4e79a7'],
+        ['plain sink, same messages', s.spark_sink_same_messages_rps, '#76b7b2'],
         ['spark-sync submit', s.spark_sync_rps, '#f28e2b'],
-      ],
+      ] as Array<[string, number, string]>).filter(([, v]) => Number.isFinite(v)),
     },
     {
       title: 'Finishing the last 30% (seconds, lower is better)',

@@ -16,7 +16,7 @@ import { DEV_JOBS_JAR, benchJobs } from './bench-jobs';
 export type SparkTask =
   | { task: 'write-samples'; fullFile: string; rows: number; tailFile: string; tailFirstRow: number }
   | { task: 'write-sample'; file: string; firstRow: number; rows: number }
-  | { task: 'plain-sink'; file: string; rows: number; topic: string; bootstrap: string; conf?: string[]; producer?: string[]; master?: string }
+  | { task: 'plain-sink'; file: string; rows: number; topic: string; bootstrap: string; conf?: string[]; producer?: string[]; master?: string; headers?: boolean }
   | { task: 'check-topic'; file: string; rows: number; topic: string; bootstrap: string; endOffsets: number[] };
 
 async function run(jobs: SparkJobs, t: SparkTask): Promise<Record<string, unknown>> {
@@ -31,7 +31,7 @@ async function run(jobs: SparkJobs, t: SparkTask): Promise<Record<string, unknow
       await jobs.writeSample(t.file, { rows: t.rows, firstRow: t.firstRow });
       return {};
     case 'plain-sink':
-      await bench.plainSparkSink(t.file, 'parquet', path.basename(t.file), t.rows, t.topic, [...sparkKafkaConf([t.bootstrap]), ...(t.producer ?? [])]);
+      await bench.plainSparkSink(t.file, 'parquet', path.basename(t.file), t.rows, t.topic, [...sparkKafkaConf([t.bootstrap]), ...(t.producer ?? [])], !!t.headers);
       return {};
     case 'check-topic': {
       // Counted independently (all messages, distinct keys), then by spark-sync's audit.

@@ -1,13 +1,18 @@
 package io.sparksync.jobs.internal;
 
+import static org.apache.spark.sql.functions.array;
 import static org.apache.spark.sql.functions.avg;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.count;
 import static org.apache.spark.sql.functions.countDistinct;
 import static org.apache.spark.sql.functions.length;
+import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.struct;
 
+import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.Map;
+import org.apache.spark.sql.Column;
 import org.apache.spark.sql.DataFrameWriter;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -29,14 +34,25 @@ public final class BenchJobs {
    * Writes a file with Spark's own Kafka sink ({@code df.write.format("kafka")}): the same keys
    * and JSON values as spark-sync and the same producer settings, but no ordering, no checkpoint
    * and no retry check, so it is at-least-once. Returns the rows written.
+   *
+   * @param withHeaders also the headers spark-sync's records carry (file identity and position),
+   *     so that the topic holds byte for byte the messages spark-sync would write: what is left
+   *     between the two is the cost of exactly-once, not of the bytes
    */
   public static long plainSparkSink(String path, String format, String fileIdentity, long rows,
-      String topic, String[] kafkaConf) {
+      String topic, String[] kafkaConf, boolean withHeaders) {
     SparkSession spark = SparkSession.active();
     Dataset<Row> keyed = KeyColumns.keyed(spark, path, format, fileIdentity, 0, rows);
-    DataFrameWriter<Row> writer = keyed
-        .select(col(KeyColumns.KEY).as("key"), col(KeyColumns.VALUE).as("value"))
-        .write().format("kafka").option("topic", topic);
+    Column[] columns = {col(KeyColumns.KEY).as("key"), col(KeyColumns.VALUE).as("value")};
+    if (withHeaders) {
+      Column headers = array(
+          struct(lit(TaskProducer.HEADER_FILE).as("key"),
+              lit(fileIdentity.getBytes(StandardCharsets.UTF_8)).as("value")),
+          struct(lit(TaskProducer.HEADER_POSITION).as("key"),
+              col(SourceReader.POSITION).cast("string").cast("binary").as("value")));
+      columns = new Column[] {columns[0], columns[1], headers.as("headers")};
+    }
+    DataFrameWriter<Row> writer = keyed.select(columns).write().format("kafka").option("topic", topic);
     for (Map.Entry<String, String> e : producerSettings(kafkaConf).entrySet()) {
       writer = writer.option("kafka." + e.getKey(), e.getValue());
     }
