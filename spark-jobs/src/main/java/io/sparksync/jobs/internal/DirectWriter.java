@@ -97,7 +97,7 @@ final class DirectWriter {
     WrittenPositions written = firstAttempt && !resume ? null : WrittenPositions.read(kafkaProps,
         topic, batchStartOffsets, fileIdentity, ranges, settle, mismatch);
     long seen = 0;
-    try (TaskProducer producer = new TaskProducer(kafkaProps, topic, fileIdentity, limits)) {
+    try (TaskProducer producer = TaskProducer.shared(kafkaProps, topic, fileIdentity, limits)) {
       while (rows.hasNext() && !producer.failed()) {
         InternalRow r = rows.next();
         // getBytes copies out of the (reused) row buffer.

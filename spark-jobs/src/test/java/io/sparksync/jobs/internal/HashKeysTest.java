@@ -78,6 +78,26 @@ class HashKeysTest {
   }
 
   @Test
+  void partitionIsTheDigestModuloPartitionsForAnyKeyAndCount() {
+    java.util.Random random = new java.util.Random(42);
+    int[] counts = {1, 2, 3, 6, 7, 16, 97, 1000, 65_521, Integer.MAX_VALUE};
+    for (int i = 0; i < 2_000; i++) {
+      byte[] digest = new byte[32];
+      random.nextBytes(digest);
+      if (i == 0) {
+        java.util.Arrays.fill(digest, (byte) 0xff);
+      }
+      String key = String.format("%064x", new java.math.BigInteger(1, digest));
+      for (int p : counts) {
+        assertEquals(new java.math.BigInteger(key, 16).mod(java.math.BigInteger.valueOf(p)).intValue(),
+            HashKeys.partitionOf(key, p), "partition of " + key + " mod " + p);
+      }
+    }
+    org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+        () -> HashKeys.partitionOf("zz" + "0".repeat(62), 6));
+  }
+
+  @Test
   void sparkSqlReproducesEveryVector() {
     for (JsonNode c : cases) {
       String key = sparkKey(fields(c), c.get("file").asText(), c.get("position").asLong());
