@@ -144,6 +144,8 @@ public final class SparkSyncJobs {
 
   /** Stops the SparkSession. */
   public void stop() {
+    // In local mode the tasks' shared producers live in this JVM: nothing of theirs is pending.
+    io.sparksync.jobs.internal.TaskProducer.closeShared();
     spark.stop();
   }
 
