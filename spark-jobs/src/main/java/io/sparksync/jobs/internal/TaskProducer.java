@@ -4,11 +4,17 @@ import io.sparksync.jobs.JobException;
 import io.sparksync.jobs.JobException.Code;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -83,8 +89,7 @@ public final class TaskProducer implements AutoCloseable {
   private final AtomicReference<Exception> failure = new AtomicReference<>();
   private boolean flushed;
   /** Sends whose callback has not run yet. */
-  private final java.util.concurrent.atomic.AtomicLong outstanding =
-      new java.util.concurrent.atomic.AtomicLong();
+  private final AtomicLong outstanding = new AtomicLong();
   private final long deliveryTimeoutMs;
   private static final long FLUSH_MARGIN_MS = 15_000;
   long sent;
@@ -246,20 +251,19 @@ public final class TaskProducer implements AutoCloseable {
 
   /** How long a shared producer no task uses stays open for the next batch or file. */
   static final long IDLE_CLOSE_MS = 30_000;
-  private static java.util.concurrent.ScheduledExecutorService idleCloser;
+  private static ScheduledExecutorService idleCloser;
 
   /** Starts, once per JVM, the daemon that closes shared producers idle for IDLE_CLOSE_MS. */
   private static void closeIdleLater() {
     if (idleCloser != null) {
       return;
     }
-    idleCloser = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+    idleCloser = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "spark-sync-close-idle-producers");
       t.setDaemon(true);
       return t;
     });
-    idleCloser.scheduleWithFixedDelay(TaskProducer::closeIdle, 5, 5,
-        java.util.concurrent.TimeUnit.SECONDS);
+    idleCloser.scheduleWithFixedDelay(() -> closeIdle(IDLE_CLOSE_MS), 5, 5, TimeUnit.SECONDS);
   }
 
   /** Closes the shared producers no task uses (the session is stopping). */
@@ -267,12 +271,8 @@ public final class TaskProducer implements AutoCloseable {
     closeIdle(0);
   }
 
-  private static void closeIdle() {
-    closeIdle(IDLE_CLOSE_MS);
-  }
-
   private static void closeIdle(long idleMs) {
-    java.util.List<Shared> idle = new java.util.ArrayList<>();
+    List<Shared> idle = new ArrayList<>();
     synchronized (SHARED) {
       long now = System.nanoTime();
       SHARED.values().removeIf(s -> {
