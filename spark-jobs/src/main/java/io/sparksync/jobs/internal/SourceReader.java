@@ -36,9 +36,34 @@ final class SourceReader {
 
   private SourceReader() {}
 
+  /**
+   * The schema of the last Parquet file read, by path, size and modification time. Inferring it
+   * is a Spark job (a footer read), and every batch of a file loads the file again: one inference
+   * per file, not one per batch.
+   */
+  private static String schemaOf;
+  private static StructType schema;
+
+  private static synchronized StructType cachedSchema(String key) {
+    return key.equals(schemaOf) ? schema : null;
+  }
+
+  private static synchronized void cacheSchema(String key, StructType inferred) {
+    schemaOf = key;
+    schema = inferred;
+  }
+
   private static Dataset<Row> load(SparkSession spark, String path, SourceFormat format) {
     DataFrameReader reader = spark.read().format(format.name);
-    if (format.name.equals("csv")) {
+    String schemaKey = null;
+    if (format.name.equals("parquet")) {
+      long[] stamp = SourceFiles.stat(spark, path);
+      schemaKey = path + "@" + stamp[0] + "/" + stamp[1];
+      StructType known = cachedSchema(schemaKey);
+      if (known != null) {
+        reader = reader.schema(known);
+      }
+    } else if (format.name.equals("csv")) {
       // Quoted fields may hold line breaks; the file is read unsplit anyway.
       reader = reader.option("multiLine", "true").options(format.options);
     } else if (format.name.equals("json")) {
@@ -46,7 +71,11 @@ final class SourceReader {
       reader = reader.option("mode", "FAILFAST");
     }
     try {
-      return reader.load(path);
+      Dataset<Row> data = reader.load(path);
+      if (schemaKey != null) {
+        cacheSchema(schemaKey, data.schema());
+      }
+      return data;
     } catch (Exception e) {
       throw unreadable(path, format.name, e);
     }

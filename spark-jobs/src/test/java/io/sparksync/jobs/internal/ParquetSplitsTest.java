@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.spark.scheduler.SparkListener;
+import org.apache.spark.scheduler.SparkListenerJobStart;
 import org.apache.spark.scheduler.SparkListenerTaskEnd;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -24,6 +25,7 @@ class ParquetSplitsTest {
   private static SparkSession spark;
   private static String file;
   private static final AtomicLong bytesRead = new AtomicLong();
+  private static final AtomicLong jobsStarted = new AtomicLong();
 
   @BeforeAll
   static void setUp() throws Exception {
@@ -31,6 +33,11 @@ class ParquetSplitsTest {
         .config("spark.ui.enabled", "false").config("spark.sql.session.timeZone", "UTC")
         .getOrCreate();
     spark.sparkContext().addSparkListener(new SparkListener() {
+      @Override
+      public void onJobStart(SparkListenerJobStart start) {
+        jobsStarted.incrementAndGet();
+      }
+
       @Override
       public void onTaskEnd(SparkListenerTaskEnd end) {
         bytesRead.addAndGet(end.taskMetrics().inputMetrics().bytesRead());
@@ -73,5 +80,24 @@ class ParquetSplitsTest {
       assertTrue(part[3] * 3 < whole[3], "a range of at most 2.5 % of the rows read " + part[3]
           + " bytes, the whole file " + whole[3]);
     }
+  }
+
+  /** Spark jobs that planning a read of the whole file starts (no action runs). */
+  private static long jobsToPlanARead() throws Exception {
+    spark.sparkContext().listenerBus().waitUntilEmpty();
+    long before = jobsStarted.get();
+    SourceReader.readWithPositions(spark, file, "parquet").queryExecution().executedPlan();
+    spark.sparkContext().listenerBus().waitUntilEmpty();
+    return jobsStarted.get() - before;
+  }
+
+  @Test
+  void aFileSchemaIsInferredOnceUntilTheFileChanges() throws Exception {
+    jobsToPlanARead();
+    assertEquals(0, jobsToPlanARead(), "the second read of an unchanged file infers nothing");
+    File f = new File(file);
+    assertTrue(f.setLastModified(f.lastModified() + 1000));
+    assertEquals(1, jobsToPlanARead(), "a file with a new modification time is inferred again");
+    assertEquals(0, jobsToPlanARead());
   }
 }
