@@ -37,9 +37,9 @@ final class SourceReader {
   private SourceReader() {}
 
   /**
-   * The schema of the last Parquet file read, by path, size and modification time. Inferring it
-   * is a Spark job (a footer read), and every batch of a file loads the file again: one inference
-   * per file, not one per batch.
+   * The schema of the last Parquet file read, by application, path, size and modification time.
+   * Inferring it is a Spark job (a footer read), and every batch of a file loads the file again:
+   * one inference per file, not one per batch.
    */
   private static String schemaOf;
   private static StructType schema;
@@ -58,7 +58,8 @@ final class SourceReader {
     String schemaKey = null;
     if (format.name.equals("parquet")) {
       long[] stamp = SourceFiles.stat(spark, path);
-      schemaKey = path + "@" + stamp[0] + "/" + stamp[1];
+      // The application too: a new Spark session may infer differently (binaryAsString and the like).
+      schemaKey = spark.sparkContext().applicationId() + ":" + path + "@" + stamp[0] + "/" + stamp[1];
       StructType known = cachedSchema(schemaKey);
       if (known != null) {
         reader = reader.schema(known);
