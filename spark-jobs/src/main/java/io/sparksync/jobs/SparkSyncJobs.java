@@ -12,6 +12,7 @@ import io.sparksync.jobs.internal.Recovery;
 import io.sparksync.jobs.internal.SampleData;
 import io.sparksync.jobs.internal.SessionSettings;
 import io.sparksync.jobs.internal.SourceFiles;
+import io.sparksync.jobs.internal.TaskProducer;
 import io.sparksync.jobs.internal.TestFaults;
 import java.io.IOException;
 import org.apache.spark.sql.SparkSession;
@@ -145,7 +146,7 @@ public final class SparkSyncJobs {
   /** Stops the SparkSession. */
   public void stop() {
     // In local mode the tasks' shared producers live in this JVM: nothing of theirs is pending.
-    io.sparksync.jobs.internal.TaskProducer.closeShared();
+    TaskProducer.closeShared();
     spark.stop();
   }
 

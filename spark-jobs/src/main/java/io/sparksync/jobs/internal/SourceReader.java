@@ -54,17 +54,11 @@ final class SourceReader {
   }
 
   private static Dataset<Row> load(SparkSession spark, String path, SourceFormat format) {
-    DataFrameReader reader = spark.read().format(format.name);
-    String schemaKey = null;
     if (format.name.equals("parquet")) {
-      long[] stamp = SourceFiles.stat(spark, path);
-      // The application too: a new Spark session may infer differently (binaryAsString and the like).
-      schemaKey = spark.sparkContext().applicationId() + ":" + path + "@" + stamp[0] + "/" + stamp[1];
-      StructType known = cachedSchema(schemaKey);
-      if (known != null) {
-        reader = reader.schema(known);
-      }
-    } else if (format.name.equals("csv")) {
+      return loadParquet(spark, path, SourceFiles.stat(spark, path));
+    }
+    DataFrameReader reader = spark.read().format(format.name);
+    if (format.name.equals("csv")) {
       // Quoted fields may hold line breaks; the file is read unsplit anyway.
       reader = reader.option("multiLine", "true").options(format.options);
     } else if (format.name.equals("json")) {
@@ -72,13 +66,24 @@ final class SourceReader {
       reader = reader.option("mode", "FAILFAST");
     }
     try {
-      Dataset<Row> data = reader.load(path);
-      if (schemaKey != null) {
-        cacheSchema(schemaKey, data.schema());
-      }
-      return data;
+      return reader.load(path);
     } catch (Exception e) {
       throw unreadable(path, format.name, e);
+    }
+  }
+
+  /** A Parquet file of size and modification time {@code stamp}, its schema inferred once. */
+  private static Dataset<Row> loadParquet(SparkSession spark, String path, long[] stamp) {
+    // The application too: a new Spark session may infer differently (binaryAsString and the like).
+    String key = spark.sparkContext().applicationId() + ":" + path + "@" + stamp[0] + "/" + stamp[1];
+    StructType known = cachedSchema(key);
+    DataFrameReader reader = spark.read().format("parquet");
+    try {
+      Dataset<Row> data = (known == null ? reader : reader.schema(known)).load(path);
+      cacheSchema(key, data.schema());
+      return data;
+    } catch (Exception e) {
+      throw unreadable(path, "parquet", e);
     }
   }
 
@@ -88,7 +93,12 @@ final class SourceReader {
     if (!format.name.equals("parquet")) {
       return numberedUnsplit(spark, path, format);
     }
-    Dataset<Row> data = load(spark, path, format);
+    return parquetWithPositions(spark, path, SourceFiles.stat(spark, path));
+  }
+
+  /** A Parquet file's data columns plus {@link #POSITION}, for a file of the given stamp. */
+  private static Dataset<Row> parquetWithPositions(SparkSession spark, String path, long[] stamp) {
+    Dataset<Row> data = loadParquet(spark, path, stamp);
     return withPosition(data, data.schema(), data.col("_metadata.row_index"));
   }
 
@@ -130,7 +140,7 @@ final class SourceReader {
     ranged.conf().set("spark.sql.session.timeZone", spark.conf().get("spark.sql.session.timeZone"));
     ranged.conf().set("spark.sql.files.maxPartitionBytes",
         Long.toString(ParquetSplits.splitBytes(spark, sizeBytes, rows, from, to)));
-    Dataset<Row> filtered = readWithPositions(ranged, path, "parquet")
+    Dataset<Row> filtered = parquetWithPositions(ranged, path, stamp)
         .filter(position.geq(from).and(position.lt(to)));
     try {
       return ParquetSplits.pruned(ranged, path, stamp, filtered, from, to);
