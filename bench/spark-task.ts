@@ -8,8 +8,11 @@
  * Usage: node dist/bench/spark-task.js <task> '<json arguments>'; the result is the last
  * stdout line, as JSON.
  */
+import os from 'node:os';
 import path from 'node:path';
+import { CheckpointStore, CheckpointTopic, DEFAULT_CHECKPOINT_TOPIC } from '../src/checkpoint/checkpoint-store';
 import { sparkKafkaConf } from '../src/config/kafka-client-config';
+import { KafkaAdmin } from '../src/kafka/kafka-admin';
 import { SparkJobs } from '../src/spark/spark-jobs';
 import { DEV_JOBS_JAR, benchJobs } from './bench-jobs';
 
@@ -17,7 +20,11 @@ export type SparkTask =
   | { task: 'write-samples'; fullFile: string; rows: number; tailFile: string; tailFirstRow: number }
   | { task: 'write-sample'; file: string; firstRow: number; rows: number }
   | { task: 'plain-sink'; file: string; rows: number; topic: string; bootstrap: string; conf?: string[]; producer?: string[]; master?: string; headers?: boolean }
-  | { task: 'check-topic'; file: string; rows: number; topic: string; bootstrap: string; endOffsets: number[] };
+  | { task: 'check-topic'; file: string; rows: number; topic: string; bootstrap: string; endOffsets: number[] }
+  /** Writes `files` files' checkpoints (start, one batch, completion each) through the checkpoint topic, as a run would. */
+  | { task: 'seed-checkpoints'; checkpoint: string; topic: string; bootstrap: string; files: number }
+  /** Takes the topic's lease with a fresh local checkpoint: the restore of its state from the checkpoint topic, timed. */
+  | { task: 'restore-checkpoints'; checkpoint: string; topic: string; bootstrap: string };
 
 async function run(jobs: SparkJobs, t: SparkTask): Promise<Record<string, unknown>> {
   const bench = await benchJobs();
@@ -37,9 +44,48 @@ async function run(jobs: SparkJobs, t: SparkTask): Promise<Record<string, unknow
       // Counted independently (all messages, distinct keys), then by spark-sync's audit.
       const conf = sparkKafkaConf([t.bootstrap]);
       const [messages, distinctKeys] = (await bench.topicTally(t.topic, conf)).map(Number);
-      const a = await jobs.auditFile({ path: t.file, format: 'parquet', fileIdentity: path.basename(t.file), rows: t.rows, topic: t.topic, kafkaConf: conf, from: t.endOffsets.map(() => 0), to: t.endOffsets, messageKey: null });
+      const a = await jobs.auditFile({ path: t.file, format: 'parquet', fileIdentity: path.basename(t.file), rows: t.rows, topic: t.topic, kafkaConf: conf, scope: { ranges: [{ from: t.endOffsets.map(() => 0), to: t.endOffsets }], topicStart: null, topicEnd: t.endOffsets }, messageKey: null, deadLetters: null });
       return { messages, distinctKeys, missing: a.missing, duplicated: a.duplicated, foreign: a.foreign };
     }
+    case 'seed-checkpoints': {
+      const store = await storeWithTopic(t.checkpoint, t.topic, t.bootstrap);
+      const started = Date.now();
+      await store.acquireLease(t.topic, { id: 'bench-seed', host: os.hostname(), pid: process.pid }, 60_000);
+      for (let i = 0; i < t.files; i++) {
+        const name = `dt=2024-01-${String(i % 28 + 1).padStart(2, '0')}/part-${String(i).padStart(5, '0')}.parquet`;
+        await store.startFile(t.topic, name, { sourcePath: `/bench/${name}`, sourceFormat: 'parquet', batchSize: 1000, startOffsets: [i * 1000, i * 1000], fingerprint: { sizeBytes: 1 << 20, mtimeMs: started, rows: 1000 }, keyFields: null, messageKey: null });
+        await store.markPending(t.topic, name, 1000, [i * 1000, i * 1000]);
+        await store.commitBatch(t.topic, name, { batchIndex: 0, firstPosition: 0, endPosition: 1000, partitionCounts: [500, 500], endOffsets: [i * 1000 + 500, i * 1000 + 500] });
+        await store.completeFile(t.topic, name);
+      }
+      const seconds = (Date.now() - started) / 1000;
+      await store.releaseLease(t.topic);
+      await store.close();
+      return { files: t.files, seconds, changes: 4 * t.files };
+    }
+    case 'restore-checkpoints': {
+      const store = await storeWithTopic(t.checkpoint, t.topic, t.bootstrap);
+      const started = Date.now();
+      await store.acquireLease(t.topic, { id: 'bench-restore', host: os.hostname(), pid: process.pid }, 60_000);
+      const seconds = (Date.now() - started) / 1000;
+      const restored = store.reconcileSummary(t.topic)?.restored.length ?? 0;
+      const files = (await store.listFiles(t.topic)).length;
+      await store.releaseLease(t.topic);
+      await store.close();
+      return { restored, files, seconds };
+    }
+  }
+}
+
+/** A fresh or existing local checkpoint kept in step with the default checkpoint topic. */
+async function storeWithTopic(checkpoint: string, topic: string, bootstrap: string): Promise<CheckpointStore> {
+  const admin = await KafkaAdmin.connect({ bootstrapServers: [bootstrap] });
+  try {
+    const store = await CheckpointStore.open(checkpoint, { create: true });
+    store.useCheckpointTopic(await CheckpointTopic.open({ name: DEFAULT_CHECKPOINT_TOPIC, target: topic, kafkaConf: sparkKafkaConf([bootstrap]), admin, create: true }));
+    return store;
+  } finally {
+    await admin.close();
   }
 }
 

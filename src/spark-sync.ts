@@ -1,35 +1,35 @@
 import { EventEmitter } from 'node:events';
+import fs from 'node:fs';
 import { Table, tableFromArrays } from 'apache-arrow';
 import { optionsSchema, parseOrThrow } from './config/options-schema';
 import { partitionOfKey, partitionOfMessageKey } from './hash/hash-key';
-import { CheckpointRecord, toCheckpointRecord } from './checkpoint/checkpoint-report';
-import { CheckpointStore, FileCheckpoint, leaseStaleMs } from './checkpoint/checkpoint-store';
+import { FileState, toFileState } from './checkpoint/checkpoint-report';
+import { CheckpointStore, CheckpointTopic, CheckpointView, DEFAULT_CHECKPOINT_TOPIC, FileCheckpoint, leaseStaleMs, readTopicState } from './checkpoint/checkpoint-store';
+import { kafkaConnection } from './config/kafka-connection';
+import { KafkaAdmin } from './kafka/kafka-admin';
 import { defaultCheckpointPath } from './config/paths';
 import { hiveConf, parseSourceConfig } from './config/source-config';
-import { SparkOptions, parseSparkOptions } from './config/spark-options';
+import { SparkOptions, SparkOptionsInput, parseSparkOptions } from './config/spark-options';
 import { CsvOptions, SourceFormat } from './config/source-format';
 import { SubmitConfig, SubmitInput, parseSubmitConfig } from './config/submit-config';
 import { VerifyInput, parseVerifyConfig } from './config/verify-config';
 import { SparkSyncError } from './errors/spark-sync-error';
 import { Logger, silentLogger } from './log/logger';
 import { resolveSparkRuntime } from './spark/spark-runtime';
-import { ArrowColumn, SparkJobs } from './spark/spark-jobs';
+import { ArrowColumn, CANCEL_WAIT_MS, SparkJobs } from './spark/spark-jobs';
+import { ensureJvm } from './spark/jvm';
 import { checkSource, planFiles } from './sync/source';
 import { DryRunSummary, planSubmit } from './sync/dry-run';
 import { SubmitSummary, runSubmit } from './sync/submit-run';
 import { SyncEvent } from './sync/sync-events';
 import { VerifySummary, runVerify } from './sync/verify-run';
 
-/** How the Spark session of a SparkSync is started; fixed for the life of the process's JVM. */
-export interface SparkSyncOptions {
-  /** `local[*]` (default), `local[N]`, `spark://host:7077`, `yarn`. */
-  master?: string;
-  /** `key=value` Spark settings, as spark-submit's `--conf`. */
-  conf?: string[];
-  /** Driver JVM heap, e.g. `2g`; only takes effect if this process has not started its JVM yet. */
-  driverMemory?: string;
-  /** Extra jars for the driver's classpath and Spark's executors, as spark-submit's `--jars` (a list, or comma-separated). */
-  jars?: string | string[];
+/**
+ * How the Spark session of a SparkSync is started; fixed for the life of the process's JVM. The
+ * Spark settings are spark-submit's (master, conf, driverMemory, jars, executorMemory,
+ * executorCores, numExecutors, queue, name, propertiesFile), checked as the CLI checks its flags.
+ */
+export interface SparkSyncOptions extends SparkOptionsInput {
   /** Spark's and Kafka's own INFO logs on stderr (they are quiet otherwise). */
   verbose?: boolean;
   /** Where spark-sync's own log events go (none by default). */
@@ -39,22 +39,42 @@ export interface SparkSyncOptions {
 /** What {@link SparkSync.submit} resolves to: the CLI's summary plus its figures as Arrow tables. */
 export interface SubmitResult extends SubmitSummary {
   /**
-   * One row per file: `file`, `status`, `total_records`, `records_sent`, `batches`, `seconds`.
+   * One row per file: `file`, `status`, `totalRecords`, `recordsSent`, `duplicates`, `replayed`,
+   * `batches`, `seconds`.
    */
   fileTable: Table;
   /**
-   * One row per batch this run committed: `file`, `batch`, `first_position`, `end_position`,
-   * `records`, `skipped`, `records_processed`, `total_records`, `seconds`.
+   * One row per batch this run committed: `file`, `batch`, `firstPosition`, `endPosition`,
+   * `records`, `skipped`, `recordsProcessed`, `totalRecords`, `seconds`.
    */
   batchTable: Table;
 }
 
-/** What {@link SparkSync.reset} forgets: one file (by its identity) or all, of one topic or every one. */
+/** What a long operation ({@link SparkSync.submit}, `verify`, `preview`, `dryRun`) takes besides its input. */
+export interface OperationOptions {
+  /**
+   * Stops the operation: its Spark job is cancelled and its tasks stop writing (a submit also
+   * releases its lease, the checkpoint consistent), and the call rejects with an error named
+   * `AbortError` (a SparkSyncError of code INTERRUPTED, exit code 3).
+   */
+  signal?: AbortSignal;
+}
+
+/**
+ * What {@link SparkSync.reset} forgets: one file (by its identity) or all, of one topic or every
+ * one. With the checkpoint topic (the default) the change is made there too, so `bootstrapServer`
+ * and `topic` are needed; `checkpointTopic: 'none'` changes the local file alone.
+ */
 export interface ResetInput {
   file?: string;
   all?: boolean;
   topic?: string;
   checkpoint?: string;
+  /** The checkpoint topic (default `spark-sync-checkpoints`); `none`: the local file only. */
+  checkpointTopic?: string;
+  bootstrapServer?: string;
+  kafkaConfig?: string;
+  kafkaProperties?: Record<string, string>;
   /**
    * Keep the files; only mark their anomalies (unexpected records in their offset ranges) as
    * seen by an operator, so a submit of them exits 0 again.
@@ -62,13 +82,27 @@ export interface ResetInput {
   acknowledge?: boolean;
 }
 
-/** What {@link SparkSync.reset} forgot; the CLI prints it as its last stdout line. */
+/** What {@link SparkSync.reset} forgot or acknowledged. */
 export interface ResetSummary {
   command: 'reset';
   ok: true;
-  reset: Array<{ kafka_topic: string; file_name: string; status: string; records_processed: number }>;
+  /** The files forgotten, as they stood. */
+  reset: Array<{ topic: string; file: string; status: string; recordsProcessed: number }>;
   /** With `acknowledge`: the files whose anomalies were acknowledged (none are forgotten then). */
-  acknowledged?: Array<{ kafka_topic: string; file_name: string; unexpected_records: number }>;
+  acknowledged?: Array<{ topic: string; file: string; unexpectedRecords: number }>;
+}
+
+/** Where {@link SparkSync.status} reads: a local file, or the checkpoint topic of a Kafka cluster. */
+export interface StatusInput {
+  /** The local file (default `$SPARK_SYNC_HOME/checkpoint.db`), read when no `bootstrapServer` is given. */
+  checkpoint?: string;
+  bootstrapServer?: string;
+  kafkaConfig?: string;
+  kafkaProperties?: Record<string, string>;
+  /** The target topic whose state to read from the checkpoint topic. */
+  topic?: string;
+  /** Default `spark-sync-checkpoints`; `none` reads the local file. */
+  checkpointTopic?: string;
 }
 
 /** What {@link SparkSync.preview} reads. */
@@ -82,44 +116,57 @@ export interface PreviewInput {
   format?: SourceFormat;
   csv?: Partial<CsvOptions>;
   where?: string;
-  /** Adds a `partition` column: the Kafka partition of each record in a topic of this many partitions. */
-  partitions?: number;
+  /** Adds a `partition` column: the Kafka partition of each record in a topic of this many partitions (the CLI's --topic-partitions). */
+  topicPartitions?: number;
   /** As `submit`'s: `key` is then the natural-key identity. */
   keyFields?: string | string[];
-  /** As `submit`'s: adds a `message_key` column, and `partition` is Kafka's default partitioner's. */
+  /** As `submit`'s: adds a `messageKey` column, and `partition` is Kafka's default partitioner's. */
   messageKey?: string | string[];
 }
 
-type EventsOf<T extends { type: string }> = { [E in T as E['type']]: [E] } & { event: [T] };
+/** The events a SparkSync emits: each SyncEvent by its type, and `event` for all of them. */
+export type SparkSyncEvents = { [E in SyncEvent as E['type']]: [E] } & { event: [SyncEvent] };
 
 /**
  * The spark-sync library: the same engine as the CLI, for notebooks and services.
  *
  * ```ts
- * const sync = await SparkSync.open();
+ * await using sync = await SparkSync.open();
  * sync.on('batch-committed', (e) => console.log(e.recordsProcessed, '/', e.totalRecords));
- * const result = await sync.submit({ source: 'events.parquet', topic: 'events', bootstrapServer: '127.0.0.1:9092' });
+ * const result = await sync.submit({ source: 'events.parquet', topic: 'events', bootstrapServer: '127.0.0.1:9092' }, { signal });
  * console.table(result.fileTable.toArray());
- * await sync.close();
  * ```
  *
  * Guarantees: every row lands in the topic exactly once across crashes and reruns, provided
  * spark-sync is the topic's only producer. Spark runs in this process's JVM, which is started on
- * first use and lives until the process exits (a JVM cannot be restarted in one process).
+ * first use and lives until the process exits (a JVM cannot be restarted in one process), so a
+ * process has one Spark configuration: a second `open()` with other settings is refused.
  * Events: `run-planned`, `file-started`, `batch-committed`, `file-recovered`, `file-completed`,
  * `file-skipped` (see {@link SyncEvent}), and `event` for all of them.
  */
-export class SparkSync extends EventEmitter<EventsOf<SyncEvent>> {
+export class SparkSync extends EventEmitter<SparkSyncEvents> {
   private jobs?: Promise<SparkJobs>;
 
   private constructor(private readonly options: SparkSyncOptions & SparkOptions) {
     super();
   }
 
-  /** A SparkSync with these Spark settings; Spark itself starts on first use. */
+  /**
+   * A SparkSync with these Spark settings; Spark itself starts on first use. The settings are
+   * checked as the CLI checks its flags; settings other than those of an earlier `open()` in this
+   * process are refused (USAGE), since its one JVM and Spark session cannot take them.
+   */
   static async open(options: SparkSyncOptions = {}): Promise<SparkSync> {
     // The Spark settings are checked here, by the CLI's schema; --jars become absolute paths.
-    return new SparkSync({ ...options, ...parseSparkOptions(options) });
+    const spark = parseSparkOptions(options);
+    const key = JSON.stringify(spark);
+    if (openedWith !== undefined && openedWith !== key) {
+      throw new SparkSyncError('USAGE', `this process already opened spark-sync with other Spark settings (${describeSpark(JSON.parse(openedWith) as SparkOptions)}); now asked for ${describeSpark(spark)}`, {
+        hint: 'a process has one JVM and one Spark session: open() again with the same settings, or run the other configuration in a process of its own',
+      });
+    }
+    openedWith = key;
+    return new SparkSync({ ...options, ...spark });
   }
 
   /**
@@ -128,7 +175,9 @@ export class SparkSync extends EventEmitter<EventsOf<SyncEvent>> {
    * either way. `signal` stops the run: the running Spark job is cancelled, its tasks stop writing,
    * the lease is released, and the call rejects with INTERRUPTED (exit code 3).
    */
-  async submit(input: SubmitInput, signal?: AbortSignal): Promise<SubmitResult> {
+  async submit(input: SubmitInput, options: OperationOptions = {}): Promise<SubmitResult> {
+    const { signal } = options;
+    if (signal?.aborted) throw aborted('submit');
     const config = this.submitConfig(input);
     const batches: Array<Extract<SyncEvent, { type: 'batch-committed' }>> = [];
     const summary = await runSubmit(config, {
@@ -139,15 +188,18 @@ export class SparkSync extends EventEmitter<EventsOf<SyncEvent>> {
         this.emit('event', event);
       },
       spark: () => this.spark(config.conf),
+      jvm: () => this.jvm(),
       signal,
+    }).catch((err: unknown) => {
+      throw signal?.aborted && err instanceof SparkSyncError && err.code === 'INTERRUPTED' ? asAbortError(err) : err;
     });
     const jobs = await this.spark();
     const fileTable = await jobs.arrowTable(
       columns(summary.files, {
         file: ['utf8', (f) => f.file],
         status: ['utf8', (f) => f.status],
-        total_records: ['int64', (f) => f.totalRecords],
-        records_sent: ['int64', (f) => f.recordsSent],
+        totalRecords: ['int64', (f) => f.totalRecords],
+        recordsSent: ['int64', (f) => f.recordsSent],
         duplicates: ['int64', (f) => f.duplicates],
         replayed: ['int64', (f) => f.replayed],
         batches: ['int64', (f) => f.batches],
@@ -158,12 +210,12 @@ export class SparkSync extends EventEmitter<EventsOf<SyncEvent>> {
       columns(batches, {
         file: ['utf8', (b) => b.file],
         batch: ['int64', (b) => b.batchIndex],
-        first_position: ['int64', (b) => b.firstPosition],
-        end_position: ['int64', (b) => b.endPosition],
+        firstPosition: ['int64', (b) => b.firstPosition],
+        endPosition: ['int64', (b) => b.endPosition],
         records: ['int64', (b) => b.records],
         skipped: ['int64', (b) => b.skipped],
-        records_processed: ['int64', (b) => b.recordsProcessed],
-        total_records: ['int64', (b) => b.totalRecords],
+        recordsProcessed: ['int64', (b) => b.recordsProcessed],
+        totalRecords: ['int64', (b) => b.totalRecords],
         seconds: ['float64', (b) => b.seconds],
       }),
     );
@@ -175,43 +227,77 @@ export class SparkSync extends EventEmitter<EventsOf<SyncEvent>> {
    * batches it would send. Reads the checkpoint if there is one; writes nothing and does not
    * contact Kafka.
    */
-  async dryRun(input: SubmitInput): Promise<DryRunSummary> {
+  async dryRun(input: SubmitInput, options: OperationOptions = {}): Promise<DryRunSummary> {
     const config = this.submitConfig(input);
-    return planSubmit(config, () => this.spark(config.conf));
+    return this.abortable('dryRun', options.signal, () => planSubmit(config, () => this.spark(config.conf)));
   }
 
   /**
    * Forgets files' checkpoints (`spark-sync reset`), so the next submit resyncs them from the
    * start; their messages stay in Kafka. `confirm` sees the files first and may decline. Refused
-   * while a live writer holds a topic's lease.
+   * while a live writer holds a topic's lease. A topic whose checkpoint lives in a checkpoint
+   * topic is changed there too (its lease moves on, fencing a paused holder): reached with
+   * `bootstrapServer`, or as the topic's last submit on this machine reached it.
    */
-  async reset(input: ResetInput, confirm: (files: FileCheckpoint[]) => Promise<boolean> = async () => true): Promise<ResetSummary> {
+  async reset(input: ResetInput, confirm: (files: FileState[]) => Promise<boolean> = async () => true): Promise<ResetSummary> {
     if (!!input.file === !!input.all) throw new SparkSyncError('USAGE', 'reset needs exactly one of --file <name> or --all');
-    const store = await CheckpointStore.open(input.checkpoint ?? defaultCheckpointPath(), { create: false, write: true });
+    const localOnly = parseOrThrow(optionsSchema.shape.checkpointTopic, input.checkpointTopic, 'reset') === null;
+    const file = input.checkpoint ?? defaultCheckpointPath();
+    // A new machine may reset a topic it never synced: its state is all in the checkpoint topic.
+    const fresh = !localOnly && input.bootstrapServer !== undefined && input.topic !== undefined && !fs.existsSync(file);
+    const store = await CheckpointStore.open(file, { create: fresh, write: true });
     try {
-      const candidates = (await store.listFiles(input.topic)).filter((f) => input.all || f.fileName === input.file);
+      const topics = input.topic !== undefined ? [input.topic] : [...new Set((await store.listFiles()).map((f) => f.topic))];
+      const logs = new Map<string, CheckpointTopic>();
+      for (const topic of localOnly ? [] : topics) {
+        const log = await this.checkpointTopicFor(store, topic, input);
+        if (!log) continue;
+        logs.set(topic, log);
+        // The store closes it, whatever happens next.
+        store.useCheckpointTopic(log);
+      }
+      // Where a checkpoint topic holds a topic's state, that is what there is to reset.
+      const known: FileCheckpoint[] = [];
+      for (const topic of topics) {
+        const log = logs.get(topic);
+        known.push(...(log ? [...(await log.read()).files.values()].flatMap((r) => (r ? [r.file] : [])) : await store.listFiles(topic)));
+      }
+      const candidates = known.filter((f) => input.all || f.fileName === input.file);
       if (candidates.length === 0) {
-        throw new SparkSyncError('USAGE', `no file${input.file ? ` named ${input.file}` : 's'}${input.topic ? ` of topic ${input.topic}` : ''} in ${store.file}`, { hint: 'see `spark-sync status`' });
+        throw new SparkSyncError('USAGE', `no file${input.file ? ` named ${input.file}` : 's'}${input.topic ? ` of topic ${input.topic}` : ''} in ${store.file}${logs.size ? ' or its checkpoint topic' : ''}`, { hint: 'see `spark-sync status`' });
+      }
+      if (!input.acknowledge && !(await confirm(candidates.map(toFileState)))) return { command: 'reset', ok: true, reset: [] };
+      const changed: FileCheckpoint[] = [];
+      for (const topic of new Set(candidates.map((f) => f.topic))) {
+        const selection = { topic, fileName: input.file };
+        changed.push(...(input.acknowledge ? await store.acknowledgeAnomalies(selection, leaseStaleMs()) : await store.resetFiles(selection, leaseStaleMs())));
       }
       if (input.acknowledge) {
-        const acknowledged = await store.acknowledgeAnomalies({ topic: input.topic, fileName: input.file }, leaseStaleMs());
-        this.options.logger?.info({ files: acknowledged.map((f) => `${f.topic}/${f.fileName}`) }, `acknowledged the anomalies of ${acknowledged.length} file(s)`);
-        return { command: 'reset', ok: true, reset: [], acknowledged: acknowledged.map((f) => ({ kafka_topic: f.topic, file_name: f.fileName, unexpected_records: f.unexpectedRecords })) };
+        this.options.logger?.info({ files: changed.map((f) => `${f.topic}/${f.fileName}`) }, `acknowledged the anomalies of ${changed.length} file(s)`);
+        return { command: 'reset', ok: true, reset: [], acknowledged: changed.map((f) => ({ topic: f.topic, file: f.fileName, unexpectedRecords: f.unexpectedRecords })) };
       }
-      if (!(await confirm(candidates))) return { command: 'reset', ok: true, reset: [] };
-      const removed = await store.resetFiles({ topic: input.topic, fileName: input.file }, leaseStaleMs());
-      this.options.logger?.info({ files: removed.map((f) => `${f.topic}/${f.fileName}`) }, `forgot ${removed.length} file(s)`);
-      return { command: 'reset', ok: true, reset: removed.map((f) => ({ kafka_topic: f.topic, file_name: f.fileName, status: f.status, records_processed: f.recordsProcessed })) };
+      this.options.logger?.info({ files: changed.map((f) => `${f.topic}/${f.fileName}`) }, `forgot ${changed.length} file(s)`);
+      return { command: 'reset', ok: true, reset: changed.map((f) => ({ topic: f.topic, file: f.fileName, status: f.status, recordsProcessed: f.recordsProcessed })) };
     } finally {
       await store.close();
     }
   }
 
-  /** Every file's checkpoint, in the patent's structure (what `spark-sync status --json` shows). */
-  async status(checkpoint: string = defaultCheckpointPath()): Promise<CheckpointRecord[]> {
+  /**
+   * Every file's checkpoint, in the patent's structure (what `spark-sync status --json` shows):
+   * from the local file, or, given `bootstrapServer` and `topic`, from the checkpoint topic, on any
+   * machine (no local file needed).
+   */
+  async status(input: string | StatusInput = {}): Promise<FileState[]> {
+    const { checkpoint = defaultCheckpointPath(), ...kafkaInput } = typeof input === 'string' ? { checkpoint: input } : input;
+    if (kafkaInput.bootstrapServer !== undefined && kafkaInput.topic !== undefined && kafkaInput.checkpointTopic !== 'none') {
+      const view = await this.topicState(kafkaInput);
+      if (!view) throw new SparkSyncError('CHECKPOINT_INVALID', `the checkpoint topic ${kafkaInput.checkpointTopic ?? DEFAULT_CHECKPOINT_TOPIC} holds no checkpoint of topic ${kafkaInput.topic}`, { hint: 'check --topic and --checkpoint-topic, or read a local file with --checkpoint' });
+      return (await view.listFiles(kafkaInput.topic)).map(toFileState);
+    }
     const store = await CheckpointStore.open(checkpoint, { create: false });
     try {
-      return (await store.listFiles()).map(toCheckpointRecord);
+      return (await store.listFiles()).map(toFileState);
     } finally {
       await store.close();
     }
@@ -219,21 +305,21 @@ export class SparkSync extends EventEmitter<EventsOf<SyncEvent>> {
 
   /**
    * {@link status} as an Arrow table, one row per file: `topic`, `file`, `status`,
-   * `records_processed`, `total_records`, `partitions`, `batch_size`, `started`, `completed`.
+   * `recordsProcessed`, `totalRecords`, `partitions`, `batchSize`, `started`, `completed`.
    */
-  async statusTable(checkpoint: string = defaultCheckpointPath()): Promise<Table> {
-    const records = await this.status(checkpoint);
+  async statusTable(input: string | StatusInput = {}): Promise<Table> {
+    const files = await this.status(input);
     return (await this.spark()).arrowTable(
-      columns(records, {
-        topic: ['utf8', (r) => r.kafka_topic],
-        file: ['utf8', (r) => r.file_name],
-        status: ['utf8', (r) => r.status],
-        records_processed: ['int64', (r) => r.records_processed],
-        total_records: ['int64', (r) => r.total_records],
-        partitions: ['int64', (r) => r.partition_count],
-        batch_size: ['int64', (r) => r.batch_size],
-        started: ['utf8', (r) => r.start_timestamp],
-        completed: ['utf8', (r) => r.completion_timestamp],
+      columns(files, {
+        topic: ['utf8', (f) => f.topic],
+        file: ['utf8', (f) => f.file],
+        status: ['utf8', (f) => f.status],
+        recordsProcessed: ['int64', (f) => f.recordsProcessed],
+        totalRecords: ['int64', (f) => f.totalRecords],
+        partitions: ['int64', (f) => f.partitionCount],
+        batchSize: ['int64', (f) => f.batchSize],
+        started: ['utf8', (f) => f.startedAt],
+        completed: ['utf8', (f) => f.completedAt],
       }),
     );
   }
@@ -243,10 +329,14 @@ export class SparkSync extends EventEmitter<EventsOf<SyncEvent>> {
    * `key` (the Kafka key), then every field as the text its key hashes. Writes nothing
    * and does not contact Kafka.
    */
-  async preview(input: PreviewInput): Promise<Table> {
+  async preview(input: PreviewInput, options: OperationOptions = {}): Promise<Table> {
+    return this.abortable('preview', options.signal, () => this.previewTable(input));
+  }
+
+  private async previewTable(input: PreviewInput): Promise<Table> {
     // The CLI's schema checks the library's options too: the same messages, the same exit code.
-    const { rows, partitions, keyFields, messageKey } = parseOrThrow(optionsSchema.pick({ rows: true, partitions: true, keyFields: true, messageKey: true }),
-      { rows: input.rows, partitions: input.partitions, keyFields: input.keyFields, messageKey: input.messageKey }, 'preview');
+    const { rows, topicPartitions: partitions, keyFields, messageKey } = parseOrThrow(optionsSchema.pick({ rows: true, topicPartitions: true, keyFields: true, messageKey: true }),
+      { rows: input.rows, topicPartitions: input.topicPartitions, keyFields: input.keyFields, messageKey: input.messageKey }, 'preview');
     const config = parseSourceConfig({ source: input.source, format: input.format, where: input.where, csvHeader: input.csv?.header, csvDelimiter: input.csv?.delimiter });
     const jobs = await this.spark(config.hive ? [...hiveConf(process.env), ...(this.options.conf ?? [])] : undefined);
     const files = await planFiles(jobs, checkSource(config.source), config.format, config.csv, config.where);
@@ -260,7 +350,7 @@ export class SparkSync extends EventEmitter<EventsOf<SyncEvent>> {
     // The partition a submit sends each record to, as the Spark job computes it: the identity mod
     // P, or for a business message key Kafka's default partitioner (kafkajs's is Java-compatible).
     const partitionOf = messageKey ? (k: string) => partitionOfMessageKey(k, partitions) : (k: string) => partitionOfKey(k, partitions);
-    const keys = table.getChild(messageKey ? 'message_key' : 'key')!.toArray() as string[];
+    const keys = table.getChild(messageKey ? 'messageKey' : 'key')!.toArray() as string[];
     const withPartition = table.assign(tableFromArrays({ partition: Int32Array.from(keys, partitionOf) }));
     const names = table.schema.fields.map((f) => f.name);
     const keyColumns = messageKey ? 3 : 2;
@@ -268,10 +358,10 @@ export class SparkSync extends EventEmitter<EventsOf<SyncEvent>> {
   }
 
   /** Audits a topic against its sources: each file's missing, duplicated and foreign keys. */
-  async verify(input: VerifyInput): Promise<VerifySummary> {
+  async verify(input: VerifyInput, options: OperationOptions = {}): Promise<VerifySummary> {
     const config = parseVerifyConfig(input);
     resolveSparkRuntime(); // a SPARK_HOME of another Spark line fails before Kafka or the checkpoint is touched
-    return runVerify(config, { log: this.options.logger ?? silentLogger, spark: () => this.spark() });
+    return this.abortable('verify', options.signal, () => runVerify(config, { log: this.options.logger ?? silentLogger, spark: () => this.spark(), jvm: () => this.jvm() }));
   }
 
   /** Writes the deterministic sample table (demo, tests, benchmark) as one Parquet or ORC file. */
@@ -287,13 +377,72 @@ export class SparkSync extends EventEmitter<EventsOf<SyncEvent>> {
   }
 
   /**
+   * Runs a read-only operation that a signal may stop: on abort its Spark job is cancelled (its
+   * tasks stopped), and the call rejects with an AbortError.
+   */
+  private async abortable<T>(what: string, signal: AbortSignal | undefined, work: () => Promise<T>): Promise<T> {
+    if (!signal) return work();
+    if (signal.aborted) throw aborted(what);
+    const onAbort = () => void this.jobs?.then((jobs) => jobs.cancelRunning(CANCEL_WAIT_MS)).catch(() => undefined);
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      const result = await work();
+      if (signal.aborted) throw aborted(what);
+      return result;
+    } catch (err) {
+      throw signal.aborted ? aborted(what, err) : err;
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /**
    * The Spark job API, started on first use with `conf`: this SparkSync's `--conf`, plus what the
    * first operation's source needs (a Hive source's metastore defaults, as the CLI's). A session
    * lives as long as the process's JVM, so a later operation runs with the first one's settings.
    */
-  spark(conf: string[] = this.options.conf ?? []): Promise<SparkJobs> {
+  private spark(conf: string[] = this.options.conf ?? []): Promise<SparkJobs> {
     this.jobs ??= SparkJobs.start({ master: this.options.master ?? 'local[*]', conf, driverMemory: this.options.driverMemory, jars: this.options.jars, verbose: this.options.verbose, log: this.options.logger });
     return this.jobs;
+  }
+
+  /**
+   * For an operator's change of a topic: the checkpoint topic holding its state, reached with
+   * the caller's `bootstrapServer` or as the topic's last submit here reached it; undefined when
+   * its state is local only (a local-only submit, or no checkpoint topic holds it yet).
+   */
+  private async checkpointTopicFor(store: CheckpointStore, topic: string, input: ResetInput): Promise<CheckpointTopic | undefined> {
+    const remembered = await store.connectionOf(topic);
+    const bootstrapServer = input.bootstrapServer ?? remembered?.bootstrapServers.join(',');
+    if (bootstrapServer === undefined) return undefined;
+    const name = input.bootstrapServer !== undefined ? parseOrThrow(optionsSchema.shape.checkpointTopic, input.checkpointTopic, 'reset') : remembered!.checkpointTopic;
+    if (name === null) return undefined;
+    const conn = kafkaConnection({ bootstrapServer, kafkaConfig: input.kafkaConfig ?? remembered?.kafkaConfig ?? undefined, kafkaProperties: input.kafkaProperties });
+    const admin = await KafkaAdmin.connect({ bootstrapServers: conn.bootstrapServers, client: conn.kafkaClient });
+    try {
+      if ((await admin.partitionCount(name)) === undefined) return undefined;
+      await this.jvm();
+      return await CheckpointTopic.open({ name, target: topic, kafkaConf: conn.kafkaConf, admin, create: false });
+    } finally {
+      await admin.close();
+    }
+  }
+
+  /** A topic's state as the checkpoint topic holds it, or undefined when it holds none. */
+  private async topicState(input: StatusInput): Promise<CheckpointView | undefined> {
+    const conn = kafkaConnection({ bootstrapServer: input.bootstrapServer!, kafkaConfig: input.kafkaConfig, kafkaProperties: input.kafkaProperties });
+    const admin = await KafkaAdmin.connect({ bootstrapServers: conn.bootstrapServers, client: conn.kafkaClient });
+    try {
+      await this.jvm();
+      return await readTopicState({ name: input.checkpointTopic ?? DEFAULT_CHECKPOINT_TOPIC, target: input.topic!, kafkaConf: conn.kafkaConf, admin });
+    } finally {
+      await admin.close();
+    }
+  }
+
+  /** The process's JVM (not Spark), started with this SparkSync's settings: for the checkpoint topic's Kafka client. */
+  private async jvm(): Promise<void> {
+    await ensureJvm({ driverMemory: this.options.driverMemory, jars: this.options.jars, log: this.options.logger });
   }
 
   /** Stops the Spark session (the JVM stays until the process exits). */
@@ -301,6 +450,28 @@ export class SparkSync extends EventEmitter<EventsOf<SyncEvent>> {
     if (this.jobs) await (await this.jobs).stop();
     this.jobs = undefined;
   }
+
+  /** `await using sync = await SparkSync.open()`: closed when the scope ends. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+/** The Spark settings of this process's first `open()` (JSON), which every later one must match. */
+let openedWith: string | undefined;
+
+function describeSpark(o: SparkOptions): string {
+  return `master ${o.master}, driver memory ${o.driverMemory ?? 'default'}, ${o.conf.length} --conf setting(s), ${o.jars.length} jar(s)`;
+}
+
+/** An operation stopped by its caller's signal: a SparkSyncError (INTERRUPTED, exit 3) named AbortError. */
+function aborted(what: string, cause?: unknown): SparkSyncError {
+  return asAbortError(new SparkSyncError('INTERRUPTED', `${what} was stopped by its caller's signal`, { cause, hint: 'nothing half-done was kept: the checkpoint is consistent; run it again to continue' }));
+}
+
+function asAbortError(err: SparkSyncError): SparkSyncError {
+  Object.defineProperty(err, 'name', { value: 'AbortError', configurable: true, writable: true });
+  return err;
 }
 
 /** Arrow columns from rows: per column name, its type and how to read it from a row. */

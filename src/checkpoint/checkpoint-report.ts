@@ -27,6 +27,8 @@ export interface CheckpointRecord {
   replayed_records: number;
   /** Rows Kafka refused as too large, sent to the dead-letter topic. */
   dead_lettered: number;
+  /** The dead-letter topic the file uses. */
+  dead_letter_topic: string | null;
   /** Records in the file's offset range that are not its own rows (duplicates or foreign). */
   unexpected_records: number;
   /** Of those, how many an operator acknowledged (`reset --acknowledge`). */
@@ -37,38 +39,110 @@ export interface CheckpointRecord {
   source_check: SourceCheck;
 }
 
-export function toCheckpointRecord(cp: FileCheckpoint): CheckpointRecord {
-  const byPartition = (offsets: number[] | null) => Object.fromEntries((offsets ?? []).map((o, p) => [String(p), o]));
+/**
+ * A file's checkpoint as the library gives it (`SparkSync.status`): the patent's fields and what
+ * recovery keeps, in camelCase, offsets per partition as arrays. The CLI prints the same as
+ * {@link CheckpointRecord}.
+ */
+export interface FileState {
+  topic: string;
+  file: string;
+  status: string;
+  startedAt: string | null;
+  completedAt: string | null;
+  partitionCount: number | null;
+  batchSize: number;
+  /** Per partition, the topic's end offset when the file started. */
+  startOffsets: number[];
+  /** Per partition, the end offset after the file's last committed batch. */
+  partitionOffsets: number[];
+  recordsProcessed: number;
+  totalRecords: number | null;
+  hashAlgorithm: string;
+  sourcePath: string;
+  sourceFormat: string;
+  sourceFingerprint: { sizeBytes: number | null; modificationTime: string | null; rows: number | null };
+  keyFields: string[] | null;
+  messageKey: string[] | null;
+  duplicateRecords: number;
+  replayedRecords: number;
+  deadLettered: number;
+  deadLetterTopic: string | null;
+  unexpectedRecords: number;
+  unexpectedAcknowledged: number;
+  anomalies: Array<{ batchIndex: number; records: number; fromOffsets: number[]; toOffsets: number[]; foundBy: string; foundAt: string }>;
+  /** Not checkpoint content: the source checked against the fingerprint as the status is read. */
+  sourceCheck: SourceCheck;
+}
+
+export function toFileState(cp: FileCheckpoint): FileState {
   return {
-    file_name: cp.fileName,
+    topic: cp.topic,
+    file: cp.fileName,
     status: cp.status,
-    start_timestamp: cp.startTimestamp,
-    completion_timestamp: cp.completionTimestamp,
-    kafka_topic: cp.topic,
-    partition_offsets: byPartition(cp.partitionOffsets),
-    total_records: cp.totalRecords,
-    records_processed: cp.recordsProcessed,
-    hash_algorithm: cp.hashAlgorithm,
-    start_offsets: byPartition(cp.startOffsets),
-    partition_count: cp.partitionCount,
-    batch_size: cp.batchSize,
-    source_path: cp.sourcePath,
-    source_format: cp.sourceFormat,
-    source_fingerprint: {
-      size_bytes: cp.sourceSizeBytes,
-      modification_time: cp.sourceMtimeMs === null ? null : new Date(cp.sourceMtimeMs).toISOString(),
+    startedAt: cp.startTimestamp,
+    completedAt: cp.completionTimestamp,
+    partitionCount: cp.partitionCount,
+    batchSize: cp.batchSize,
+    startOffsets: cp.startOffsets ?? [],
+    partitionOffsets: cp.partitionOffsets ?? [],
+    recordsProcessed: cp.recordsProcessed,
+    totalRecords: cp.totalRecords,
+    hashAlgorithm: cp.hashAlgorithm,
+    sourcePath: cp.sourcePath,
+    sourceFormat: cp.sourceFormat,
+    sourceFingerprint: {
+      sizeBytes: cp.sourceSizeBytes,
+      modificationTime: cp.sourceMtimeMs === null ? null : new Date(cp.sourceMtimeMs).toISOString(),
       rows: cp.totalRecords,
     },
-    key_fields: cp.keyFields,
-    message_key: cp.messageKey,
-    duplicate_records: cp.duplicateRecords,
-    replayed_records: cp.replayedRecords,
-    dead_lettered: cp.deadLettered,
-    unexpected_records: cp.unexpectedRecords,
-    unexpected_acknowledged: cp.unexpectedAcknowledged,
-    anomalies: cp.anomalies.map((a) => ({
+    keyFields: cp.keyFields,
+    messageKey: cp.messageKey,
+    duplicateRecords: cp.duplicateRecords,
+    replayedRecords: cp.replayedRecords,
+    deadLettered: cp.deadLettered,
+    deadLetterTopic: cp.deadLetterTopic,
+    unexpectedRecords: cp.unexpectedRecords,
+    unexpectedAcknowledged: cp.unexpectedAcknowledged,
+    anomalies: cp.anomalies.map((a) => ({ batchIndex: a.batchIndex, records: a.records, fromOffsets: a.fromOffsets, toOffsets: a.toOffsets, foundBy: a.foundBy, foundAt: a.foundAt })),
+    sourceCheck: checkSourceFile(cp),
+  };
+}
+
+/** The CLI's `status --json` record of a file: the patent's structure, snake_case, offsets keyed by partition. */
+export function checkpointRecord(f: FileState): CheckpointRecord {
+  const byPartition = (offsets: number[]) => Object.fromEntries(offsets.map((o, p) => [String(p), o]));
+  return {
+    file_name: f.file,
+    status: f.status,
+    start_timestamp: f.startedAt,
+    completion_timestamp: f.completedAt,
+    kafka_topic: f.topic,
+    partition_offsets: byPartition(f.partitionOffsets),
+    total_records: f.totalRecords,
+    records_processed: f.recordsProcessed,
+    hash_algorithm: f.hashAlgorithm,
+    start_offsets: byPartition(f.startOffsets),
+    partition_count: f.partitionCount,
+    batch_size: f.batchSize,
+    source_path: f.sourcePath,
+    source_format: f.sourceFormat,
+    source_fingerprint: { size_bytes: f.sourceFingerprint.sizeBytes, modification_time: f.sourceFingerprint.modificationTime, rows: f.sourceFingerprint.rows },
+    key_fields: f.keyFields,
+    message_key: f.messageKey,
+    duplicate_records: f.duplicateRecords,
+    replayed_records: f.replayedRecords,
+    dead_lettered: f.deadLettered,
+    dead_letter_topic: f.deadLetterTopic,
+    unexpected_records: f.unexpectedRecords,
+    unexpected_acknowledged: f.unexpectedAcknowledged,
+    anomalies: f.anomalies.map((a) => ({
       batch_index: a.batchIndex, records: a.records, from_offsets: byPartition(a.fromOffsets), to_offsets: byPartition(a.toOffsets), found_by: a.foundBy, found_at: a.foundAt,
     })),
-    source_check: checkSourceFile(cp),
+    source_check: f.sourceCheck,
   };
+}
+
+export function toCheckpointRecord(cp: FileCheckpoint): CheckpointRecord {
+  return checkpointRecord(toFileState(cp));
 }

@@ -6,16 +6,26 @@
  * need are re-exported so their imports do not depend on which module a type lives in.
  */
 import { BatchCommit, commitBatch, listBatches } from './batches';
-import { FileStart, acknowledgeAnomalies, completeFile, getFile, listFiles, markPending, resetFiles, startFile } from './file-checkpoints';
+import { DeadLetterStart, FileStart, acknowledgeAnomalies, completeFile, getFile, listFiles, markPending, openWrite, resetFiles, sealTail, startFile, useDeadLetterTopic } from './file-checkpoints';
+import { OffsetRange } from '../kafka/offset-range';
 import { LeaseOwner, LeaseToken, acquireLease, heartbeat, releaseLease } from './lease';
 import { OpenOptions, integrityCheck, openCheckpoint } from './open-checkpoint';
 import { BatchCheckpoint, FileCheckpoint } from './rows';
 import { SqliteDb } from './sqlite-db';
 import { SparkSyncError } from '../errors/spark-sync-error';
+import { CheckpointTopic } from './checkpoint-topic';
+import { KafkaCopy, ReconcileSummary, markLocalChanges } from './kafka-copy';
+import { TopicConnection, connectionOf, rememberConnection } from './topic-connections';
+import os from 'node:os';
 
 export type { BatchCommit } from './batches';
-export type { FileStart, SourceFingerprint } from './file-checkpoints';
+export type { DeadLetterStart, FileStart, SourceFingerprint } from './file-checkpoints';
 export { leaseStaleMs } from './lease';
+export type { ReconcileSummary } from './kafka-copy';
+export type { TopicConnection } from './topic-connections';
+export { CheckpointTopic, DEFAULT_CHECKPOINT_TOPIC } from './checkpoint-topic';
+export { readTopicState } from './checkpoint-view';
+export type { CheckpointView } from './checkpoint-view';
 export type { LeaseOwner, LeaseToken } from './lease';
 export type { Anomaly, BatchCheckpoint, FileCheckpoint } from './rows';
 
@@ -30,12 +40,20 @@ export type { Anomaly, BatchCheckpoint, FileCheckpoint } from './rows';
 export class CheckpointStore {
   /** The leases this store holds, by topic. */
   private readonly leases = new Map<string, LeaseToken>();
+  /** The checkpoint topics this store keeps in step with, by target topic (useCheckpointTopic). */
+  private readonly topics = new Map<string, CheckpointTopic>();
+  /** The leases held there, by target topic. */
+  private readonly copies = new Map<string, KafkaCopy>();
+  private readonly reconciled = new Map<string, ReconcileSummary>();
 
   private constructor(
     private readonly db: SqliteDb,
     /** Absolute path of the checkpoint file. */
     readonly file: string,
-  ) {}
+  ) {
+    // Until a checkpoint topic is in use, a change is local only: marked for the next run that has one.
+    db.onCommit(markLocalChanges);
+  }
 
   /**
    * Opens the checkpoint, creating it (0600, in a 0700 folder) when `create` is set; an existing
@@ -48,7 +66,39 @@ export class CheckpointStore {
   }
 
   async close(): Promise<void> {
+    for (const topic of [...this.copies.keys()]) await this.releaseCopy(topic);
+    for (const log of this.topics.values()) await log.close();
     await this.db.close();
+  }
+
+  /**
+   * Keeps the target topic's checkpoint in step with its authoritative copy in the checkpoint
+   * topic (DESIGN.md §5): taking the topic's lease (acquireLease, or a reset's) takes it there
+   * too, fencing earlier writers on any machine, and reconciles this file with it; every change
+   * after that is published, acknowledged, before it commits here.
+   */
+  useCheckpointTopic(log: CheckpointTopic): void {
+    this.topics.set(log.target, log);
+  }
+
+  /** Records how this submit reached Kafka, for a later reset on this machine. */
+  async rememberConnection(topic: string, connection: TopicConnection): Promise<void> {
+    return rememberConnection(this.db, topic, connection);
+  }
+
+  /** How the topic's last submit here reached Kafka, if known. */
+  async connectionOf(topic: string): Promise<TopicConnection | undefined> {
+    return connectionOf(this.db, topic);
+  }
+
+  /** Where the state is read from, for messages (CheckpointView). */
+  get where(): string {
+    return this.file;
+  }
+
+  /** What the last lease taken on the topic found to reconcile, if a checkpoint topic is in use. */
+  reconcileSummary(topic: string): ReconcileSummary | undefined {
+    return this.reconciled.get(topic);
   }
 
   /** SQLite's own check of every page and index: 'ok', or what is damaged. */
@@ -74,11 +124,22 @@ export class CheckpointStore {
   }
 
   /**
-   * Records which rows the next write covers, before it starts, so recovery knows how far a
-   * crashed write may have reached. Kafka holds nothing of the batch yet when this commits.
+   * Records which rows the next write covers and the offsets it writes from, before it starts, so
+   * recovery knows how far a crashed write may have reached and where its records are. Kafka
+   * holds nothing of the batch yet when this commits.
    */
-  async markPending(topic: string, fileName: string, endPosition: number): Promise<void> {
-    return markPending(this.db, this.lease(topic), fileName, endPosition);
+  async markPending(topic: string, fileName: string, endPosition: number, from: number[]): Promise<void> {
+    return markPending(this.db, this.lease(topic), fileName, endPosition, from);
+  }
+
+  /** Before a recovery writes: the file's write is open from these offsets (see file-checkpoints.ts). */
+  async openWrite(topic: string, fileName: string, from: number[]): Promise<void> {
+    return openWrite(this.db, this.lease(topic), fileName, from);
+  }
+
+  /** Closes an IN_PROGRESS file's cut-off write into its tail ranges, so another file may write. */
+  async sealTail(topic: string, fileName: string, tailRanges: OffsetRange[]): Promise<void> {
+    return sealTail(this.db, this.lease(topic), fileName, tailRanges);
   }
 
   /**
@@ -87,6 +148,11 @@ export class CheckpointStore {
    */
   async commitBatch(topic: string, fileName: string, batch: BatchCommit): Promise<void> {
     return commitBatch(this.db, this.lease(topic), fileName, batch);
+  }
+
+  /** Records where an IN_PROGRESS file's dead letters begin, when it first runs with a dead-letter topic. */
+  async useDeadLetterTopic(topic: string, fileName: string, start: DeadLetterStart): Promise<void> {
+    return useDeadLetterTopic(this.db, this.lease(topic), fileName, start);
   }
 
   /** IN_PROGRESS → COMPLETED. */
@@ -99,7 +165,7 @@ export class CheckpointStore {
    * Kafka. Refused while a live sync holds the topic's lease. Returns the files removed.
    */
   async resetFiles(selection: { topic?: string; fileName?: string }, staleAfterMs: number): Promise<FileCheckpoint[]> {
-    return resetFiles(this.db, selection, staleAfterMs);
+    return this.asOperator(selection.topic, staleAfterMs, () => resetFiles(this.db, selection, staleAfterMs));
   }
 
   /**
@@ -107,7 +173,7 @@ export class CheckpointStore {
    * exits 0 again. Refused while a live sync holds a topic's lease. Returns the files changed.
    */
   async acknowledgeAnomalies(selection: { topic?: string; fileName?: string }, staleAfterMs: number): Promise<FileCheckpoint[]> {
-    return acknowledgeAnomalies(this.db, selection, staleAfterMs);
+    return this.asOperator(selection.topic, staleAfterMs, () => acknowledgeAnomalies(this.db, selection, staleAfterMs));
   }
 
   /**
@@ -115,22 +181,64 @@ export class CheckpointStore {
    * stopped heartbeating for `staleAfterMs`, or whose process on this host is gone, is taken over.
    */
   async acquireLease(topic: string, owner: LeaseOwner, staleAfterMs: number): Promise<LeaseToken> {
-    const token = await acquireLease(this.db, topic, owner, staleAfterMs);
-    this.leases.set(topic, token);
-    return token;
+    // The checkpoint topic's lease first: it is the one every machine sees.
+    await this.takeCopy(topic, owner, staleAfterMs, false);
+    try {
+      const token = await acquireLease(this.db, topic, owner, staleAfterMs);
+      this.leases.set(topic, token);
+      return token;
+    } catch (err) {
+      await this.releaseCopy(topic);
+      throw err;
+    }
   }
 
   /** Renews this store's lease on the topic; LEASE_LOST if another process has taken it. */
   async heartbeat(topic: string): Promise<void> {
-    return heartbeat(this.db, this.lease(topic));
+    await heartbeat(this.db, this.lease(topic));
+    await this.copies.get(topic)?.heartbeat();
   }
 
   /** Gives up this store's lease on the topic, if it still holds it. */
   async releaseLease(topic: string): Promise<void> {
+    await this.releaseCopy(topic);
     const token = this.leases.get(topic);
     if (!token) return;
     this.leases.delete(topic);
     await releaseLease(this.db, token);
+  }
+
+  private async takeCopy(topic: string, owner: LeaseOwner, staleAfterMs: number, forChange: boolean): Promise<void> {
+    const log = this.topics.get(topic);
+    if (!log) return;
+    const { copy, reconciled } = await KafkaCopy.take(this.db, log, owner, staleAfterMs, forChange);
+    this.copies.set(topic, copy);
+    this.reconciled.set(topic, reconciled);
+    this.db.onCommit(copy.publish);
+  }
+
+  private async releaseCopy(topic: string): Promise<void> {
+    const copy = this.copies.get(topic);
+    if (!copy) return;
+    this.copies.delete(topic);
+    this.db.onCommit(markLocalChanges);
+    this.topics.delete(topic);
+    await copy.release();
+  }
+
+  /**
+   * An operator's change (reset, acknowledge) of a topic whose checkpoint lives in a checkpoint
+   * topic: the lease there moves on first (fencing a paused holder), the change is published with
+   * the local one, and the lease is given back.
+   */
+  private async asOperator<T>(topic: string | undefined, staleAfterMs: number, change: () => Promise<T>): Promise<T> {
+    if (topic === undefined || !this.topics.has(topic)) return change();
+    await this.takeCopy(topic, { id: `operator-${process.pid}-${Date.now()}`, host: os.hostname(), pid: process.pid }, staleAfterMs, true);
+    try {
+      return await change();
+    } finally {
+      await this.releaseCopy(topic);
+    }
   }
 
   private lease(topic: string): LeaseToken {

@@ -95,6 +95,26 @@ export async function assertLeaseHeld(tx: Tx, token: LeaseToken): Promise<void> 
 }
 
 /**
+ * For an operator's change outside a sync (`reset`, `reset --acknowledge`), inside its
+ * transaction: refused while a live sync holds the topic; otherwise the lease moves to the next
+ * epoch, released at once. A holder that was paused past its lease (SIGSTOP, a frozen VM) and
+ * resumes after the change then fails its next write with LEASE_LOST instead of committing a batch
+ * of a file that is no longer there.
+ */
+export async function fenceForChange(tx: Tx, topic: string, staleAfterMs: number, what: string): Promise<void> {
+  const held = await liveLease(tx, topic, staleAfterMs);
+  if (held) {
+    throw new SparkSyncError('LEASE_HELD', `topic ${topic} is being synced right now (pid ${held.pid} on ${held.host})`, { hint: `wait for that sync to finish or stop it, then ${what}` });
+  }
+  const previous = await tx.get<{ epoch: number }>('SELECT epoch FROM leases WHERE kafka_topic = ?', [topic]);
+  const now = new Date().toISOString();
+  await tx.run(
+    `INSERT OR REPLACE INTO leases (kafka_topic, owner, host, pid, acquired_at, heartbeat_at, epoch, released_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    [topic, `${what}:${process.pid}`, os.hostname(), process.pid, now, now, (previous?.epoch ?? 0) + 1, now],
+  );
+}
+
+/**
  * The topic's lease if a live holder has it, else undefined (no lease, a released or a stale one).
  * Takes a transaction so the caller's decision and its write see the same lease.
  */

@@ -4,6 +4,7 @@
  * snake_case or JSON text.
  */
 import { FileStatus } from './file-state';
+import { OffsetRange } from '../kafka/offset-range';
 
 /** A file's checkpoint: the patent's fields plus what recovery needs. Offsets are per partition. */
 export interface FileCheckpoint {
@@ -35,12 +36,29 @@ export interface FileCheckpoint {
   pendingEndPosition: number | null;
   /** Rows Kafka refused as too large, sent to the dead-letter topic instead. */
   deadLettered: number;
+  /** The dead-letter topic the file's too-large rows go to, once it has used one; else null. */
+  deadLetterTopic: string | null;
+  /** That topic's end offsets when the file first used it: the file's dead letters lie past them. */
+  deadLetterOffsets: number[] | null;
   /** Records found in the file's offset range that are not its own rows; see `anomalies`. */
   unexpectedRecords: number;
   /** Where and when they were found, one entry per batch that found any. */
   anomalies: Anomaly[];
   /** How many of `unexpectedRecords` an operator has acknowledged (`reset --acknowledge`). */
   unexpectedAcknowledged: number;
+  /** Where the file's uncommitted write began, while one may be running or was cut off; else null. */
+  openFrom: number[] | null;
+  /**
+   * The ranges a cut-off write's records were sealed into when a later run took the topic (before
+   * any other file wrote); empty when there is none, null in a checkpoint older than this field.
+   */
+  tailRanges: OffsetRange[] | null;
+  /** Natural keys: replays counted batch by batch (`batch`), or once when the file started (`start`, older files). */
+  replayAccounting: 'start' | 'batch';
+  /** The version of the file's record in the checkpoint topic this state matches; null: never published. */
+  kafkaVersion: { epoch: number; seq: number } | null;
+  /** Changed here since it was last published to the checkpoint topic (a local-only run, or older than the topic). */
+  localChanges: boolean;
   updatedAt: string;
 }
 
@@ -72,6 +90,10 @@ export interface BatchCheckpoint {
   committedAt: string;
   deadLettered: number;
   unexpectedRecords: number;
+  /** Where its records lie: one range, or two when another file wrote while it was cut off. */
+  ranges: OffsetRange[];
+  /** Natural keys: rows of the batch whose identity another file or run had sent. */
+  replayed: number;
 }
 
 /** A row of the `files` table as sqlite3 returns it (see schema.ts). */
@@ -99,9 +121,17 @@ export interface FileRow {
   source_mtime_ms: number | null;
   pending_end_position: number | null;
   dead_lettered: number;
+  // Absent in a checkpoint of an older schema opened read-only: read as null.
+  dead_letter_topic?: string | null;
+  dead_letter_offsets?: string | null;
   unexpected_records: number;
   anomalies: string | null;
   unexpected_acknowledged: number;
+  open_from?: string | null;
+  tail_ranges?: string | null;
+  replay_accounting?: string;
+  kafka_version?: string | null;
+  local_changes?: number;
   updated_at: string;
 }
 
@@ -133,22 +163,60 @@ export function toFileCheckpoint(r: FileRow): FileCheckpoint {
     sourceMtimeMs: r.source_mtime_ms,
     pendingEndPosition: r.pending_end_position,
     deadLettered: r.dead_lettered,
+    deadLetterTopic: r.dead_letter_topic ?? null,
+    deadLetterOffsets: r.dead_letter_offsets == null ? null : (JSON.parse(r.dead_letter_offsets) as number[]),
     unexpectedRecords: r.unexpected_records,
     anomalies: r.anomalies === null ? [] : (JSON.parse(r.anomalies) as Anomaly[]),
     unexpectedAcknowledged: r.unexpected_acknowledged,
+    openFrom: r.open_from == null ? null : (JSON.parse(r.open_from) as number[]),
+    tailRanges: r.tail_ranges == null ? null : (JSON.parse(r.tail_ranges) as OffsetRange[]),
+    replayAccounting: r.replay_accounting === 'batch' ? 'batch' : 'start',
+    kafkaVersion: r.kafka_version == null ? null : (JSON.parse(r.kafka_version) as { epoch: number; seq: number }),
+    localChanges: (r.local_changes ?? 1) !== 0,
     updatedAt: r.updated_at,
   };
 }
 
 export function toBatchCheckpoint(r: BatchRow): BatchCheckpoint {
+  const partitionCounts = JSON.parse(String(r.partition_counts)) as number[];
+  const endOffsets = JSON.parse(String(r.end_offsets)) as number[];
   return {
     batchIndex: Number(r.batch_index),
     firstPosition: Number(r.first_position),
     endPosition: Number(r.end_position),
-    partitionCounts: JSON.parse(String(r.partition_counts)) as number[],
-    endOffsets: JSON.parse(String(r.end_offsets)) as number[],
+    partitionCounts,
+    endOffsets,
     committedAt: String(r.committed_at),
     deadLettered: Number(r.dead_lettered ?? 0),
     unexpectedRecords: Number(r.unexpected_records ?? 0),
+    // Written in one piece unless stored otherwise: the counts just before its end offsets.
+    ranges: r.ranges == null ? [{ from: endOffsets.map((end, p) => end - partitionCounts[p]), to: endOffsets }] : (JSON.parse(String(r.ranges)) as OffsetRange[]),
+    replayed: Number(r.replayed_records ?? 0),
+  };
+}
+
+/** A file's checkpoint as a `files` row, every column (restoring it from the checkpoint topic). */
+export function toFileRow(cp: FileCheckpoint): Record<string, string | number | null> {
+  const json = (v: unknown) => (v === null || v === undefined ? null : JSON.stringify(v));
+  return {
+    kafka_topic: cp.topic, file_name: cp.fileName, source_path: cp.sourcePath, source_format: cp.sourceFormat, status: cp.status,
+    start_timestamp: cp.startTimestamp, completion_timestamp: cp.completionTimestamp, partition_count: cp.partitionCount,
+    batch_size: cp.batchSize, start_offsets: json(cp.startOffsets), partition_offsets: json(cp.partitionOffsets),
+    records_processed: cp.recordsProcessed, total_records: cp.totalRecords, hash_algorithm: cp.hashAlgorithm,
+    key_fields: json(cp.keyFields), message_key: json(cp.messageKey), duplicate_records: cp.duplicateRecords, replayed_records: cp.replayedRecords,
+    source_size: cp.sourceSizeBytes, source_mtime_ms: cp.sourceMtimeMs, pending_end_position: cp.pendingEndPosition,
+    dead_lettered: cp.deadLettered, dead_letter_topic: cp.deadLetterTopic, dead_letter_offsets: json(cp.deadLetterOffsets),
+    unexpected_records: cp.unexpectedRecords, anomalies: cp.anomalies.length ? JSON.stringify(cp.anomalies) : null,
+    unexpected_acknowledged: cp.unexpectedAcknowledged, open_from: json(cp.openFrom), tail_ranges: json(cp.tailRanges),
+    replay_accounting: cp.replayAccounting, kafka_version: json(cp.kafkaVersion), local_changes: cp.localChanges ? 1 : 0, updated_at: cp.updatedAt,
+  };
+}
+
+/** A committed batch as a `batches` row. */
+export function toBatchRow(topic: string, fileName: string, b: BatchCheckpoint): Record<string, string | number | null> {
+  return {
+    kafka_topic: topic, file_name: fileName, batch_index: b.batchIndex, first_position: b.firstPosition, end_position: b.endPosition,
+    partition_counts: JSON.stringify(b.partitionCounts), end_offsets: JSON.stringify(b.endOffsets), committed_at: b.committedAt,
+    dead_lettered: b.deadLettered, unexpected_records: b.unexpectedRecords, ranges: JSON.stringify(b.ranges), replayed_records: b.replayed,
   };
 }

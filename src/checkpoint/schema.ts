@@ -79,6 +79,37 @@ const MIGRATIONS: string[] = [
   ALTER TABLE files ADD COLUMN duplicate_records INTEGER NOT NULL DEFAULT 0;
   ALTER TABLE files ADD COLUMN replayed_records INTEGER NOT NULL DEFAULT 0
   `,
+  // Dead letters written exactly once: the dead-letter topic a file uses and its end offsets when
+  // the file first used it (JSON array), so retries, recoveries and verify find the file's dead
+  // letters there by their headers instead of trusting a count.
+  // Files interleaved in one topic: a batch cut off by a crash may be followed by another file's
+  // records before it is recovered. open_from: where the file's uncommitted write began (JSON
+  // offsets), NULL when none is open; tail_ranges: the ranges its uncommitted records were sealed
+  // into when another run took the topic (JSON [{from, to}]; NULL in rows older than this
+  // migration). A batch's ranges: where its records lie (NULL: one range ending at end_offsets).
+  // Natural keys: replays are counted per batch as they are written (replay_accounting 'batch');
+  // rows of older files keep their count from the file's start ('start').
+  // The checkpoint topic (DESIGN.md §5): kafka_version is the version ({epoch, seq}) of the
+  // file's record there that this row matches; local_changes marks a row changed since (by a run
+  // with --checkpoint-topic none, or written before the topic existed: every older row).
+  `
+  ALTER TABLE files ADD COLUMN dead_letter_topic TEXT;
+  ALTER TABLE files ADD COLUMN dead_letter_offsets TEXT;
+  ALTER TABLE files ADD COLUMN open_from TEXT;
+  ALTER TABLE files ADD COLUMN tail_ranges TEXT;
+  ALTER TABLE files ADD COLUMN replay_accounting TEXT NOT NULL DEFAULT 'start';
+  ALTER TABLE batches ADD COLUMN ranges TEXT;
+  ALTER TABLE batches ADD COLUMN replayed_records INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE files ADD COLUMN kafka_version TEXT;
+  ALTER TABLE files ADD COLUMN local_changes INTEGER NOT NULL DEFAULT 1;
+  CREATE TABLE topics (
+    kafka_topic       TEXT PRIMARY KEY,
+    bootstrap_servers TEXT NOT NULL,      -- how the last submit of the topic reached Kafka, so a reset here reaches its checkpoint topic
+    checkpoint_topic  TEXT,               -- NULL: that submit kept the checkpoint local (--checkpoint-topic none)
+    kafka_config      TEXT,               -- the path of its --kafka-config, never the file's content
+    updated_at        TEXT NOT NULL
+  )
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -12,6 +12,8 @@ export type SqlValue = string | number | bigint | null;
  */
 export class SqliteDb {
   private queue: Promise<unknown> = Promise.resolve();
+  /** Runs inside every transaction that touched a file, before it commits (see {@link onCommit}). */
+  private commitHook?: CommitHook;
 
   private constructor(
     private readonly db: sqlite3.Database,
@@ -54,10 +56,16 @@ export class SqliteDb {
     return this.enqueue(async () => {
       await this.rawRun('BEGIN IMMEDIATE', []);
       try {
-        const result = await work({
+        const touched = new Map<string, { topic: string; file: string }>();
+        const tx: Tx = {
           run: (sql, params = []) => this.rawRun(sql, params),
           get: <R>(sql: string, params: SqlValue[] = []) => this.rawGet<R>(sql, params),
-        });
+          all: <R>(sql: string, params: SqlValue[] = []) => this.rawAll<R>(sql, params),
+          touch: (topic, file) => void touched.set(JSON.stringify([topic, file]), { topic, file }),
+        };
+        const result = await work(tx);
+        // The checkpoint's other copy learns of the change first; a failure there rolls it back.
+        if (this.commitHook && touched.size > 0) await this.commitHook(tx, [...touched.values()]);
         await this.rawRun('COMMIT', []);
         return result;
       } catch (err) {
@@ -65,6 +73,15 @@ export class SqliteDb {
         throw err;
       }
     });
+  }
+
+  /**
+   * Sets what runs inside every transaction that changed a file's checkpoint, after its
+   * statements and before COMMIT: publishing the change to the checkpoint topic. If it throws,
+   * the transaction rolls back, so the local file never runs ahead of the authoritative copy.
+   */
+  onCommit(hook: CommitHook | undefined): void {
+    this.commitHook = hook;
   }
 
   close(): Promise<void> {
@@ -101,4 +118,10 @@ export class SqliteDb {
 export interface Tx {
   run(sql: string, params?: SqlValue[]): Promise<number>;
   get<R>(sql: string, params?: SqlValue[]): Promise<R | undefined>;
+  all<R>(sql: string, params?: SqlValue[]): Promise<R[]>;
+  /** Notes that the transaction changed (or deleted) a file's checkpoint, for the commit hook. */
+  touch(topic: string, file: string): void;
 }
+
+/** Runs before a transaction that touched files commits, with those files. */
+export type CommitHook = (tx: Tx, touched: Array<{ topic: string; file: string }>) => Promise<void>;

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { Command, Option } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { SparkSyncError } from '../errors/spark-sync-error';
+import { commandTree } from './command-tree';
 
 /**
  * `--config spark-sync.yaml` (or `SPARK_SYNC_CONFIG`): defaults for any command's options, keyed
@@ -17,15 +18,28 @@ import { SparkSyncError } from '../errors/spark-sync-error';
  *   - spark.executor.memory=4g
  * ```
  */
-/** Options that are actions or point at the file itself, not settings. */
+/** Options that point at the file itself, not settings. */
 const NOT_SETTINGS = new Set(['config', 'version', 'help']);
+
+/**
+ * Options that say what one invocation does rather than how spark-sync runs: a file shared by
+ * every run (`/etc/spark-sync/spark-sync.yaml`) must never make `reset` forget every file without
+ * asking, or turn every submit into a dry run. They are flags only, never read from the file (nor
+ * from the environment: none of them has a SPARK_SYNC_* variable).
+ */
+export const ACTIONS = new Set(['yes', 'all', 'acknowledge', 'dry-run', 'file']);
 
 export function applyConfigFile(root: Command, action: Command): void {
   const file = root.opts<{ config?: string }>().config;
   if (!file) return;
   const settings = readConfigFile(file);
-  const known = new Set(allCommands(root).flatMap((c) => c.options.map((o) => o.long?.slice(2))));
+  const known = new Set(commandTree(root).flatMap((c) => c.options.map((o) => o.long?.slice(2))));
   for (const [key, value] of Object.entries(settings)) {
+    if (ACTIONS.has(key)) {
+      throw new SparkSyncError('USAGE', `${file}: '${key}' is an action, not a setting: --${key} is taken from the command line only`, {
+        hint: `remove '${key}' from the file and pass --${key} on the commands that mean it`,
+      });
+    }
     if (!known.has(key) || NOT_SETTINGS.has(key)) {
       throw new SparkSyncError('USAGE', `${file}: unknown setting '${key}'`, {
         hint: 'settings are the long option names of spark-sync\'s commands, e.g. bootstrap-server: kafka1:9092',
@@ -78,8 +92,4 @@ function optionValue(file: string, key: string, value: unknown, option: Option):
   };
   if (Array.isArray(option.defaultValue)) return (Array.isArray(value) ? value : [value]).map(scalar);
   return scalar(value);
-}
-
-function allCommands(cmd: Command): Command[] {
-  return [cmd, ...cmd.commands.flatMap(allCommands)];
 }

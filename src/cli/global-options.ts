@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { LogFormat, Logger, createLogger } from '../log/logger';
 import { SparkSyncError } from '../errors/spark-sync-error';
+import { SparkOptionsInput, parseSparkOptions } from '../config/spark-options';
 import { SparkSync } from '../spark-sync';
 
 export interface GlobalOptions {
@@ -20,20 +21,17 @@ export function globalOptions(cmd: Command): GlobalOptions {
 }
 
 /** The Spark options a command takes (`addSparkOptions`), as commander parses them. */
-export interface SparkFlags {
-  master?: string;
-  conf?: string[];
-  driverMemory?: string;
-  jars?: string | string[];
-}
+export type SparkFlags = SparkOptionsInput;
 
 /**
- * The engine a command runs on: its Spark flags (checked by the shared schema in
- * `SparkSync.open`), `--verbose` and the command's logger.
+ * The engine a command runs on: its Spark flags, `--verbose` and the command's logger. The flags
+ * are checked and resolved here, before anything runs (the properties file read, spark-submit's
+ * flags turned into the settings they stand for); the engine gets the result.
  */
 export async function openSparkSync(flags: SparkFlags, cmd: Command): Promise<{ sync: SparkSync } & GlobalOptions> {
   const global = globalOptions(cmd);
-  const sync = await SparkSync.open({ master: flags.master, conf: flags.conf, driverMemory: flags.driverMemory, jars: flags.jars, verbose: global.verbose, logger: global.log });
+  const spark = parseSparkOptions(flags, cmd.name());
+  const sync = await SparkSync.open({ master: spark.master, conf: spark.conf, driverMemory: spark.driverMemory, jars: spark.jars, verbose: global.verbose, logger: global.log });
   return { sync, ...global };
 }
 

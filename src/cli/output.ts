@@ -1,8 +1,37 @@
 import { CheckpointRecord } from '../checkpoint/checkpoint-report';
+import { ExitCodeValue } from '../errors/spark-sync-error';
 
 /** The last line of stdout: one JSON object a scheduler can parse (Airflow pushes it to XCom). */
 export function printSummary(summary: object): void {
   process.stdout.write(`${JSON.stringify(summary)}\n`);
+}
+
+/** What each exit code means, the same words in every command's --help. */
+const EXIT_CODE_MEANINGS: Record<ExitCodeValue, string> = {
+  0: 'done',
+  1: 'internal error (a bug: rerun with --verbose and report it)',
+  2: 'bad usage, configuration or input',
+  3: 'unreachable, timed out or interrupted (safe to retry)',
+  4: 'consistency violation (a person must look)',
+  5: 'verify found missing, duplicated, foreign or unaccounted records',
+  6: "the checkpoint's disk is full (free space, then rerun)",
+};
+
+/**
+ * The last paragraph of a command's --help: the exit codes it can return, each with its meaning
+ * (`meanings` words one for this command), so a scheduler's author can decide what to retry.
+ * One `Exit codes:` line, wrapped at 100 columns with indented continuation lines.
+ */
+export function exitCodesHelp(codes: readonly ExitCodeValue[], meanings: Partial<Record<ExitCodeValue, string>> = {}): string {
+  // A code and its meaning's first word stay on one line (joined by a no-break space until wrapped).
+  const items = [...new Set(codes)].sort((a, b) => a - b).map((c) => `${c}\u00a0${meanings[c] ?? EXIT_CODE_MEANINGS[c]}`);
+  const lines = [''];
+  for (const word of `Exit codes: ${items.join('; ')}.`.split(' ')) {
+    const line = lines[lines.length - 1];
+    if (line.length > 2 && line.length + 1 + word.length > 100) lines.push(`  ${word}`);
+    else lines[lines.length - 1] = line ? `${line} ${word}` : word;
+  }
+  return `\n${lines.join('\n').replace(/\u00a0/g, ' ')}`;
 }
 
 /** `status` for people: one row a file. */

@@ -1,10 +1,10 @@
 import { SparkSyncError } from '../errors/spark-sync-error';
-import { KafkaClientSettings, kafkaClientSettings, loadKafkaClientConfig, sparkKafkaConf } from './kafka-client-config';
+import { KafkaClientSettings, loadKafkaClientConfig, sparkKafkaConf } from './kafka-client-config';
 
 /** Where Kafka is and how to log in: for the driver's client (kafkajs) and Spark's. */
 export interface KafkaConnection {
   bootstrapServers: string[];
-  /** `--kafka-config`: security settings for the driver's Kafka client and Spark's. */
+  /** `--kafka-config` with `-X` merged over it: security settings for the driver's Kafka client and Spark's. */
   kafkaClient: KafkaClientSettings;
   /** `key=value` Kafka client settings for Spark's producer and consumer. */
   kafkaConf: string[];
@@ -19,9 +19,13 @@ export function parseBootstrapServers(value: string, option = '--bootstrap-serve
   return servers;
 }
 
-/** The brokers and security settings, for the driver's Kafka client and Spark's. */
+/**
+ * The brokers and security settings, for the driver's Kafka client and Spark's: the
+ * `kafkaConfig` file's properties with `kafkaProperties` (the CLI's `-X`) merged over them, a
+ * key of `kafkaProperties` winning, checked together.
+ */
 export function kafkaConnection(c: { bootstrapServer: string; kafkaConfig?: string; kafkaProperties?: Record<string, string> }): KafkaConnection {
   const bootstrapServers = parseBootstrapServers(c.bootstrapServer);
-  const kafkaClient = c.kafkaProperties ? kafkaClientSettings(c.kafkaProperties) : loadKafkaClientConfig(c.kafkaConfig);
+  const kafkaClient = loadKafkaClientConfig(c.kafkaConfig, c.kafkaProperties);
   return { bootstrapServers, kafkaClient, kafkaConf: sparkKafkaConf(bootstrapServers, kafkaClient) };
 }

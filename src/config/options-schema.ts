@@ -1,8 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { parse as parseProperties } from 'dot-properties';
 import { z } from 'zod';
 import { SparkSyncError } from '../errors/spark-sync-error';
 import { FORMATS } from './source-format';
+import { DEFAULT_CHECKPOINT_TOPIC } from '../checkpoint/checkpoint-topic';
 
 /** Kafka's rule for topic names. */
 export const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
@@ -47,6 +49,35 @@ function dropsRows(kv: string): boolean {
   return ROW_DROPPING_SETTINGS.includes(kv.slice(0, eq).trim().toLowerCase()) && kv.slice(eq + 1).trim().toLowerCase() === 'true';
 }
 
+/** A size as Spark reads one (`spark.executor.memory`): 4g, 512m, or a number of MiB. */
+const sparkSize = (option: string) => z.string().regex(/^[1-9]\d*([kmgt]b?)?$/i, `${option} takes a size like 4g or 512m`);
+
+/**
+ * spark-submit's `--properties-file`: spark-defaults.conf, read as Spark reads it (Java properties:
+ * `key value` or `key=value` lines, `#` comments), into `key=value` entries. Only `spark.*` keys, as
+ * Spark takes from it; a key that would make Spark drop rows is refused as with `--conf`. Values
+ * are never put into a message: such a file may hold secrets (`spark.hadoop.fs.s3a.secret.key`).
+ */
+const sparkPropertiesFile = z
+  .string()
+  .min(1, '--properties-file needs a file')
+  .transform((file, ctx) => {
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: `--properties-file ${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})` });
+      return z.NEVER;
+    }
+    const entries = Object.entries(parseProperties(text) as Record<string, string>).map(([key, value]) => `${key}=${value}`);
+    for (const kv of entries) {
+      const key = kv.slice(0, kv.indexOf('='));
+      if (!key.startsWith('spark.')) ctx.addIssue({ code: 'custom', message: `--properties-file ${file} sets ${key}, which is not a Spark setting (those start with spark.)` });
+      else if (dropsRows(kv)) ctx.addIssue({ code: 'custom', message: `--properties-file ${file} sets ${key}=true, which makes Spark skip unreadable or vanished files silently, and their rows would be counted as synced; every row must be read or the run must fail` });
+    }
+    return entries;
+  });
+
 /**
  * Every option of every command, as the CLI's flags and the library's inputs name them (camelCase):
  * one schema, so a flag and a library option are checked alike and fail with the same message.
@@ -67,11 +98,19 @@ export const optionsSchema = z.object({
     .refine((d) => [...d].length === 1 && d !== '\n' && d !== '\r' && d !== '"', '--csv-delimiter must be one character (\\t for a tab), not a quote or line break')
     .default(','),
   checkpoint: z.string().min(1).optional(),
+  /** The compacted topic holding the checkpoint's authoritative copy; `none`: the local file only. */
+  checkpointTopic: z
+    .string()
+    .refine((t) => t === 'none' || TOPIC_NAME.test(t), '--checkpoint-topic must be a topic name (1–249 characters of a-z, A-Z, 0-9, ".", "_" and "-") or none')
+    .default(DEFAULT_CHECKPOINT_TOPIC)
+    .transform((t) => (t === 'none' ? null : t)),
   batchSize: positiveInt('--batch-size', 1_000_000_000).default(1_000_000),
   createTopic: z.boolean().default(false),
   partitions: positiveInt('--partitions', 10_000).optional(),
   /** `preview`: how many records to show. */
   rows: positiveInt('--rows', 1_000_000).default(10),
+  /** `preview`: show each record's partition in a topic of this many partitions. */
+  topicPartitions: positiveInt('--topic-partitions', 10_000).optional(),
   // Kafka's replication factor is an INT16 on the wire.
   replicationFactor: positiveInt('--replication-factor', 32_767).optional(),
   master: z.string().regex(/^(local(\[(\*|\d+)(,\d+)?\])?|spark:\/\/.+|yarn|k8s:\/\/.+)$/, '--master must be local[*], local[N], spark://…, yarn or k8s://…').default('local[*]'),
@@ -80,12 +119,23 @@ export const optionsSchema = z.object({
   }))).default([]),
   driverMemory: z.string().regex(/^\d+[kmgt]?$/i, '--driver-memory takes a JVM size like 2g or 512m').optional(),
   jars: jarList,
+  /** spark-submit's dedicated flags, each one Spark setting (see `parseSparkOptions`). */
+  executorMemory: sparkSize('--executor-memory').optional(),
+  executorCores: positiveInt('--executor-cores', 1024).optional(),
+  numExecutors: positiveInt('--num-executors', 100_000).optional(),
+  queue: z.string().min(1, '--queue needs a YARN queue name').optional(),
+  name: z.string().min(1, '--name needs an application name').optional(),
+  propertiesFile: sparkPropertiesFile.optional(),
   kafkaConfig: z.string().min(1, '--kafka-config needs a file').optional(),
   kafkaProperties: z.record(z.string(), z.string()).optional(),
   deadLetterTopic: z.string().regex(TOPIC_NAME, '--dead-letter-topic must be 1–249 characters of a-z, A-Z, 0-9, ".", "_" and "-"').optional(),
   keyFields: columnList('--key-fields'),
+  /** Where natural-key identity indexes live: a folder URI any executor and later run can read (hdfs://, file://, …). */
+  indexLocation: z.string().min(1, '--index-location needs a folder URI').refine((u) => /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.test(u) || u.startsWith('/'), '--index-location must be a folder URI such as hdfs://namenode:8020/spark-sync/index or file:///shared/index, or an absolute path').optional(),
   messageKey: columnList('--message-key'),
   recovery: z.enum(['window', 'full'], { errorMap: () => ({ message: '--recovery must be window or full' }) }).default('window'),
+  /** `verify`: each file's keys against its own offset ranges, or against every record of the topic. */
+  scope: z.enum(['range', 'topic'], { errorMap: () => ({ message: '--scope must be range or topic' }) }).default('range'),
 });
 
 /** Validates `input` against a part of the schema, naming the offending option in the error. */

@@ -4,7 +4,6 @@ import { SparkSyncError } from '../errors/spark-sync-error';
 import { optionsSchema, parseOrThrow } from './options-schema';
 import { sparkSyncHome } from './paths';
 import { CsvOptions, SourceFormat } from './source-format';
-import type { SubmitInput } from './submit-config';
 
 /** `hive:table` or `hive:db.table`, each part an identifier. */
 export const HIVE_SOURCE = /^hive:[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/i;
@@ -23,8 +22,19 @@ export function hiveConf(env: NodeJS.ProcessEnv): string[] {
   ];
 }
 
-/** The source options alone, as `submit` takes them (the library's `preview`). */
-export type SourceInput = Pick<SubmitInput, 'source' | 'format' | 'where' | 'csvHeader' | 'csvDelimiter'>;
+/** The source options alone, as `submit` takes them (and the library's `preview`). */
+export interface SourceInput {
+  /** A data file or a directory of them (local path, `file://` or `hdfs://` URI), or `hive:db.table`. */
+  source: string;
+  /** The format of every file; default: each file's extension. */
+  format?: SourceFormat;
+  /** With `hive:db.table`: a predicate over partition columns selecting the partitions. */
+  where?: string;
+  /** CSV files start with a header line. */
+  csvHeader?: boolean;
+  /** CSV field delimiter, one character (`\t` for a tab). */
+  csvDelimiter?: string;
+}
 
 /** Where and how to read: a validated `--source` with its format and reader options. */
 export interface SourceConfig {

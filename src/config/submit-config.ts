@@ -3,7 +3,7 @@ import { SparkSyncError } from '../errors/spark-sync-error';
 import { KafkaConnection, kafkaConnection } from './kafka-connection';
 import { optionsSchema, parseOrThrow } from './options-schema';
 import { defaultCheckpointPath } from './paths';
-import { hiveConf, sourceConfig } from './source-config';
+import { SourceInput, hiveConf, sourceConfig } from './source-config';
 import { CsvOptions, SourceFormat } from './source-format';
 
 /** A validated `submit`: everything checked before any file, broker or JVM is touched. */
@@ -15,6 +15,8 @@ export interface SubmitConfig extends KafkaConnection {
   where?: string;
   csv: CsvOptions;
   checkpoint: string;
+  /** The checkpoint topic holding the authoritative copy (DESIGN.md §5); null: the local file only. */
+  checkpointTopic: string | null;
   batchSize: number;
   createTopic: boolean;
   partitions?: number;
@@ -31,9 +33,11 @@ export interface SubmitConfig extends KafkaConnection {
   deadLetterTopic?: string;
   /** How records are keyed (DESIGN.md §3). */
   keys: KeyModeConfig;
+  /** Where the topic's natural-key identity index lives (a folder URI); undefined: beside the local checkpoint. */
+  indexLocation?: string;
 }
 
-/** The identity and the Kafka message key of a sync; see the README's "Keys" section. */
+/** The identity and the Kafka message key of a sync; see docs/keys.md. */
 export interface KeyModeConfig {
   /** Natural-key identity: these columns only (`--key-fields`); null: positional identity. */
   keyFields: string[] | null;
@@ -47,23 +51,20 @@ export type RecoveryMode = 'window' | 'full';
  * What `submit` takes, from the CLI's flags or a library call: the option names are the flags'
  * in camelCase. Everything is validated at run time (numbers may come as strings, as flags do).
  */
-export type SubmitInput = {
-  /** A data file or a directory of them (local path, `file://` or `hdfs://` URI), or `hive:db.table`. */
-  source: string;
+export type SubmitInput = SourceInput & {
   /** The Kafka topic to write. */
   topic: string;
   /** Kafka brokers, `host:port[,host:port…]`. */
   bootstrapServer: string;
-  /** The format of every file; default: each file's extension. */
-  format?: SourceFormat;
-  /** With `hive:db.table`: a predicate over partition columns selecting the partitions. */
-  where?: string;
-  /** CSV files start with a header line. */
-  csvHeader?: boolean;
-  /** CSV field delimiter, one character (`\t` for a tab). */
-  csvDelimiter?: string;
   /** The SQLite checkpoint; default `$SPARK_SYNC_HOME/checkpoint.db`. */
   checkpoint?: string;
+  /**
+   * The compacted topic that holds the checkpoint's authoritative copy, so a run on any machine
+   * resumes where the last one stopped (default `spark-sync-checkpoints`, created on first use);
+   * `none` keeps the checkpoint in the local file only: exactly once then holds only while every
+   * run of the topic uses that file.
+   */
+  checkpointTopic?: string;
   /** Rows per committed batch (default 1,000,000). */
   batchSize?: number | string;
   /** Create the topic if it does not exist. */
@@ -85,7 +86,7 @@ export type SubmitInput = {
   jars?: string | string[];
   /** A Kafka `client.properties` file (`--kafka-config`): `security.protocol`, `sasl.*`, `ssl.*`. */
   kafkaConfig?: string;
-  /** The same settings as an object, for library callers (takes precedence over kafkaConfig). */
+  /** Kafka client settings as an object, merged over kafkaConfig's properties: a key here wins (the CLI's -X). */
   kafkaProperties?: Record<string, string>;
   /** After a crash: `window` (join the cut-off batch, default) or `full` (the whole file). */
   recovery?: RecoveryMode;
@@ -105,6 +106,13 @@ export type SubmitInput = {
    * in the header `spark-sync.id`.
    */
   messageKey?: string | string[];
+  /**
+   * Natural-key mode: the folder (any Hadoop file system URI: `hdfs://…`, `file://…`) under which
+   * each topic's identity index lives, where every executor and every later run can read it.
+   * Default: beside the local checkpoint, which suits local mode; a cluster without a shared disk
+   * needs a shared location. A run on a new machine rebuilds what the index lacks from Kafka.
+   */
+  indexLocation?: string;
 };
 
 /** Parses and validates a submit request, naming the offending option in the error. */
@@ -126,6 +134,7 @@ export function parseSubmitConfig(input: SubmitInput, env: NodeJS.ProcessEnv = p
     csv: source.csv,
     ...kafka,
     checkpoint: path.resolve(c.checkpoint ?? defaultCheckpointPath(env)),
+    checkpointTopic: c.checkpointTopic,
     batchSize: c.batchSize,
     createTopic: c.createTopic,
     partitions: c.partitions,
@@ -137,5 +146,6 @@ export function parseSubmitConfig(input: SubmitInput, env: NodeJS.ProcessEnv = p
     recovery: c.recovery,
     deadLetterTopic: c.deadLetterTopic,
     keys: { keyFields: c.keyFields ?? null, messageKey: c.messageKey ?? null },
+    indexLocation: c.indexLocation,
   };
 }

@@ -164,6 +164,8 @@ function writeConfig(dataDir: string, port: number, controllerPort: number, prot
     'offsets.topic.num.partitions': '1',
     'transaction.state.log.replication.factor': '1',
     'transaction.state.log.min.isr': '1',
+    // The checkpoint topic's transactions: one coordinator partition, created at the first run in moments.
+    'transaction.state.log.num.partitions': '1',
     'group.initial.rebalance.delay.ms': '0',
     'auto.create.topics.enable': 'false',
     'delete.topic.enable': 'true',

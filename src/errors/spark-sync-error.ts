@@ -27,6 +27,8 @@ export const JOB_ERROR_CODES = [
   'KAFKA_WRITE_FAILED',
   'RECORD_TOO_LARGE',
   'NULL_MESSAGE_KEY',
+  'LEASE_LOST',
+  'KAFKA_NOT_AUTHORIZED',
 ] as const;
 
 /** The codes only the driver raises. */
@@ -38,13 +40,13 @@ const DRIVER_ERROR_CODES = [
   'KAFKA_AUTH_FAILED',
   'KAFKA_TLS_FAILED',
   'LEASE_HELD',
-  'LEASE_LOST',
   'INTERRUPTED',
   'RECORDS_UNEXPECTED',
   'ROWS_UNACCOUNTED',
   'CHECKPOINT_DISK_FULL',
   'SOURCE_CHANGED',
   'KEY_MODE_CHANGED',
+  'IDENTITY_INDEX_LOST',
   'INTERNAL',
 ] as const;
 
@@ -67,6 +69,8 @@ const EXIT_CODE_OF: Record<ErrorCode, ExitCodeValue> = {
   KAFKA_AUTH_FAILED: ExitCode.USAGE,
   /** The broker's certificate is not trusted: a configuration problem, like wrong credentials. */
   KAFKA_TLS_FAILED: ExitCode.USAGE,
+  /** An ACL refuses the principal a topic or transactional id: a person must grant it. */
+  KAFKA_NOT_AUTHORIZED: ExitCode.USAGE,
   LEASE_HELD: ExitCode.UNAVAILABLE,
   KAFKA_WRITE_FAILED: ExitCode.UNAVAILABLE,
   /** A record Kafka would refuse as too large, with no dead-letter topic: a retry fails the same way. */
@@ -84,6 +88,8 @@ const EXIT_CODE_OF: Record<ErrorCode, ExitCodeValue> = {
   CHECKPOINT_DISK_FULL: ExitCode.DISK_FULL,
   INTERRUPTED: ExitCode.UNAVAILABLE,
   OFFSET_MISMATCH: ExitCode.CONSISTENCY,
+  /** A natural-key index segment is gone and so are its records in Kafka (retention): a person decides. */
+  IDENTITY_INDEX_LOST: ExitCode.CONSISTENCY,
   /** Caught by recovery, which falls back to the anti-join; never reaches the operator. */
   RESUME_MISMATCH: ExitCode.CONSISTENCY,
   SOURCE_CHANGED: ExitCode.CONSISTENCY,

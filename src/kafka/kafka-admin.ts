@@ -84,6 +84,29 @@ export class KafkaAdmin {
     return meta.partitions[0].replicas.length;
   }
 
+  /**
+   * Creates the checkpoint topic: one partition, compacted (a key's latest value is all that
+   * matters), taking records up to 8 MB (a file's checkpoint carries its batches). A principal
+   * that may not create it fails in one line naming the topic and the permission.
+   */
+  async createCheckpointTopic(topic: string, replicationFactor?: number): Promise<number> {
+    const configEntries = [{ name: 'cleanup.policy', value: 'compact' }, { name: 'max.message.bytes', value: String(8 * 1024 * 1024) }];
+    try {
+      await this.admin.createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor: replicationFactor ?? -1, configEntries }], waitForLeaders: false });
+    } catch (err) {
+      if (causes(err).some((e) => e.type === 'TOPIC_ALREADY_EXISTS')) return replicationFactor ?? -1;
+      if (causes(err).some((e) => /AUTHORIZATION_FAILED/.test(e.type ?? ''))) {
+        throw new SparkSyncError('KAFKA_NOT_AUTHORIZED', `Kafka at ${this.where} refused to create the checkpoint topic ${topic}: the principal lacks the Create permission on it (or on the cluster)`, {
+          cause: err,
+          hint: `create ${topic} with cleanup.policy=compact and grant the principal Read, Write and Describe on it, or pass --checkpoint-topic with a topic it may use (none: keep the checkpoint local); nothing was written`,
+        });
+      }
+      return this.call(() => Promise.reject(err), `creating the checkpoint topic ${topic}`);
+    }
+    const meta = await this.call(() => this.untilLeaders(topic, 1), `waiting for the leader of ${topic}`);
+    return meta.partitions[0].replicas.length;
+  }
+
   /** The topic's metadata once every partition has a leader, as the brokers' metadata catches up. */
   private async untilLeaders(topic: string, partitions: number, timeoutMs = 30_000) {
     const deadline = Date.now() + timeoutMs;
@@ -129,6 +152,14 @@ export class KafkaAdmin {
     const ends = new Array<number>(offsets.length);
     for (const o of offsets) ends[o.partition] = Number(o.high);
     return ends;
+  }
+
+  /** Each partition's first offset (its log start: what retention or deleted records left), indexed by partition. */
+  async startOffsets(topic: string): Promise<number[]> {
+    const offsets = await this.retrying(topic, () => this.admin.fetchTopicOffsets(topic), `reading start offsets of ${topic}`);
+    const starts = new Array<number>(offsets.length);
+    for (const o of offsets) starts[o.partition] = Number(o.low);
+    return starts;
   }
 
   async close(): Promise<void> {

@@ -37,6 +37,17 @@ export function heapOptions(driverMemory: string = DEFAULT_DRIVER_MEMORY): strin
   return [`-Xms${driverMemory}`, `-Xmx${driverMemory}`, '-XX:+AlwaysPreTouch'];
 }
 
+/**
+ * Extra options of the driver's JVM, as spark-submit's `--driver-java-options`: the driver's JVM
+ * starts inside this process, before any Spark setting is read, so `spark.driver.extraJavaOptions`
+ * cannot reach it. Whitespace-separated; they come after spark-sync's own, so they win.
+ */
+export const DRIVER_JAVA_OPTIONS_ENV = 'SPARK_SYNC_DRIVER_JAVA_OPTIONS';
+
+export function driverJavaOptions(env: NodeJS.ProcessEnv = process.env): string[] {
+  return (env[DRIVER_JAVA_OPTIONS_ENV] ?? '').split(/\s+/).filter(Boolean);
+}
+
 let started: SparkRuntime | undefined;
 let scratch: string | undefined;
 
@@ -81,14 +92,16 @@ export async function ensureJvm(options: JvmOptions = {}): Promise<SparkRuntime>
   // a SIGTERM ran the JVM's shutdown (Spark's hook stopped the session under a running batch) and
   // the driver never got to cancel its job, release the lease and print its summary.
   const opts = ['-Xrs', ...SPARK_JAVA17_OPTIONS, '-Djava.awt.headless=true', `-Djava.io.tmpdir=${scratchDir()}`, `-Dderby.stream.error.file=${path.join(scratchDir(), 'derby.log')}`];
-  opts.push(...heapOptions(options.driverMemory));
+  opts.push(...heapOptions(options.driverMemory), ...driverJavaOptions());
   const confDirs = [process.env.HADOOP_CONF_DIR, process.env.YARN_CONF_DIR].filter((d): d is string => !!d?.trim() && fs.existsSync(d));
   try {
     bridge.ensureJvm({ classpath: [...runtime.sparkJars, ...runtime.shipJars, ...(options.jars ?? []), ...new Set(confDirs)], opts });
   } catch (err) {
     throw new SparkSyncError('INSTALL_INCOMPLETE', `the Java VM did not start: ${(err as Error).message}`, {
       cause: err,
-      hint: 'spark-sync needs a Java 17 JDK; set JAVA_HOME to it',
+      hint: driverJavaOptions().length > 0
+        ? `check the options in ${DRIVER_JAVA_OPTIONS_ENV}; spark-sync needs a Java 17 JDK, set JAVA_HOME to it`
+        : 'spark-sync needs a Java 17 JDK; set JAVA_HOME to it',
     });
   }
   started = runtime;

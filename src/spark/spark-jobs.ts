@@ -3,6 +3,11 @@ import { fromJavaError } from '../errors/java-errors';
 import { Logger } from '../log/logger';
 import { JvmOptions, ensureJvm, scratchDir } from './jvm';
 import { clusterConf, isLocalMaster } from './spark-runtime';
+import type { OffsetRange } from '../kafka/offset-range';
+import { encode, requestKeys, requestSource } from './job-requests';
+
+/** How long a stop (or a resume falling back to the anti-join) waits for cancelled Spark tasks to stop writing. */
+export const CANCEL_WAIT_MS = 20_000;
 
 /** One column of a result table: Arrow type by name, values in row order (null allowed). */
 export interface ArrowColumn {
@@ -35,6 +40,33 @@ export interface FileAudit {
   duplicated: number;
   /** Messages whose key is not one of the file's. */
   foreign: number;
+  /** The file's rows found in its dead-letter topic (by their headers). */
+  deadLettered: number;
+  /** With the topic scope: copies of the file's records outside its offset ranges (counted in `duplicated`). */
+  outsideRange: number;
+}
+
+export type { OffsetRange } from '../kafka/offset-range';
+
+/**
+ * What an audit reads: a file's offset ranges (usually one), and with the topic scope every
+ * record from each partition's first offset; `topicEnd` is each partition's end offset.
+ */
+export interface AuditScope {
+  ranges: OffsetRange[];
+  topicStart: number[] | null;
+  topicEnd: number[];
+}
+
+/** Where a file's dead letters are: its dead-letter topic, from its offsets when the file first used it. */
+export interface DeadLetterRange {
+  topic: string;
+  offsets: number[];
+}
+
+/** A dead-letter range across the bridge: `topic@o0,o1,…`, or empty for none. */
+function deadLetterSpec(range: DeadLetterRange | null): string {
+  return range ? `${range.topic}@${range.offsets.join(',')}` : '';
 }
 
 /** Rows `[from, to)` of one source file, and the topic they go to. */
@@ -88,8 +120,10 @@ export interface PartitionWrite {
   sent: number;
   /** Records an earlier attempt had already written, skipped by the final attempt. */
   skipped: number;
-  /** Rows too large for Kafka, sent to the dead-letter topic instead (not in `records`). */
+  /** Rows too large for Kafka, in the dead-letter topic instead (not in `records`). */
   deadLettered: number;
+  /** Natural keys: rows whose identity another file or run had sent, not sent (not in `records`). */
+  replayed: number;
 }
 
 export interface SparkSessionOptions extends JvmOptions {
@@ -104,43 +138,33 @@ export interface SparkSessionOptions extends JvmOptions {
 
 /**
  * The narrow slice of the Java job API (`io.sparksync.jobs.SparkSyncJobs`) the driver calls.
- * Arguments go across as numbers (the bridge converts them to the Java `long`/`long[]` of the
- * signature; it refuses BigInt arrays); Java `long`s come back as BigInt.
+ * An operation on a file takes one request (job-requests.ts, JSON); the rest take a few strings
+ * and numbers (the bridge converts them to the Java `long`/`long[]` of the signature; it refuses
+ * BigInt arrays). Java `long`s come back as BigInt.
  */
 interface JavaJobs {
   describeFile(path: string, format: string): Promise<bigint[]>;
   statFile(path: string): Promise<bigint[]>;
-  writeBatch(path: string, format: string, file: string, from: number, batchSize: number, fileRows: number, topic: string, kafkaConf: string[], startOffsets: number[], ...keys: KeyArgs): Promise<bigint[][]>;
-  resumeBatch(path: string, format: string, file: string, from: number, batchSize: number, fileRows: number, topic: string, kafkaConf: string[], startOffsets: number[], ...keys: KeyArgs): Promise<bigint[][]>;
-  writeDelta(path: string, format: string, file: string, from: number, to: number, topic: string, kafkaConf: string[], keysFrom: number[], keysTo: number[], ...keys: KeyArgs): Promise<bigint[][]>;
-  auditFile(path: string, format: string, file: string, rows: number, topic: string, kafkaConf: string[], from: number[], to: number[], messageKey: string[]): Promise<bigint[]>;
-  auditNaturalKeys(paths: string[], formats: string[], keyFields: string[], identityIn: string[], topic: string, kafkaConf: string[], from: number[], to: number[]): Promise<bigint[]>;
-  checkKeys(path: string, format: string, ...keys: KeyArgs): Promise<bigint[]>;
-  countRecords(path: string, format: string, file: string, from: number, to: number, ...keys: KeyArgs): Promise<bigint>;
+  writeBatch(request: string): Promise<bigint[][]>;
+  resumeBatch(request: string): Promise<bigint[][]>;
+  writeDelta(request: string): Promise<bigint[][]>;
+  auditFile(request: string): Promise<bigint[]>;
+  auditNaturalKeys(request: string): Promise<bigint[]>;
+  checkKeys(request: string): Promise<bigint[]>;
+  countRecords(request: string): Promise<bigint>;
   reconcileIdentityIndex(index: string, expected: string[]): Promise<string[]>;
-  writeIdentitySegment(index: string, segment: string, topic: string, kafkaConf: string[], from: number[], to: number[], identityIn: string): Promise<void>;
+  writeIdentitySegment(request: string): Promise<void>;
   armTestFault(fault: string, afterRecords: number): Promise<void>;
-  previewFile(path: string, format: string, file: string, rows: number, keyFields: string[], messageKey: string[]): Promise<Buffer | Int8Array>;
+  previewFile(request: string): Promise<Buffer | Int8Array>;
   listFiles(root: string): Promise<string[]>;
   listTable(table: string, where: string | null): Promise<string[]>;
   writeSample(path: string, format: string, firstRow: number, rows: number, rowGroupBytes: number): Promise<void>;
   sessionInfo(): Promise<string[]>;
   sourceBytesRead(): Promise<bigint>;
   cancelRunning(timeoutMs: number): Promise<boolean>;
+  runningTasks(): Promise<number>;
   describeJobs(description: string): Promise<void>;
   stop(): Promise<void>;
-}
-
-/** A key mode across the bridge: empty arrays and an empty index mean the defaults. */
-type KeyArgs = [keyFields: string[], messageKey: string[], identityIndex: string];
-
-function keyArgs(keys: JobKeys): KeyArgs {
-  return [keys.keyFields ?? [], keys.messageKey ?? [], keys.identityIndex ?? ''];
-}
-
-/** Where a message's identity is: the header `spark-sync.id` with a business message key, else the key. */
-export function identityIn(messageKey: string[] | null): 'header' | 'key' {
-  return messageKey ? 'header' : 'key';
 }
 
 /** `io.sparksync.jobs.ArrowResults`: the JVM's Arrow IPC writer for result tables. */
@@ -193,7 +217,8 @@ export class SparkJobs {
    * the text its key hashes. An Arrow table, written as Arrow IPC by the JVM.
    */
   async preview(path: string, format: string, fileIdentity: string, rows: number, keys: Pick<JobKeys, 'keyFields' | 'messageKey'>): Promise<Table> {
-    const ipc = await this.call(() => this.jobs.previewFile(path, format, fileIdentity, rows, keys.keyFields ?? [], keys.messageKey ?? []), `previewing ${path}`);
+    const request = encode({ source: requestSource(path, format, fileIdentity), keys: requestKeys(keys), limit: rows });
+    const ipc = await this.call(() => this.jobs.previewFile(request), `previewing ${path}`);
     return tableFromIPC(asBytes(ipc));
   }
 
@@ -261,64 +286,66 @@ export class SparkJobs {
 
   private async batch(resume: boolean, args: BatchArgs): Promise<PartitionWrite[]> {
     if (args.to !== Math.min(args.from + args.batchSize, args.fileRows)) throw new Error(`batch [${args.from}, ${args.to}) is not the ${args.batchSize}-row batch at ${args.from}`);
+    const request = encode({
+      source: requestSource(args.path, args.format, args.fileIdentity, args.fileRows), keys: requestKeys(args.keys), topic: args.topic,
+      kafkaConf: args.kafkaConf, from: args.from, to: args.to, batchSize: args.batchSize, startOffsets: args.startOffsets,
+    });
     const rows = await this.call(
-      () => {
-        const a = [args.path, args.format, args.fileIdentity, args.from, args.batchSize, args.fileRows, args.topic, args.kafkaConf, args.startOffsets, ...keyArgs(args.keys)] as const;
-        return resume ? this.jobs.resumeBatch(...a) : this.jobs.writeBatch(...a);
-      },
+      () => (resume ? this.jobs.resumeBatch(request) : this.jobs.writeBatch(request)),
       `${resume ? 'resuming' : 'writing'} rows ${args.from}–${args.to} of ${args.path}`,
     );
     return toPartitionWrites(rows);
   }
 
   /**
-   * Recovery write: rows `[from, to)` whose keys are not at offsets `[keysFrom, keysTo)` of the
-   * topic, appended after `keysTo`. Returns what each Kafka partition got.
+   * Recovery write: rows `[from, to)` whose keys are not in the offset ranges `keyRanges` of the
+   * topic, appended at `writeFrom` (the topic's end offsets now). Returns what each Kafka partition got.
    */
-  async writeDelta(args: FileRange & { keysFrom: number[]; keysTo: number[] }): Promise<PartitionWrite[]> {
-    const rows = await this.call(
-      () => this.jobs.writeDelta(args.path, args.format, args.fileIdentity, args.from, args.to, args.topic, args.kafkaConf, args.keysFrom, args.keysTo, ...keyArgs(args.keys)),
-      `recovering rows ${args.from}–${args.to} of ${args.path}`,
-    );
-    return toPartitionWrites(rows);
+  async writeDelta(args: FileRange & { keyRanges: OffsetRange[]; writeFrom: number[] }): Promise<PartitionWrite[]> {
+    const request = encode({
+      source: requestSource(args.path, args.format, args.fileIdentity), keys: requestKeys(args.keys), topic: args.topic,
+      kafkaConf: args.kafkaConf, from: args.from, to: args.to, ranges: args.keyRanges, writeFrom: args.writeFrom,
+    });
+    return toPartitionWrites(await this.call(() => this.jobs.writeDelta(request), `recovering rows ${args.from}–${args.to} of ${args.path}`));
   }
 
-  /** Compares a file's first `rows` keys with the keys at offsets `[from, to)` of the topic. */
-  async auditFile(args: { path: string; format: string; fileIdentity: string; rows: number; topic: string; kafkaConf: string[]; from: number[]; to: number[]; messageKey: string[] | null }): Promise<FileAudit> {
-    const [sourceRows, messages, missing, duplicated, foreign] = (
-      await this.call(
-        () => this.jobs.auditFile(args.path, args.format, args.fileIdentity, args.rows, args.topic, args.kafkaConf, args.from, args.to, args.messageKey ?? []),
-        `auditing ${args.path} against ${args.topic}`,
-      )
-    ).map(Number);
-    return { sourceRows, messages, missing, duplicated, foreign };
+  /**
+   * Compares a file's first `rows` keys with the keys in its offset ranges (with the topic scope:
+   * every record of the topic, its ranges marked) and with its dead letters, found in the
+   * dead-letter topic by their headers.
+   */
+  async auditFile(args: { path: string; format: string; fileIdentity: string; rows: number; topic: string; kafkaConf: string[]; scope: AuditScope; messageKey: string[] | null; deadLetters: DeadLetterRange | null }): Promise<FileAudit> {
+    const { scope } = args;
+    const request = encode({
+      source: requestSource(args.path, args.format, args.fileIdentity, args.rows), keys: requestKeys({ keyFields: null, messageKey: args.messageKey }),
+      topic: args.topic, kafkaConf: args.kafkaConf, ranges: scope.ranges, deadLetters: deadLetterSpec(args.deadLetters), topicFrom: scope.topicStart, topicTo: scope.topicEnd,
+    });
+    return toAudit(await this.call(() => this.jobs.auditFile(request), `auditing ${args.path} against ${args.topic}`));
   }
 
   /**
    * Natural-key audit of a topic's files with the same key fields, taken together: their distinct
-   * identities against the identities in their offset ranges. `sourceRows` is the distinct count.
+   * identities against the identities in their offset ranges and dead letters. `sourceRows` is the distinct count.
    */
-  async auditNaturalKeys(args: { files: Array<{ path: string; format: string; messageKey: string[] | null; from: number[]; to: number[] }>; keyFields: string[]; topic: string; kafkaConf: string[] }): Promise<FileAudit> {
-    const { files } = args;
-    const [sourceRows, messages, missing, duplicated, foreign] = (
-      await this.call(
-        () => this.jobs.auditNaturalKeys(files.map((f) => f.path), files.map((f) => f.format), args.keyFields, files.map((f) => identityIn(f.messageKey)),
-          args.topic, args.kafkaConf, files.flatMap((f) => f.from), files.flatMap((f) => f.to)),
-        `auditing the natural keys of ${files.length} file(s) against ${args.topic}`,
-      )
-    ).map(Number);
-    return { sourceRows, messages, missing, duplicated, foreign };
+  async auditNaturalKeys(args: { files: Array<{ path: string; format: string; fileIdentity: string; messageKey: string[] | null; ranges: OffsetRange[]; deadLetters: DeadLetterRange | null }>; keyFields: string[]; topic: string; kafkaConf: string[]; topicStart: number[] | null; topicEnd: number[] }): Promise<FileAudit> {
+    const request = encode({
+      keys: requestKeys({ keyFields: args.keyFields, messageKey: null }), topic: args.topic, kafkaConf: args.kafkaConf, topicFrom: args.topicStart, topicTo: args.topicEnd,
+      files: args.files.map((f) => ({ source: requestSource(f.path, f.format, f.fileIdentity), keys: requestKeys({ keyFields: null, messageKey: f.messageKey }), ranges: f.ranges, deadLetters: deadLetterSpec(f.deadLetters) })),
+    });
+    return toAudit(await this.call(() => this.jobs.auditNaturalKeys(request), `auditing the natural keys of ${args.files.length} file(s) against ${args.topic}`));
   }
 
   /** What a file's key mode finds before anything of it is sent (NULL message keys; distinct and already-sent identities). */
   async checkKeys(path: string, format: string, keys: JobKeys): Promise<KeyCheck> {
-    const [firstNull, distinct, sent] = (await this.call(() => this.jobs.checkKeys(path, format, ...keyArgs(keys)), `checking the keys of ${path}`)).map(Number);
+    const request = encode({ source: requestSource(path, format, ''), keys: requestKeys(keys) });
+    const [firstNull, distinct, sent] = (await this.call(() => this.jobs.checkKeys(request), `checking the keys of ${path}`)).map(Number);
     return { firstNullMessageKey: firstNull < 0 ? null : firstNull, distinctIdentities: distinct < 0 ? null : distinct, alreadySent: sent < 0 ? null : sent };
   }
 
   /** Natural-key mode: the records rows `[from, to)` hold (first of their identity, not yet in the topic). */
   async countRecords(range: Omit<FileRange, 'topic' | 'kafkaConf'>): Promise<number> {
-    return Number(await this.call(() => this.jobs.countRecords(range.path, range.format, range.fileIdentity, range.from, range.to, ...keyArgs(range.keys)), `counting the records of ${range.path}`));
+    const request = encode({ source: requestSource(range.path, range.format, range.fileIdentity), keys: requestKeys(range.keys), from: range.from, to: range.to });
+    return Number(await this.call(() => this.jobs.countRecords(request), `counting the records of ${range.path}`));
   }
 
   /** Deletes index segments the checkpoint does not expect; returns the expected ones that are missing. */
@@ -326,10 +353,10 @@ export class SparkJobs {
     return this.call(() => this.jobs.reconcileIdentityIndex(index, expected), `reconciling the identity index ${index}`);
   }
 
-  /** Writes one index segment from the identities of the messages at offsets `[from, to)`. */
-  async writeIdentitySegment(args: { index: string; segment: string; topic: string; kafkaConf: string[]; from: number[]; to: number[]; messageKey: string[] | null }): Promise<void> {
-    await this.call(() => this.jobs.writeIdentitySegment(args.index, args.segment, args.topic, args.kafkaConf, args.from, args.to, identityIn(args.messageKey)),
-      `writing segment ${args.segment} of the identity index`);
+  /** Writes one index segment from the identities of the messages in the offset ranges. */
+  async writeIdentitySegment(args: { index: string; segment: string; topic: string; kafkaConf: string[]; ranges: OffsetRange[]; messageKey: string[] | null }): Promise<void> {
+    const request = encode({ keys: requestKeys({ keyFields: null, messageKey: args.messageKey, identityIndex: args.index }), segment: args.segment, topic: args.topic, kafkaConf: args.kafkaConf, ranges: args.ranges });
+    await this.call(() => this.jobs.writeIdentitySegment(request), `writing segment ${args.segment} of the identity index`);
   }
 
   /** Bytes of files Spark's tasks have read since the session started (task input metrics). */
@@ -364,6 +391,11 @@ export class SparkJobs {
     return this.call(() => this.jobs.cancelRunning(timeoutMs), 'cancelling the running Spark jobs');
   }
 
+  /** How many Spark tasks run now, on every executor. */
+  async runningTasks(): Promise<number> {
+    return Number(await this.call(() => this.jobs.runningTasks(), 'counting the running Spark tasks'));
+  }
+
   async stop(): Promise<void> {
     await this.call(() => this.jobs.stop(), 'stopping Spark');
   }
@@ -377,12 +409,18 @@ export class SparkJobs {
   }
 }
 
+function toAudit(figures: bigint[]): FileAudit {
+  const [sourceRows, messages, missing, duplicated, foreign, deadLettered, outsideRange] = figures.map(Number);
+  return { sourceRows, messages, missing, duplicated, foreign, deadLettered, outsideRange };
+}
+
 function toPartitionWrites(rows: bigint[][]): PartitionWrite[] {
-  return rows.map(([partition, records, sent, skipped, deadLettered]) => ({
+  return rows.map(([partition, records, sent, skipped, deadLettered, replayed]) => ({
     partition: Number(partition),
     records: Number(records),
     sent: Number(sent),
     skipped: Number(skipped),
     deadLettered: Number(deadLettered ?? 0),
+    replayed: Number(replayed ?? 0),
   }));
 }

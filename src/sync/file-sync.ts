@@ -1,35 +1,17 @@
-import { BatchCheckpoint, CheckpointStore, FileCheckpoint, SourceFingerprint } from '../checkpoint/checkpoint-store';
+import { BatchCheckpoint, FileCheckpoint, SourceFingerprint } from '../checkpoint/checkpoint-store';
 import type { FileStatus } from '../checkpoint/file-state';
 import { SparkSyncError } from '../errors/spark-sync-error';
-import { KafkaAdmin } from '../kafka/kafka-admin';
-import { Logger } from '../log/logger';
-import { RecoveryMode } from '../config/submit-config';
-import { JobKeys, SparkJobs } from '../spark/spark-jobs';
+import { JobKeys } from '../spark/spark-jobs';
 import { SourceFile } from './source';
-import { SyncEventListener } from './sync-events';
+import type { FileSyncContext } from './file-sync-context';
 import { assertOffsetsAdvancedBy, assertResumableOffsets, assertRowsAccounted, countsByPartition } from './offsets';
 import { recoverCutBatch } from './recovery';
 import { assertSameFormat, assertSourceUnchanged, completedFileChange, completedFileChanged } from './source-checks';
 import { beforeBatchWrite, crashPoint } from './test-faults';
 import { indexCommitted } from './identity-index';
 import { rowNumber } from '../util/numbers';
+import { recordsIn } from '../kafka/offset-range';
 
-export interface FileSyncContext {
-  store: CheckpointStore;
-  admin: KafkaAdmin;
-  jobs: SparkJobs;
-  topic: string;
-  partitions: number;
-  batchSize: number;
-  kafkaConf: string[];
-  recovery: RecoveryMode;
-  /** How records are keyed; `identityIndex` is the topic's index in natural-key mode. */
-  keys: JobKeys;
-  log: Logger;
-  emit: SyncEventListener;
-  /** Checked between batches: a stop request ends the run at a batch boundary. */
-  signal?: AbortSignal;
-}
 
 /** What a submit did with one file. */
 export interface FileResult {
@@ -66,13 +48,14 @@ export async function syncFile(ctx: FileSyncContext, file: SourceFile): Promise<
     ctx.emit({ type: 'file-skipped', topic, file: file.identity, reason: 'completed' });
     return result(file, 'SKIPPED', existing.totalRecords ?? 0, 0, 0, existing, started);
   }
-  const { cp, rows } = await startOrResume(ctx, file, existing);
-  let batch: BatchCursor = { index: (await store.listBatches(topic, file.identity)).length, position: cp.recordsProcessed, offsets: cp.partitionOffsets! };
+  // From here on, the file's own settings (where its dead letters begin) go with every write.
+  const { cp, rows, fileCtx, writeFrom } = await startOrResume(ctx, file, existing);
+  let batch: BatchCursor = { index: (await store.listBatches(topic, file.identity)).length, position: cp.recordsProcessed, offsets: writeFrom };
   const firstPosition = batch.position;
   let batches = 0;
   while (batch.position < rows) {
     if (ctx.signal?.aborted) throw stoppedAt(ctx.signal.reason, file.identity, batch.position);
-    batch = await syncBatch(ctx, file, batch, rows);
+    batch = await syncBatch(fileCtx, file, batch, rows);
     batches++;
   }
   if (ctx.keys.keyFields) await assertNaturalRowsAccounted(ctx, file, rows);
@@ -86,12 +69,17 @@ export async function syncFile(ctx: FileSyncContext, file: SourceFile): Promise<
 /**
  * A new file starts in one checkpoint transaction at the topic's current end offsets. An
  * IN_PROGRESS one continues only from the same source on the same topic, after the batch a crash
- * cut off (records past its checkpoint offsets) is recovered.
+ * cut off (its records sealed into the file's tail when this run began: cut-off-writes.ts) is
+ * recovered. Either way its next batch is written at the topic's end offsets (`writeFrom`),
+ * which lie past its checkpoint when another file wrote meanwhile.
  */
-async function startOrResume(ctx: FileSyncContext, file: SourceFile, cp: FileCheckpoint | undefined): Promise<{ cp: FileCheckpoint; rows: number }> {
+async function startOrResume(ctx: FileSyncContext, file: SourceFile, cp: FileCheckpoint | undefined): Promise<{ cp: FileCheckpoint; rows: number; fileCtx: FileSyncContext; writeFrom: number[] }> {
   const { store, topic } = ctx;
   if (cp) assertSameFormat(cp, file.format);
-  if (cp?.status === 'IN_PROGRESS') assertSameKeyMode(cp, ctx.keys);
+  if (cp?.status === 'IN_PROGRESS') {
+    assertSameKeyMode(cp, ctx.keys);
+    assertSameDeadLetterTopic(cp, ctx.deadLetterTopic);
+  }
   await ctx.jobs.describeJobs(`spark-sync: ${file.identity} (counting its rows)`);
   const description = await ctx.jobs.describeFile(file.uri, file.format);
   const fingerprint: SourceFingerprint = { sizeBytes: description.sizeBytes, mtimeMs: description.mtimeMs, rows: description.rows };
@@ -100,9 +88,18 @@ async function startOrResume(ctx: FileSyncContext, file: SourceFile, cp: FileChe
   if (cp?.status === 'IN_PROGRESS') {
     assertSourceUnchanged(cp, fingerprint);
     assertResumableOffsets(cp, ctx.partitions, endOffsets);
-    ctx.emit({ ...started, recordsProcessed: cp.recordsProcessed, resumed: true });
-    const cut = endOffsets.some((end, p) => end > cp.partitionOffsets![p]);
-    return { cp: cut ? await recoverCutBatch(ctx, file, cp, endOffsets) : cp, rows: fingerprint.rows };
+    if (ctx.deadLetterTopic && !cp.deadLetterTopic) {
+      // Before the first dead letter of the file: where its dead letters begin.
+      await store.useDeadLetterTopic(topic, file.identity, { topic: ctx.deadLetterTopic, offsets: await ctx.admin.endOffsets(ctx.deadLetterTopic) });
+      cp = (await store.getFile(topic, file.identity))!;
+    }
+    const resumed = cp;
+    const fileCtx = withFileKafkaConf(ctx, resumed);
+    ctx.emit({ ...started, recordsProcessed: resumed.recordsProcessed, resumed: true });
+    const cut = recordsIn(resumed.tailRanges ?? []) > 0;
+    if (!cut) return { cp: resumed, rows: fingerprint.rows, fileCtx, writeFrom: endOffsets };
+    const recovered = await recoverCutBatch(fileCtx, file, resumed);
+    return { cp: recovered.cp, rows: fingerprint.rows, fileCtx, writeFrom: recovered.after };
   }
   const found = await checkKeys(ctx, file);
   const fresh = await store.startFile(topic, file.identity, {
@@ -114,10 +111,32 @@ async function startOrResume(ctx: FileSyncContext, file: SourceFile, cp: FileChe
     keyFields: ctx.keys.keyFields,
     messageKey: ctx.keys.messageKey,
     duplicateRecords: found.distinctIdentities === null ? 0 : fingerprint.rows - found.distinctIdentities,
-    replayedRecords: found.alreadySent ?? 0,
+    // Replays are counted batch by batch, as they are met (another file may send some meanwhile).
+    replayedRecords: 0,
+    deadLetters: ctx.deadLetterTopic ? { topic: ctx.deadLetterTopic, offsets: await ctx.admin.endOffsets(ctx.deadLetterTopic) } : null,
   });
   ctx.emit({ ...started, recordsProcessed: 0, resumed: false });
-  return { cp: fresh, rows: fingerprint.rows };
+  return { cp: fresh, rows: fingerprint.rows, fileCtx: withFileKafkaConf(ctx, fresh), writeFrom: endOffsets };
+}
+
+/**
+ * The run's Kafka settings for one file's writes: with a dead-letter topic, where the file's dead
+ * letters begin there, so a task that may repeat a write finds them and sends none twice.
+ */
+function withFileKafkaConf(ctx: FileSyncContext, cp: FileCheckpoint): FileSyncContext {
+  if (!cp.deadLetterOffsets) return ctx;
+  return { ...ctx, kafkaConf: [...ctx.kafkaConf, `spark-sync.dead.letter.start.offsets=${cp.deadLetterOffsets.join(',')}`] };
+}
+
+/**
+ * A file that has dead letters in one topic keeps them there: its retries and audits look for
+ * them in that topic, so a resume naming another (or none) is refused before anything is sent.
+ */
+function assertSameDeadLetterTopic(cp: FileCheckpoint, deadLetterTopic: string | undefined): void {
+  if (!cp.deadLetterTopic || cp.deadLetterTopic === deadLetterTopic) return;
+  throw new SparkSyncError('USAGE', `${cp.fileName} sends its too-large rows to the dead-letter topic ${cp.deadLetterTopic}, but this run ${deadLetterTopic ? `names ${deadLetterTopic}` : 'has no --dead-letter-topic'}`, {
+    hint: `rerun with --dead-letter-topic ${cp.deadLetterTopic}; nothing was sent`,
+  });
 }
 
 /** Where a file's next batch starts: its index, first position, and the partitions' offsets. */
@@ -133,7 +152,9 @@ async function syncBatch(ctx: FileSyncContext, file: SourceFile, batch: BatchCur
   const batchStarted = Date.now();
   const { index, position, offsets } = batch;
   const to = Math.min(position + ctx.batchSize, rows);
-  await store.markPending(topic, file.identity, to);
+  const pendingStarted = Date.now();
+  await store.markPending(topic, file.identity, to, offsets);
+  const pendingSeconds = (Date.now() - pendingStarted) / 1000;
   await beforeBatchWrite(index, jobs);
   const batches = index + Math.ceil((rows - position) / ctx.batchSize);
   await jobs.describeJobs(`spark-sync: ${file.identity} batch ${index + 1}/${batches} (rows ${rowNumber(position)}–${rowNumber(to)})`);
@@ -148,14 +169,15 @@ async function syncBatch(ctx: FileSyncContext, file: SourceFile, batch: BatchCur
   assertOffsetsAdvancedBy(topic, offsets, counts, after);
   await crashPoint('after-ack', index, jobs);
   const deadLettered = writes.reduce((n, w) => n + w.deadLettered, 0);
+  const replayed = writes.reduce((n, w) => n + w.replayed, 0);
   const commitStarted = Date.now();
-  await store.commitBatch(topic, file.identity, { batchIndex: index, firstPosition: position, endPosition: to, partitionCounts: counts, endOffsets: after, deadLettered });
+  await store.commitBatch(topic, file.identity, { batchIndex: index, firstPosition: position, endPosition: to, partitionCounts: counts, endOffsets: after, deadLettered, replayed });
   const checkpointSeconds = (Date.now() - commitStarted) / 1000;
-  await indexCommitted(ctx, file, index, offsets, after);
+  await indexCommitted(ctx, file, index, [{ from: offsets, to: after }]);
   ctx.emit({
     type: 'batch-committed', topic, file: file.identity, batchIndex: index, firstPosition: position, endPosition: to,
     records: ctx.keys.keyFields ? counts.reduce((n, c) => n + c, 0) : to - position, skipped: writes.reduce((n, w) => n + w.skipped, 0), deadLettered, recordsProcessed: to, totalRecords: rows, endOffsets: after,
-    seconds: (Date.now() - batchStarted) / 1000, checkpointSeconds,
+    seconds: (Date.now() - batchStarted) / 1000, checkpointSeconds: checkpointSeconds + pendingSeconds,
   });
   return { index: index + 1, position: to, offsets: after };
 }

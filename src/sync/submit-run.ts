@@ -1,11 +1,13 @@
 import os from 'node:os';
+import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { CheckpointStore, leaseStaleMs } from '../checkpoint/checkpoint-store';
+import { CheckpointStore, CheckpointTopic, leaseStaleMs } from '../checkpoint/checkpoint-store';
 import { SubmitConfig } from '../config/submit-config';
 import { SparkSyncError, asSparkSyncError } from '../errors/spark-sync-error';
 import { KafkaAdmin } from '../kafka/kafka-admin';
 import { Logger } from '../log/logger';
-import { SparkJobs } from '../spark/spark-jobs';
+import { CANCEL_WAIT_MS, SparkJobs } from '../spark/spark-jobs';
+import { sealCutOffWrites } from './cut-off-writes';
 import { FileResult, syncFile } from './file-sync';
 import { identityIndexUri, reconcileIdentityIndex } from './identity-index';
 import { checkSource, planFiles } from './source';
@@ -36,13 +38,13 @@ export interface SubmitDeps {
   emit: SyncEventListener;
   /** Starts Spark when the first file needs it (so bad input fails before the JVM starts). */
   spark: () => Promise<SparkJobs>;
+  /** Starts the JVM (not Spark), for the checkpoint topic's Kafka client. */
+  jvm: () => Promise<void>;
   /** Stops the run: the running Spark job is cancelled, its tasks stop writing, the lease is released. */
   signal?: AbortSignal;
 }
 
 const HEARTBEAT_MS = 10_000;
-/** How long a stop waits for the cancelled Spark job's tasks to stop writing. */
-export const CANCEL_WAIT_MS = 20_000;
 
 /**
  * One submit: plan the source, check Kafka and the topic, take the topic's writer lease, then
@@ -59,7 +61,12 @@ export async function runSubmit(config: SubmitConfig, deps: SubmitDeps): Promise
     const existing = await topicPartitions(admin, config);
     const store = await CheckpointStore.open(config.checkpoint, { create: true });
     try {
+      if (config.checkpointTopic) {
+        await deps.jvm();
+        store.useCheckpointTopic(await CheckpointTopic.open({ name: config.checkpointTopic, target: config.topic, kafkaConf: config.kafkaConf, admin, create: true, replicationFactor: config.replicationFactor }));
+      }
       return await underLease(store, config.topic, deps, async (stop) => {
+        await store.rememberConnection(config.topic, { bootstrapServers: config.bootstrapServers, checkpointTopic: config.checkpointTopic, kafkaConfig: config.kafkaClient.file ? path.resolve(config.kafkaClient.file) : null });
         const jobs = await deps.spark();
         stop.onStop(() => jobs.cancelRunning(CANCEL_WAIT_MS).then((stopped) => {
           if (!stopped) deps.log.warn({ waited_ms: CANCEL_WAIT_MS }, 'Spark tasks were still running when the stop gave up waiting; the next run recovers the batch they were writing');
@@ -72,9 +79,11 @@ export async function runSubmit(config: SubmitConfig, deps: SubmitDeps): Promise
         // A changed file stops only itself: the other files still sync, then the run fails.
         const changed: SparkSyncError[] = [];
         const kafkaConf = [...config.kafkaConf, ...(await recordLimits(admin, config, deps.log))];
-        const keys = { ...config.keys, identityIndex: config.keys.keyFields ? identityIndexUri(store.file, config.topic) : null };
-        if (keys.identityIndex) await reconcileIdentityIndex({ store, jobs, log: deps.log }, config.topic, keys.identityIndex, kafkaConf);
-        const ctx = { store, admin, jobs, topic: config.topic, partitions, batchSize: config.batchSize, kafkaConf, recovery: config.recovery, keys, log: deps.log, emit: deps.emit, signal: stop.signal };
+        const keys = { ...config.keys, identityIndex: config.keys.keyFields ? identityIndexUri(store.file, config.topic, config.indexLocation) : null };
+        // Before this run writes: a file of the topic cut off mid-batch keeps what it wrote.
+        await sealCutOffWrites({ store, admin, log: deps.log }, config.topic);
+        if (keys.identityIndex) await reconcileIdentityIndex({ store, jobs, admin, log: deps.log }, config.topic, keys.identityIndex, kafkaConf);
+        const ctx = { store, admin, jobs, topic: config.topic, partitions, batchSize: config.batchSize, kafkaConf, recovery: config.recovery, deadLetterTopic: config.deadLetterTopic, keys, log: deps.log, emit: deps.emit, signal: stop.signal };
         for (const file of files) {
           try {
             results.push(await syncFile(ctx, file));
@@ -202,7 +211,14 @@ export async function releaseHeldLeases(timeoutMs: number): Promise<void> {
 async function underLease<T>(store: CheckpointStore, topic: string, deps: SubmitDeps, work: (stop: RunStop) => Promise<T>): Promise<T> {
   const owner = { id: randomUUID(), host: os.hostname(), pid: process.pid };
   const { log } = deps;
+  const leaseStarted = Date.now();
   await store.acquireLease(topic, owner, leaseStaleMs());
+  const reconciled = store.reconcileSummary(topic);
+  if (reconciled && reconciled.restored.length + reconciled.published.length + reconciled.removed.length > 0) {
+    log.info({ topic, restored: reconciled.restored.length, published: reconciled.published.length, removed: reconciled.removed.length, conflicts: reconciled.conflicts, seconds: (Date.now() - leaseStarted) / 1000 },
+      'the local checkpoint was reconciled with the checkpoint topic');
+  }
+  for (const file of reconciled?.conflicts ?? []) log.warn({ topic, file }, 'the file was changed both by a local-only run here and in the checkpoint topic; the state of the checkpoint topic was kept');
   const controller = new AbortController();
   let cancel: (() => Promise<void>) | undefined;
   let cancelled: Promise<unknown> = Promise.resolve();

@@ -33,7 +33,11 @@ export type SyncEvent =
       totalRecords: number;
       endOffsets: number[];
       seconds: number;
-      /** Of which the checkpoint commit (one SQLite transaction, fsynced). */
+      /**
+       * Of which the checkpoint's two changes, the pending mark before the write and the commit
+       * after it: each a SQLite transaction (fsynced) and, with the checkpoint topic, a Kafka
+       * transaction acknowledged before it.
+       */
       checkpointSeconds: number;
     }
   | {

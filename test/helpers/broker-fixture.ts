@@ -22,6 +22,23 @@ export async function startBroker(): Promise<DevBroker & { stop(): Promise<void>
   };
 }
 
+/**
+ * The broker a test file uses: the one the whole run shares (`SPARK_SYNC_TEST_BROKER`, started by
+ * test/run-suite.ts), or one of its own. Its `stop` leaves a shared broker running for the next
+ * file; the runner stops it and checks that nothing is left.
+ */
+export async function fileBroker(): Promise<DevBroker & { stop(): Promise<void> }> {
+  const shared = process.env.SPARK_SYNC_TEST_BROKER;
+  if (!shared) return startBroker();
+  const port = Number(shared.slice(shared.lastIndexOf(':') + 1));
+  return { bootstrap: shared, port, pid: Number(process.env.SPARK_SYNC_TEST_BROKER_PID ?? 0), dataDir: '', stop: async () => undefined };
+}
+
+/** Whether this run shares one broker across test files (test/run-suite.ts). */
+export function sharedBroker(): boolean {
+  return !!process.env.SPARK_SYNC_TEST_BROKER;
+}
+
 let topicCounter = 0;
 /** A topic name no other test uses. */
 export function uniqueTopic(prefix = 'test'): string {

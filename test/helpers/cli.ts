@@ -44,11 +44,13 @@ export function runCli(
      * that sends any signal to the CLI's process (or, with `group`, to its whole group).
      */
     onStart?: (killGroup: () => void, signal: (name: NodeJS.Signals, group?: boolean) => void) => void;
+    /** The working directory (as Airflow gives a task a temporary one); the test's own by default. */
+    cwd?: string;
   } = {},
 ): Promise<CliResult> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true, cwd: options.cwd });
     const killGroup = () => {
       try {
         process.kill(-child.pid!, 'SIGKILL');

@@ -4,7 +4,7 @@ import { after, before } from 'node:test';
 import { KafkaConfig } from 'kafkajs';
 import { DevBroker } from '../../src/dev';
 import { isAlive } from '../../src/util/processes';
-import { startBroker, tempDir } from './broker-fixture';
+import { fileBroker, sharedBroker, tempDir } from './broker-fixture';
 import { CliResult, runCli } from './cli';
 import { assertExactTopic } from './topic-reader';
 
@@ -93,14 +93,15 @@ export function useSyncFixture(options: SyncFixtureOptions = {}): SyncFixture {
   let starting: Promise<DevBroker> | undefined;
 
   before(async () => {
-    starting = options.broker ? options.broker(dir) : startBroker();
+    // A broker of its own only where the file needs one (TLS, SASL, ACLs); else the run's shared one.
+    starting = options.broker ? options.broker(dir) : fileBroker();
     broker = await starting;
   });
 
   after(async () => {
     if (broker === undefined) return;
     await broker.stop();
-    assert.equal(isAlive(broker.pid), false, `broker pid ${broker.pid} still running after stop`);
+    if (options.broker || !sharedBroker()) assert.equal(isAlive(broker.pid), false, `broker pid ${broker.pid} still running after stop`);
   });
 
   const fixture: SyncFixture = {

@@ -217,3 +217,65 @@ test('a NULL --message-key column is refused with exit 2, naming file and positi
     await admin.disconnect();
   }
 });
+
+test('review 25.8: an identity-index segment whose records Kafka no longer holds (retention) stops a natural-key run with exit 4 and one line naming topic, partitions and offsets; nothing is sent', async () => {
+  const topic = uniqueTopic('index-retention');
+  const rows = distinctRows.slice(0, 4_000);
+  const first = writeCsv(path.join(t.dir, 'retention', 'day-1.csv'), rows);
+  summaryOf(await t.submit(first, topic, natural));
+  // Retention removes the records (here: Kafka's DeleteRecords, which moves each partition's log
+  // start as retention does), and the index folder is lost (a new machine, a wiped disk).
+  const kafka = new Kafka({ brokers: [t.broker.bootstrap], logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  const before = await admin.fetchTopicOffsets(topic);
+  await admin.deleteTopicRecords({ topic, partitions: before.map((o) => ({ partition: o.partition, offset: '-1' })) });
+  await admin.disconnect();
+  fs.rmSync(path.join(t.dir, 'identity-index', topic), { recursive: true, force: true });
+
+  const second = writeCsv(path.join(t.dir, 'retention-2', 'day-2.csv'), rows.slice(0, 100));
+  const run = await t.submit(second, topic, natural, { partitions: null });
+  const errors = run.stderr.split('\n').filter((l) => l.startsWith('spark-sync: error'));
+  process.stderr.write(`# 25.8: exit ${run.code}: ${errors[0] ?? run.stderr.slice(-300)}\n`);
+  assert.equal(run.code, 4, run.stderr.slice(-1500));
+  assert.equal(errors.length, 1, run.stderr);
+  assert.match(errors[0], new RegExp(`\\[IDENTITY_INDEX_LOST\\].*of topic ${topic} lacks the identities of (a committed batch|committed batches) of day-1\\.csv, and Kafka no longer holds their records.*partition \\d+ offsets 0–\\d+ \\(it now starts at \\d+\\).*reset --file`));
+  const after = await readTopic(t.broker.bootstrap, topic);
+  assert.equal(after.length, 0, 'nothing was sent');
+});
+
+test('review 25.3: natural keys, another source synced into the topic while a file is cut off mid-batch: no identity is sent twice, and the cut-off file completes with the other\'s rows counted as replayed', async () => {
+  const topic = uniqueTopic('interleave');
+  const rows = distinctRows.slice(0, 9_000);
+  const f = writeCsv(path.join(t.dir, 'interleave-1', 'f.csv'), rows);
+  // S1's file F: SIGKILLed while batch 1 is being written.
+  const killed = await t.submit(f, topic, natural, { env: { SPARK_SYNC_TEST_CRASH_AT: 'mid-batch@1' } });
+  assertKilledOnPurpose(killed, 'F killed mid-batch 1');
+  const written = await readTopic(t.broker.bootstrap, topic);
+  const cutOff = written.length - BATCH;
+  assert.ok(cutOff > 0 && cutOff < BATCH, `batch 1 was cut off mid-write (${cutOff} of its ${BATCH} records in Kafka)`);
+  const byIdentity = new Map(rows.map((r) => [identity(r), r]));
+  const batch0 = new Set(rows.slice(0, BATCH).map(identity));
+  const cutOffRows = written.map((m) => m.key).filter((k) => !batch0.has(k)).slice(0, 50).map((k) => byIdentity.get(k)!);
+  // S2: an overlapping extract, synced while F waits: 50 rows F's cut-off batch already wrote,
+  // 100 of F's rows it has not reached yet (batch 2), and 100 new ones.
+  const later = rows.slice(7_000, 7_100);
+  const fresh = Array.from({ length: 100 }, (_, i) => event(DISTINCT + 100 + i));
+  const g = writeCsv(path.join(t.dir, 'interleave-2', 'g.csv'), [...cutOffRows, ...later, ...fresh]);
+  const other = await t.submit(g, topic, natural, { partitions: null });
+  const gSummary = summaryOf(other);
+  process.stderr.write(`# 25.3: S2 sent ${gSummary.recordsSent} and counted ${gSummary.replayed} replays\n`);
+  assert.deepEqual({ sent: gSummary.recordsSent, replayed: gSummary.replayed }, { sent: later.length + fresh.length, replayed: cutOffRows.length }, 'S2 sent none of F\'s cut-off identities');
+  // F again: it recovers its cut-off batch and completes, counting S2's 100 as replayed.
+  const rerun = await t.submit(f, topic, natural, { partitions: null });
+  const errors = rerun.stderr.split('\n').filter((l) => l.startsWith('spark-sync: error'));
+  process.stderr.write(`# 25.3: F's rerun exit ${rerun.code}: ${errors[0] ?? 'ok'}\n`);
+  const fSummary = summaryOf(rerun);
+  assert.equal(fSummary.replayed, later.length, 'F counted the rows S2 sent first as replayed');
+  const expected = new Set([...rows, ...fresh].map(identity));
+  await assertIdentities(topic, expected, (m) => m.key);
+  const status = JSON.parse((await t.cli(['status', '--checkpoint', t.checkpoint(topic), '--json'])).stdout.trim().split('\n').at(-1)!) as { files: Array<{ file_name: string; status: string; replayed_records: number; unexpected_records: number }> };
+  assert.deepEqual(status.files.map((s) => [s.file_name, s.status, s.replayed_records, s.unexpected_records]), [['f.csv', 'COMPLETED', later.length, 0], ['g.csv', 'COMPLETED', cutOffRows.length, 0]]);
+  const verify = await t.verify(topic);
+  assert.equal(verify.code, 0, verify.stdout.slice(-1500) + verify.stderr.slice(-1500));
+});

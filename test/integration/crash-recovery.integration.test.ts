@@ -7,7 +7,7 @@ import { uniqueTopic } from '../helpers/broker-fixture';
 import { CliResult, assertKilledOnPurpose } from '../helpers/cli';
 import { expectedSampleKeys } from '../helpers/sample-rows';
 import { useSyncFixture } from '../helpers/sync-fixture';
-import { messagesIn } from '../helpers/topic-reader';
+import { messagesIn, readTopic, tally } from '../helpers/topic-reader';
 
 /**
  * Exactly-once across crashes (DESIGN.md §2): the CLI is SIGKILLed — at named points, and at
@@ -90,6 +90,34 @@ test('a task that fails after writing part of its partition is retried without d
   const batch1 = run.logs.find((l) => l.msg === 'batch committed' && l.batch === 1)!;
   assert.ok(Number(batch1.skipped) > 0, `the retried task skipped what its first attempt wrote: ${JSON.stringify(batch1)}`);
   await t.assertExact(topic, small.keys);
+});
+
+test('review 25.5/25.6: a resumed direct-write batch whose task meets a copy of one of its records fails with RESUME_MISMATCH on every attempt, so the rerun stops the job, falls back to the anti-join and keeps the anomaly (not exit 4 OFFSET_MISMATCH)', async () => {
+  const topic = uniqueTopic('resume-retry');
+  const crashed = await t.submit(small.path, topic, [], { env: { SPARK_SYNC_TEST_CRASH_AT: 'mid-batch@1' } });
+  assertKilledOnPurpose(crashed, 'the crashed run');
+  // Another producer copies one record of the cut-off batch, headers and all, into its partition.
+  const cutOff = (await readTopic(t.broker.bootstrap, topic)).filter((m) => Number(m.headers['spark-sync.position']) >= SMALL_BATCH);
+  assert.ok(cutOff.length > 0 && cutOff.length < SMALL_BATCH, `batch 1 was cut off mid-write (${cutOff.length} records)`);
+  const copy = cutOff[0];
+  const producer = new Kafka({ clientId: 'test-copier', brokers: [t.broker.bootstrap], logLevel: logLevel.NOTHING }).producer();
+  await producer.connect();
+  await producer.send({ topic, messages: [{ key: copy.key, value: copy.value, partition: copy.partition, headers: copy.headers }] });
+  await producer.disconnect();
+  // local[2,4]: a failed task is retried, up to 4 attempts; Spark reports the last one's error.
+  const rerun = await t.submit(small.path, topic, ['--master', 'local[2,4]']);
+  const errors = rerun.stderr.split('\n').filter((l) => l.startsWith('spark-sync: error'));
+  process.stderr.write(`# 25.5: resume with a copied record, retries on: exit ${rerun.code}: ${errors[0] ?? ''}\n`);
+  assert.equal(rerun.code, 4, rerun.stderr.slice(-1500));
+  assert.equal(errors.length, 1, rerun.stderr.slice(-1500));
+  assert.match(errors[0], /\[RECORDS_UNEXPECTED\].*holds 1 record\(s\)/);
+  const fallback = rerun.logs.find((l) => l.msg === 'records past the checkpoint are not just the cut-off batch; recovering it with the anti-join');
+  assert.ok(fallback, 'the resume fell back to the anti-join');
+  assert.equal(fallback!.tasks_running_after_stop, 0, 'the failed job\'s tasks were stopped before the anti-join read its keys');
+  const recovery = recovered(rerun);
+  assert.deepEqual({ method: recovery?.method, unexpected: recovery?.unexpected_records }, { method: 'join', unexpected: 1 });
+  const counts = tally(await readTopic(t.broker.bootstrap, topic), small.keys);
+  assert.deepEqual({ missing: counts.missing, foreign: counts.foreign, duplicated: counts.duplicated, messages: counts.messages }, { missing: 0, foreign: 0, duplicated: 1, messages: SMALL_ROWS + 1 });
 });
 
 const testAdmin = () => new Kafka({ clientId: 'test-random-kill', brokers: [t.broker.bootstrap], logLevel: logLevel.NOTHING }).admin();

@@ -49,8 +49,8 @@ const env: Record<string, string> = { SPARK_SYNC_HOME: path.join(dir, 'home'), S
 const source = path.join(dir, FILE);
 let keys: Set<string>;
 
-function cli(args: string[], options: Parameters<typeof runCli>[2] = {}): Promise<CliResult> {
-  return runCli(args, env, { timeoutMs: 20 * 60_000, ...options });
+function cli(args: string[], { env: extra = {}, ...options }: NonNullable<Parameters<typeof runCli>[2]> & { env?: Record<string, string> } = {}): Promise<CliResult> {
+  return runCli(args, { ...env, ...extra }, { timeoutMs: 20 * 60_000, ...options });
 }
 
 function submitArgs(cluster: KafkaCluster, topic: string, extra: string[] = []): string[] {
@@ -299,6 +299,101 @@ test('an outage longer than the delivery timeout (two of three brokers down): ex
     const recovered = rerun.logs.find((l) => l.msg === 'recovered a batch cut off by a crash');
     process.stderr.write(`# outage rerun: sent ${rerun.summary.recordsSent}, recovery: ${recovered ? JSON.stringify(recovered) : 'none'}\n`);
     assert.ok(Number(rerun.summary.recordsSent) <= ROWS - BATCH, 'the committed first batch was not sent again');
+    await assertExact(cluster, topic);
+  });
+});
+
+test('review 25.1: the dead-letter topic\'s only leader dies while the main topic\'s leaders stay up: the batch holding a dead letter is not committed (exit 3); once the broker is back, the rerun puts the row in the dead-letter topic exactly once', { timeout: 20 * 60_000 }, async () => {
+  await withCluster('dead-letter-leader', async (cluster) => {
+    const topic = uniqueTopic('dlq-leader');
+    const dlq = `${topic}.dlq`;
+    const rows = 900;
+    const batch = 300;
+    const poisonAt = 517;
+    const csv = path.join(dir, 'dlq-leader.csv');
+    const lines = ['id,payload'];
+    for (let i = 0; i < rows; i++) lines.push(`${i},${i === poisonAt ? 'z'.repeat(2 * 1024 * 1024) : `small-${i}`}`);
+    fs.writeFileSync(csv, `${lines.join('\n')}\n`);
+    // The main topic lives on nodes 1 and 2; the dead-letter topic's one replica on node 3.
+    await cluster.withAdmin((admin) => admin.createTopics({
+      topics: [
+        { topic, replicaAssignment: [0, 1, 2].map((partition) => ({ partition, replicas: [1, 2] })) },
+        { topic: dlq, replicaAssignment: [{ partition: 0, replicas: [3] }], configEntries: [{ name: 'min.insync.replicas', value: '1' }] },
+      ],
+      waitForLeaders: true,
+    }));
+    const kafkaConfig = path.join(dir, 'dlq-delivery-timeout.properties');
+    fs.writeFileSync(kafkaConfig, 'delivery.timeout.ms=15000\nrequest.timeout.ms=5000\n');
+    const args = ['submit', '--source', csv, '--format', 'csv', '--csv-header', '--topic', topic, '--bootstrap-server', cluster.bootstrap,
+      '--checkpoint', checkpointOf(topic), '--batch-size', String(batch), '--dead-letter-topic', dlq, '--kafka-config', kafkaConfig];
+    // Batch 1 holds the 2 MB row: node 3 dies while the run pauses before it.
+    let killed: Promise<unknown> | undefined;
+    const failed = await cli(args, {
+      env: { SPARK_SYNC_TEST_PAUSE_BEFORE_BATCH: '1:8000' },
+      onLog: { msg: 'test pause', run: () => { killed = cluster.kill(3, 'SIGKILL').then(() => undefined, (err: unknown) => err); } },
+    });
+    const killError = await killed;
+    if (killError) throw killError;
+    assert.ok(killed, 'node 3 was killed before batch 1');
+    const errors = failed.stderr.split('\n').filter((l) => l.startsWith('spark-sync: error'));
+    process.stderr.write(`# 25.1: with the dead-letter topic's leader down the run exited ${failed.code ?? failed.signal}: ${errors[0] ?? '(no error line)'}\n`);
+    assert.equal(failed.code, 3, `the batch with an unacknowledged dead letter must not commit: ${failed.stderr.slice(-2000)}`);
+    assert.equal(errors.length, 1, failed.stderr.slice(-2000));
+    assert.match(errors[0], /\[KAFKA_WRITE_FAILED\]/);
+    assert.equal(failed.logs.filter((l) => l.msg === 'batch committed').length, 1, 'only batch 0 committed');
+
+    await cluster.restart(3, { topics: [dlq], timeoutMs: 180_000 });
+    const rerun = await cli(args);
+    assert.equal(rerun.code, 0, rerun.stderr.slice(-2000));
+    const kafka = new Kafka({ clientId: 'dlq-reader', brokers: cluster.brokers, logLevel: logLevel.NOTHING });
+    const admin = kafka.admin();
+    await admin.connect();
+    const dlqEnd = (await admin.fetchTopicOffsets(dlq)).reduce((n, o) => n + Number(o.high), 0);
+    await admin.disconnect();
+    assert.equal(dlqEnd, 1, 'the row is in the dead-letter topic exactly once');
+    const counted = await countTopic(cluster, topic);
+    assert.deepEqual({ messages: counted.messages, distinct: counted.distinctKeys, duplicated: counted.duplicated }, { messages: rows - 1, distinct: rows - 1, duplicated: 0 });
+    const verify = await cli(['verify', '--topic', topic, '--bootstrap-server', cluster.bootstrap, '--checkpoint', checkpointOf(topic), '--json']);
+    assert.equal(verify.code, 0, verify.stderr.slice(-800));
+    const [audit] = verify.summary.files as Array<Record<string, unknown>>;
+    assert.deepEqual({ missing: audit.missing, duplicated: audit.duplicated, foreign: audit.foreign, deadLettered: audit.deadLettered }, { missing: 0, duplicated: 0, foreign: 0, deadLettered: 1 });
+  });
+});
+
+test('issue 24: the checkpoint topic\'s partition leader SIGKILLed mid-sync: exit 0 and exact, or exit 3 and the same command completes the topic exactly', { timeout: 20 * 60_000 }, async () => {
+  await withCluster('checkpoint-leader', async (cluster) => {
+    const topic = uniqueTopic('checkpoint-leader');
+    const kafkaConfig = path.join(dir, 'checkpoint-leader.properties');
+    fs.writeFileSync(kafkaConfig, 'delivery.timeout.ms=15000\nrequest.timeout.ms=5000\n');
+    const args = submitArgs(cluster, topic, ['--kafka-config', kafkaConfig]);
+    let killed: { node: number; at: number } | undefined;
+    let killing: Promise<unknown> | undefined;
+    const first = await cli(args, {
+      onLog: {
+        msg: 'batch committed',
+        run: () => {
+          killing = (async () => {
+            const node = await cluster.leaderOf('spark-sync-checkpoints', 0);
+            await cluster.kill(node, 'SIGKILL');
+            killed = { node, at: Date.now() };
+          })().then(() => undefined, (err: unknown) => err);
+        },
+      },
+    });
+    const killError = await killing;
+    if (killError) throw killError;
+    assert.ok(killed, 'the checkpoint topic\'s leader was killed after the first batch');
+    const committedAfterKill = first.logs.filter((l) => l.msg === 'batch committed' && Date.parse(String(l.time)) > killed!.at).length;
+    process.stderr.write(`# checkpoint leader (node ${killed!.node}) killed: the run exited ${first.code ?? first.signal}, ${committedAfterKill} batch(es) committed after the kill: ${first.stderr.split('\n').find((l) => l.startsWith('spark-sync: error')) ?? 'no error'}\n`);
+    assert.equal(first.signal, null, `the run ended by itself: ${first.stderr.slice(-2000)}`);
+    assert.ok(first.code === 0 || first.code === 3, `exit 0 or 3 (safe to retry), not ${first.code}: ${first.stderr.slice(-2000)}`);
+    await cluster.restart(killed!.node, { topics: [topic, 'spark-sync-checkpoints'], timeoutMs: 180_000 });
+    if (first.code === 3) {
+      const rerun = await cli(args);
+      assert.equal(rerun.code, 0, rerun.stderr.slice(-2000));
+    } else {
+      assert.ok(committedAfterKill > 0, 'checkpoint writes went on through the new leader');
+    }
     await assertExact(cluster, topic);
   });
 });

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { before, test } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
 import { uniqueTopic } from '../helpers/broker-fixture';
+import { assertKilledOnPurpose } from '../helpers/cli';
 import { useSyncFixture } from '../helpers/sync-fixture';
 import { readTopic } from '../helpers/topic-reader';
 
@@ -94,4 +95,54 @@ test('without a dead-letter topic the 2 MB row stops the run with exit 2 naming 
   assert.equal(new Set(messages.map((m) => m.key)).size, ROWS);
   const poison = messages.find((m) => m.headers['spark-sync.position'] === String(POISON_AT))!;
   assert.ok(poison.value.length > POISON_BYTES);
+});
+
+test('review 25.2: --recovery full after a crash recognises rows dead-lettered in committed batches: counted once, never sent to the dead-letter topic again; verify finds them there by their headers', async () => {
+  const poisonAt = [17, 130, 251];
+  const file = path.join(t.dir, 'three-poisons.csv');
+  const lines = ['id,payload'];
+  for (let i = 0; i < ROWS; i++) lines.push(`${i},${poisonAt.includes(i) ? 'y'.repeat(POISON_BYTES) : `small-${i}`}`);
+  fs.writeFileSync(file, `${lines.join('\n')}\n`);
+  const topic = uniqueTopic('poison-full');
+  const dlq = `${topic}.dlq`;
+  const args = [...csvArgs, '--dead-letter-topic', dlq];
+  // Batch 0 dead-letters three rows and commits; batch 2 is cut off by a SIGKILL mid-write.
+  const crashed = await t.submit(file, topic, args, { env: { SPARK_SYNC_TEST_CRASH_AT: 'mid-batch@2', SPARK_SYNC_TEST_CRASH_AFTER_RECORDS: '20' } });
+  assertKilledOnPurpose(crashed, 'the crashed run');
+  const rerun = await t.submit(file, topic, [...args, '--recovery', 'full'], { partitions: null });
+  assert.equal(rerun.code, 0, rerun.stderr.slice(-1500));
+  const recovered = rerun.logs.find((l) => l.msg === 'recovered a batch cut off by a crash');
+  assert.equal(recovered?.method, 'join');
+  const dead = await readTopic(t.broker.bootstrap, dlq);
+  const status = await t.cli(['status', '--checkpoint', t.checkpoint(topic), '--json']);
+  const [cp] = status.summary.files as Array<{ dead_lettered: number; status: string }>;
+  process.stderr.write(`# 25.2: after --recovery full, dead_lettered ${cp.dead_lettered}, dead-letter topic holds ${dead.length}\n`);
+  assert.equal(cp.status, 'COMPLETED');
+  assert.equal(cp.dead_lettered, poisonAt.length, 'each dead-lettered row counted once');
+  assert.deepEqual(dead.map((m) => Number(m.headers['spark-sync.position'])).sort((a, b) => a - b), poisonAt, 'each once in the dead-letter topic');
+  const messages = await readTopic(t.broker.bootstrap, topic);
+  assert.equal(messages.length, ROWS - poisonAt.length);
+  assert.equal(new Set(messages.map((m) => m.key)).size, ROWS - poisonAt.length);
+  const verify = await t.verify(topic);
+  assert.equal(verify.code, 0, verify.stderr.slice(-800));
+  const [audit] = verify.summary.files as Array<Record<string, unknown>>;
+  assert.deepEqual({ missing: audit.missing, duplicated: audit.duplicated, foreign: audit.foreign, deadLettered: audit.deadLettered }, { missing: 0, duplicated: 0, foreign: 0, deadLettered: poisonAt.length });
+});
+
+test('review 25.1: verify finds dead letters in the dead-letter topic by their headers, not by a count: a dead letter deleted from it is missing (exit 5)', async () => {
+  const topic = uniqueTopic('poison-verify');
+  const dlq = `${topic}.dlq`;
+  const run = await t.submit(csv, topic, [...csvArgs, '--dead-letter-topic', dlq]);
+  assert.equal(run.code, 0, run.stderr.slice(-1500));
+  assert.equal((await t.verify(topic)).code, 0);
+  // The dead letter is lost downstream (deleted by retention, say): the row is in neither topic.
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.fetchTopicOffsets(dlq);
+  await admin.deleteTopicRecords({ topic: dlq, partitions: [{ partition: 0, offset: '-1' }] });
+  await admin.disconnect();
+  const verify = await t.verify(topic);
+  assert.equal(verify.code, 5, verify.stderr.slice(-800));
+  const [audit] = verify.summary.files as Array<Record<string, unknown>>;
+  assert.deepEqual({ missing: audit.missing, deadLettered: audit.deadLettered }, { missing: 1, deadLettered: 0 });
 });

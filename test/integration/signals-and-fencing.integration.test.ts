@@ -173,3 +173,36 @@ test('a writer paused (SIGSTOP) past its lease, resumed after another run finish
   assert.equal(verify.summary.unaccounted, stray);
   assert.equal(verify.code, stray > 0 ? 5 : 0, verify.stderr.slice(-800));
 });
+
+test('review 25.7: a writer paused past its lease whose file is reset meanwhile exits 4 (LEASE_LOST) on resuming, and writes nothing to the checkpoint', async () => {
+  const topic = uniqueTopic('reset-fence');
+  const env = { SPARK_SYNC_LEASE_TIMEOUT_MS: '4000' };
+  let pausedAt = 0;
+  let reset: CliResult | undefined;
+  let before = '';
+  const paused = await t.submit(source.path, topic, [], {
+    env,
+    onStart: (_kill, signal) => {
+      void (async () => {
+        await waitForMessages(t.broker.bootstrap, topic, BATCH + BATCH / 3, 200_000);
+        signal('SIGSTOP', true);
+        pausedAt = Date.now();
+        // Past the lease timeout an operator resets the file, then the writer resumes.
+        await new Promise((r) => setTimeout(r, 5_000));
+        reset = await t.cli(['reset', '--file', source.file, '--topic', topic, '--checkpoint', t.checkpoint(topic), '--yes'], { env });
+        before = await checkpointContent(t.checkpoint(topic));
+        signal('SIGCONT', true);
+      })();
+    },
+  });
+  assert.ok(pausedAt > 0 && reset, 'the run was paused mid-batch and reset meanwhile');
+  assert.equal(reset!.code, 0, reset!.stderr.slice(-800));
+  assert.deepEqual((reset!.summary.reset as Array<{ file_name: string }>).map((f) => f.file_name), [source.file]);
+  process.stderr.write(`# reset while paused: the resumed writer exited ${paused.code ?? paused.signal}: ${paused.stderr.split('\n').find((l) => l.startsWith('spark-sync: error')) ?? ''}\n`);
+  assert.equal(paused.code, 4, paused.stderr.slice(-1500));
+  assert.equal((paused.summary.error as { code: string }).code, 'LEASE_LOST');
+  assert.doesNotMatch(paused.stderr, /INTERNAL|this is a bug/);
+  assert.equal(await checkpointContent(t.checkpoint(topic)), before, 'the resumed writer changed the checkpoint after the reset');
+  const held = await leases(t.checkpoint(topic));
+  assert.equal(held[0].epoch, 2, 'the reset took the next epoch');
+});

@@ -71,14 +71,14 @@ test('--conf spark.ui.enabled=false turns the UI off', async () => {
 
 test('preview shows the keys and partitions a submit sends: JSON lines, --json, and the same records in the topic', async () => {
   const small = await t.sample('preview.parquet', 5_000);
-  const lines = await t.cli(['preview', '--source', small, '--rows', '25', '--partitions', '3']);
+  const lines = await t.cli(['preview', '--source', small, '--rows', '25', '--topic-partitions', '3']);
   assert.equal(lines.code, 0, lines.stderr.slice(-1500));
   // Not a terminal: one JSON line per record.
   const records = lines.stdout.trim().split('\n').map((l) => JSON.parse(l) as { position: number; key: string; partition: number; fields: Record<string, string | null> });
   assert.equal(records.length, 25);
   assert.deepEqual(records.map((r) => r.position), [...Array(25).keys()]);
   assert.ok(records.every((r) => /^[0-9a-f]{64}$/.test(r.key) && r.partition >= 0 && r.partition < 3 && Object.keys(r.fields).length > 0));
-  const doc = await t.cli(['preview', '--source', small, '--rows', '25', '--partitions', '3', '--json']);
+  const doc = await t.cli(['preview', '--source', small, '--rows', '25', '--topic-partitions', '3', '--json']);
   assert.equal(doc.code, 0, doc.stderr.slice(-800));
   assert.deepEqual(doc.summary.records, records);
 

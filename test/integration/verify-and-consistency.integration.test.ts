@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { before, test } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
+import { hashKey, naturalKey, partitionOfKey } from '../../src/index';
 import { uniqueTopic } from '../helpers/broker-fixture';
 import { assertKilledOnPurpose } from '../helpers/cli';
+import { expectedSampleKeys } from '../helpers/sample-rows';
 import { useSyncFixture } from '../helpers/sync-fixture';
 import { readTopic } from '../helpers/topic-reader';
 
@@ -32,7 +36,7 @@ test('verify: a clean topic passes with exit 0', async () => {
   const r = await t.verify(topic);
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual((r.summary.files as Array<Record<string, unknown>>).map(({ seconds: _s, ...f }) => f), [
-    { file: 'clean.parquet', status: 'COMPLETED', sourceRows: ROWS, messages: ROWS, missing: 0, duplicated: 0, foreign: 0, unexpectedRecords: 0, deadLettered: 0, clean: true },
+    { file: 'clean.parquet', status: 'COMPLETED', sourceRows: ROWS, messages: ROWS, missing: 0, duplicated: 0, foreign: 0, unexpectedRecords: 0, deadLettered: 0, outsideRange: 0, clean: true },
   ]);
   assert.equal(r.summary.unaccounted, 0);
 });
@@ -172,4 +176,99 @@ test('another producer writing during a sync stops it with exit 4, naming the pa
   }
   const [file] = (await checkpointFiles(checkpoint)) as Array<{ status: string; records_processed: number }>;
   assert.equal(file.status, 'IN_PROGRESS', 'the contested batch was not committed');
+});
+
+/**
+ * Review 25.4: the ordered write path (CSV; natural keys), a batch cut off by a crash, and a
+ * stray record in a partition that batch has no rows for. The rerun must find the stray, recover
+ * the batch with the anti-join and keep the anomaly (exit 4 until acknowledged), not stop on an
+ * offset mismatch on every rerun.
+ */
+const ORDERED_PARTITIONS = 8;
+const ORDERED_BATCH = 4;
+const ORDERED_ROWS = 40;
+const CUT_BATCH = 3;
+
+for (const mode of ['positional', 'natural'] as const) {
+  test(`review 25.4: ordered-path resume (CSV, ${mode} keys) with a stray in a partition the cut-off batch has no rows for: anti-join, anomaly kept (exit 4), then exit 0 once acknowledged`, async () => {
+    const file = `ordered-${mode}.csv`;
+    const rows = Array.from({ length: ORDERED_ROWS }, (_, i) => [`u${i}`, `ev${i % 5}`, String(i * 3)]);
+    const csv = path.join(t.dir, file);
+    fs.writeFileSync(csv, ['user,event,amount', ...rows.map((r) => r.join(','))].join('\n') + '\n');
+    const keyOf = (r: string[], position: number) => (mode === 'natural' ? naturalKey([r[0], r[1]]) : hashKey(r, file, position));
+    const keys = new Set(rows.map(keyOf));
+    const args = ['--csv-header', ...(mode === 'natural' ? ['--key-fields', 'user,event'] : [])];
+    const topic = uniqueTopic(`ordered-stray-${mode}`);
+    const checkpoint = t.checkpoint(topic);
+    const opts = { partitions: ORDERED_PARTITIONS, batchSize: ORDERED_BATCH };
+    // A kill inside the cut-off batch's first writing task, after its first record.
+    const crashed = await t.submit(csv, topic, args, { ...opts, env: { SPARK_SYNC_TEST_CRASH_AT: `mid-batch@${CUT_BATCH}`, SPARK_SYNC_TEST_CRASH_AFTER_RECORDS: '1' } });
+    assertKilledOnPurpose(crashed, 'the crashed run');
+    const cut = rows.slice(CUT_BATCH * ORDERED_BATCH, (CUT_BATCH + 1) * ORDERED_BATCH).map((r, i) => partitionOfKey(keyOf(r, CUT_BATCH * ORDERED_BATCH + i), ORDERED_PARTITIONS));
+    const empty = Array.from({ length: ORDERED_PARTITIONS }, (_, p) => p).find((p) => !cut.includes(p))!;
+    const before = await readTopic(t.broker.bootstrap, topic);
+    assert.ok(before.length > CUT_BATCH * ORDERED_BATCH, `the crash cut batch ${CUT_BATCH} off mid-write (${before.length} records)`);
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({ topic, messages: [{ key: 'stray', value: '{}', partition: empty }] });
+    await producer.disconnect();
+
+    const rerun = await t.submit(csv, topic, args, { partitions: null, batchSize: ORDERED_BATCH });
+    const errors = rerun.stderr.split('\n').filter((l) => l.startsWith('spark-sync: error'));
+    process.stderr.write(`# 25.4 ${mode}: stray in partition ${empty} (batch ${CUT_BATCH} wrote ${cut.join(',')}): rerun exit ${rerun.code}: ${errors[0] ?? ''}\n`);
+    assert.equal(rerun.code, 4, rerun.stderr.slice(-1500));
+    assert.equal(errors.length, 1, rerun.stderr);
+    assert.match(errors[0], /\[RECORDS_UNEXPECTED\].*holds 1 record\(s\) in the offset ranges of 1 file\(s\)/);
+    const recovery = rerun.logs.find((l) => l.msg === 'recovered a batch cut off by a crash');
+    assert.equal(recovery?.method, 'join', 'the stray sent the resume to the anti-join');
+    assert.equal(recovery?.unexpected_records, 1);
+    const [cp] = (await checkpointFiles(checkpoint)) as Array<Record<string, unknown>>;
+    assert.equal(cp.status, 'COMPLETED');
+    assert.equal(cp.unexpected_records, 1);
+    // Every row once, and the stray.
+    const messages = await readTopic(t.broker.bootstrap, topic);
+    const own = messages.filter((m) => m.key !== 'stray');
+    assert.deepEqual({ messages: own.length, distinct: new Set(own.map((m) => m.key)).size, missing: [...keys].filter((k) => !own.some((m) => m.key === k)).length, strays: messages.length - own.length },
+      { messages: ORDERED_ROWS, distinct: ORDERED_ROWS, missing: 0, strays: 1 });
+
+    assert.equal((await t.submit(csv, topic, args, { partitions: null, batchSize: ORDERED_BATCH })).code, 4, 'exit 4 until acknowledged');
+    const ack = await t.cli(['reset', '--acknowledge', '--all', '--topic', topic, '--checkpoint', checkpoint]);
+    assert.equal(ack.code, 0, ack.stderr);
+    const after = await t.submit(csv, topic, args, { partitions: null, batchSize: ORDERED_BATCH });
+    assert.equal(after.code, 0, after.stderr.slice(-800));
+    assert.equal(after.summary.recordsSent, 0);
+  });
+}
+
+test('review 25.10: verify --scope topic finds copies of a file\'s records written before its range began (exit 5, as duplicated); the range audit stays the default and passes', async () => {
+  const rows = 2_000;
+  const source = await t.sample('copied-before.parquet', rows);
+  const topic = uniqueTopic('verify-scope');
+  const keys = expectedSampleKeys(rows, 'copied-before.parquet');
+  // Another producer (an earlier run on another machine, say) already wrote copies of 7 of the
+  // file's records into the topic before spark-sync syncs it.
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS }], waitForLeaders: true });
+  await admin.disconnect();
+  const producer = kafka.producer();
+  await producer.connect();
+  await producer.send({ topic, messages: keys.slice(0, 7).map((key) => ({ key, value: '{}', partition: partitionOfKey(key, PARTITIONS) })) });
+  await producer.disconnect();
+  assert.equal((await t.submit(source, topic, [], { partitions: null })).code, 0);
+
+  const range = await t.verify(topic);
+  assert.equal(range.code, 0, range.stderr.slice(-800));
+  assert.equal(range.summary.scope, 'range');
+
+  const whole = await t.verify(topic, ['--scope', 'topic']);
+  process.stderr.write(`# 25.10: verify --scope topic exit ${whole.code}: ${whole.stdout.trim().split('\n').at(-1)?.slice(0, 300)}\n`);
+  assert.equal(whole.code, 5, whole.stderr.slice(-800));
+  assert.equal(whole.summary.ok, false);
+  assert.equal(whole.summary.scope, 'topic');
+  const [audit] = whole.summary.files as Array<Record<string, unknown>>;
+  assert.deepEqual(
+    { sourceRows: audit.sourceRows, messages: audit.messages, missing: audit.missing, duplicated: audit.duplicated, outsideRange: audit.outsideRange, foreign: audit.foreign, clean: audit.clean },
+    { sourceRows: rows, messages: rows, missing: 0, duplicated: 7, outsideRange: 7, foreign: 0, clean: false },
+  );
 });

@@ -54,7 +54,7 @@ async function makeCheckpoint(file: string, batches: number, rows = batches * 10
     await store.completeFile(TOPIC, 'b.parquet');
     await store.startFile(TOPIC, 'a.parquet', fileStart(rows));
     for (let i = 0; i < batches; i++) await store.commitBatch(TOPIC, 'a.parquet', batch(i));
-    await store.markPending(TOPIC, 'a.parquet', batches * 10 + 10);
+    await store.markPending(TOPIC, 'a.parquet', batches * 10 + 10, [0, 0]);
   } finally {
     await store.close();
   }

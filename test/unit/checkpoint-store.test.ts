@@ -95,16 +95,16 @@ test('fencing: a holder whose lease was taken over can write nothing more, and e
     await assert.rejects(zombie.startFile('t', 'a.parquet', start), /without its writer lease/);
     const first = await zombie.acquireLease('t', { id: 'zombie', host: 'elsewhere', pid: 1 }, 60_000);
     await zombie.startFile('t', 'a.parquet', start);
-    await zombie.markPending('t', 'a.parquet', 10);
+    await zombie.markPending('t', 'a.parquet', 10, [5, 7]);
     // Its heartbeat lapsed (stale after 0 ms here): the other process takes the lease over.
     const second = await next.acquireLease('t', { id: 'next', host: 'elsewhere', pid: 2 }, 0);
     assert.equal(second.epoch, first.epoch + 1);
     await next.commitBatch('t', 'a.parquet', { batchIndex: 0, firstPosition: 0, endPosition: 10, partitionCounts: [4, 6], endOffsets: [9, 13] });
-    await next.markPending('t', 'a.parquet', 20);
+    await next.markPending('t', 'a.parquet', 20, [9, 13]);
     const lost = (e: SparkSyncError) => e.code === 'LEASE_LOST' && e.exitCode === 4 && /epoch 1\b.*pid 2 on elsewhere \(epoch 2/.test(e.message);
     // Every write of the zombie is refused, so it cannot overwrite the new holder's pending batch.
     await assert.rejects(zombie.heartbeat('t'), lost);
-    await assert.rejects(zombie.markPending('t', 'a.parquet', 10), lost);
+    await assert.rejects(zombie.markPending('t', 'a.parquet', 10, [5, 7]), lost);
     await assert.rejects(zombie.commitBatch('t', 'a.parquet', { batchIndex: 1, firstPosition: 10, endPosition: 20, partitionCounts: [5, 5], endOffsets: [14, 18] }), lost);
     await assert.rejects(zombie.completeFile('t', 'a.parquet'), lost);
     // Its release gives up nothing: the lease stays the new holder's.
@@ -143,8 +143,12 @@ test('a schema-3 checkpoint reads with no message key and no duplicates, and a w
   await store.startFile('t', 'a.parquet', start);
   await store.releaseLease('t');
   await store.close();
-  // What spark-sync before business keys wrote: migration 4 undone.
-  await sql(file, `ALTER TABLE files DROP COLUMN message_key; ALTER TABLE files DROP COLUMN duplicate_records;
+  // What spark-sync before business keys wrote: migrations 5 and 4 undone.
+  await sql(file, `ALTER TABLE files DROP COLUMN dead_letter_topic; ALTER TABLE files DROP COLUMN dead_letter_offsets;
+    ALTER TABLE files DROP COLUMN open_from; ALTER TABLE files DROP COLUMN tail_ranges; ALTER TABLE files DROP COLUMN replay_accounting;
+    ALTER TABLE files DROP COLUMN kafka_version; ALTER TABLE files DROP COLUMN local_changes;
+    ALTER TABLE batches DROP COLUMN ranges; ALTER TABLE batches DROP COLUMN replayed_records; DROP TABLE topics;
+    ALTER TABLE files DROP COLUMN message_key; ALTER TABLE files DROP COLUMN duplicate_records;
     ALTER TABLE files DROP COLUMN replayed_records; PRAGMA user_version = 3`);
   for (const options of [{ create: false }, { create: false, write: true }]) {
     const opened = await CheckpointStore.open(file, options);

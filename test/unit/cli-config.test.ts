@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { Command } from 'commander';
+import { CheckpointStore } from '../../src/checkpoint/checkpoint-store';
 import { program } from '../../src/cli/main';
 import { parseSubmitConfig } from '../../src/config/submit-config';
 import { kafkaClientSettings, loadKafkaClientConfig, sparkKafkaConf } from '../../src/config/kafka-client-config';
@@ -86,9 +88,9 @@ test('--kafka-config: SASL and TLS settings reach kafkajs and Spark; bad files n
     [{ acks: '1' }, /sets acks, which spark-sync controls/],
     [{ 'buffer.memory': '5' }, /unsupported property buffer\.memory/],
     [{ 'compression.type': 'brotli' }, /compression\.type Kafka does not know.*use one of none, gzip, snappy, lz4, zstd/],
-    [{ 'security.protocol': 'SASL_SSL', 'sasl.mechanism': 'GSSAPI', 'sasl.jaas.config': jaas }, /sasl\.mechanism=GSSAPI/],
+    [{ 'security.protocol': 'SASL_SSL', 'sasl.mechanism': 'GSSAPI', 'sasl.jaas.config': jaas }, /has a sasl\.mechanism spark-sync does not support; spark-sync supports PLAIN, SCRAM-SHA-256, SCRAM-SHA-512/],
     [{ 'security.protocol': 'SASL_PLAINTEXT', 'sasl.mechanism': 'PLAIN', 'sasl.jaas.config': 'x required user=u password=p;' }, /without username/],
-    [{ 'security.protocol': 'SSL', 'ssl.truststore.location': '/etc/ts.jks', 'ssl.truststore.password': 'tspw' }, /JKS ssl\.truststore\.location.*PEM/],
+    [{ 'security.protocol': 'SSL', 'ssl.truststore.location': '/etc/ts.jks', 'ssl.truststore.password': 'tspw' }, /ssl\.truststore\.location that is not PEM \(ssl\.truststore\.type is unset, so JKS\).*PEM/],
     [{ 'sasl.mechanism': 'PLAIN' }, /sets sasl\.\* but security\.protocol is PLAINTEXT/],
   ];
   for (const [properties, message] of refused) {
@@ -167,4 +169,57 @@ test('--kafka-config may bound how long Spark\'s producer retries a write (deliv
   const settings = kafkaClientSettings({ 'delivery.timeout.ms': '15000', 'request.timeout.ms': '5000' }, 'timeouts.properties');
   assert.deepEqual(settings.kafkajs, {});
   assert.deepEqual(sparkKafkaConf(['k:9092'], settings), ['bootstrap.servers=k:9092', 'delivery.timeout.ms=15000', 'request.timeout.ms=5000', 'security.protocol=PLAINTEXT']);
+});
+
+/** Runs the real CLI binary (no Spark: the commands below fail before any JVM starts). */
+function runBin(args: string[], env: Record<string, string> = {}): { code: number | null; stdout: string; stderr: string } {
+  const bin = path.resolve(__dirname, '..', '..', '..', 'bin', 'spark-sync.js');
+  const r = spawnSync(process.execPath, [bin, ...args], { env: { ...process.env, ...env }, encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+test('review 25.9: a shared config file that names an action (yes, all, acknowledge, dry-run, file) is refused with exit 2 naming the key; nothing is reset', async () => {
+  // A real checkpoint with one file in it, which a `reset` with `all: true` + `yes: true` from a
+  // shared file would forget without anyone asking.
+  const home = fs.mkdtempSync(path.join(dir, 'home-'));
+  const checkpoint = path.join(home, 'checkpoint.db');
+  const store = await CheckpointStore.open(checkpoint, { create: true });
+  await store.acquireLease('t', { id: 'owner', host: os.hostname(), pid: process.pid }, 60_000);
+  await store.startFile('t', 'a.parquet', { sourcePath: '/x/a.parquet', sourceFormat: 'parquet', batchSize: 10, startOffsets: [0], fingerprint: { sizeBytes: 1, mtimeMs: 1, rows: 10 }, keyFields: null, messageKey: null });
+  await store.releaseLease('t');
+  await store.close();
+  for (const key of ['yes', 'all', 'acknowledge', 'dry-run', 'file']) {
+    const value = key === 'file' ? 'a.parquet' : 'true';
+    const config = yamlFile(`${key}: ${value}\n`);
+    await assert.rejects(resolvedSubmitOptions(['--config', config, 'submit']), (err: unknown) => {
+      assert.ok(err instanceof SparkSyncError, String(err));
+      assert.equal(err.exitCode, 2);
+      assert.match(err.oneLine(), new RegExp(`'${key}' is an action, not a setting: --${key} is taken from the command line only`));
+      return true;
+    }, key);
+  }
+  const shared = yamlFile('all: true\nyes: true\n');
+  const run = runBin(['--config', shared, 'reset', '--checkpoint', checkpoint]);
+  assert.equal(run.code, 2, run.stderr);
+  assert.match(run.stderr, /^spark-sync: error \[USAGE\]: .*'all' is an action, not a setting/m);
+  assert.equal(JSON.parse(run.stdout.trim().split('\n').at(-1)!).error.code, 'USAGE');
+  const after = await CheckpointStore.open(checkpoint, { create: false });
+  assert.equal((await after.listFiles('t')).length, 1, 'the file is still in the checkpoint');
+  await after.close();
+});
+
+test('review 25.9: SPARK_SYNC_VERBOSE and `verbose: true` in the config file print the cause of an error, as --verbose does', () => {
+  const missing = path.join(dir, 'no-such-home', 'checkpoint.db');
+  const quiet = runBin(['status', '--checkpoint', missing]);
+  assert.equal(quiet.code, 2);
+  assert.doesNotMatch(quiet.stderr, /\n {4}at /, 'no stack without verbose');
+  for (const [how, run] of [
+    ['--verbose', runBin(['--verbose', 'status', '--checkpoint', missing])],
+    ['SPARK_SYNC_VERBOSE', runBin(['status', '--checkpoint', missing], { SPARK_SYNC_VERBOSE: '1' })],
+    ['verbose: true', runBin(['--config', yamlFile('verbose: true\n'), 'status', '--checkpoint', missing])],
+  ] as const) {
+    assert.equal(run.code, 2, `${how}: ${run.stderr}`);
+    assert.match(run.stderr, /error \[CHECKPOINT_INVALID\]/, how);
+    assert.match(run.stderr, /\n {4}at /, `${how} prints the stack of the cause`);
+  }
 });

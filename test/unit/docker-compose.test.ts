@@ -8,21 +8,93 @@ import Ajv2019 from 'ajv/dist/2019';
 import { parse as parseYaml } from 'yaml';
 import { PACKAGE_ROOT } from '../../src/config/paths';
 
-// docker/compose.yaml cannot be started here (no Docker engine), so this checks what can be
-// checked without one: the file against the Compose Specification's JSON schema, the shape of
-// the cluster it describes, and every launcher it runs, each given the exact flags and
-// environment of its service in a dry run (LAUNCH_DRY_RUN=1: settings and jars checked, the
-// JVM command printed, nothing started or written).
+// docker/compose.yaml is checked without a Docker engine: the file against the Compose
+// Specification's JSON schema, the shape of the cluster it describes, the stages of
+// docker/Dockerfile its services build, the runtime image's entrypoint script (run with sh), and
+// every launcher it runs, each given the exact flags and environment of its service in a dry run
+// (LAUNCH_DRY_RUN=1: settings and jars checked, the JVM command printed, nothing started or
+// written).
 
 const DOCKER = path.join(PACKAGE_ROOT, 'docker');
 const composeText = fs.readFileSync(path.join(DOCKER, 'compose.yaml'), 'utf8');
 const compose = parseYaml(composeText) as Compose;
 const dockerfile = fs.readFileSync(path.join(DOCKER, 'Dockerfile'), 'utf8');
-/** Where the image holds the repository (its WORKDIR): compose names the launchers under it. */
-const IMAGE_ROOT = /^WORKDIR\s+(\S+)\s*$/m.exec(dockerfile)?.[1] ?? '';
+
+/** A stage of docker/Dockerfile: its name, base image, instructions (heredoc bodies cut out) and heredocs. */
+interface Stage {
+  name: string;
+  base: string;
+  /** The stage's lines with each heredoc's body removed, continuation lines joined. */
+  instructions: string[];
+  /** The bodies of its heredocs (`COPY <<'EOF' /path`, `RUN node <<'EOF'`), by the instruction that opens them. */
+  heredocs: Array<{ instruction: string; body: string }>;
+}
+
+function dockerStages(text: string): Stage[] {
+  const stages: Stage[] = [];
+  const lines = text.split('\n');
+  let pending = '';
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i];
+    if (pending === '' && (/^\s*#/.test(line) || line.trim() === '')) continue;
+    if (line.endsWith('\\')) {
+      pending += `${line.slice(0, -1)} `;
+      continue;
+    }
+    const instruction = (pending + line).replace(/\s+/g, ' ').trim();
+    pending = '';
+    const from = /^FROM (\S+)(?: AS (\S+))?$/i.exec(instruction);
+    if (from) {
+      stages.push({ name: from[2] ?? String(stages.length), base: from[1], instructions: [], heredocs: [] });
+      continue;
+    }
+    const stage = stages.at(-1);
+    assert.ok(stage, `docker/Dockerfile: ${instruction} before any FROM`);
+    stage.instructions.push(instruction);
+    const heredoc = /<<-?'?(\w+)'?/.exec(instruction);
+    if (heredoc) {
+      const end = lines.indexOf(heredoc[1], i + 1);
+      assert.ok(end > i, `docker/Dockerfile: heredoc ${heredoc[1]} of "${instruction}" is closed`);
+      stage.heredocs.push({ instruction, body: lines.slice(i + 1, end).join('\n') });
+      i = end;
+    }
+  }
+  return stages;
+}
+
+const STAGES = dockerStages(dockerfile);
+function stage(name: string): Stage {
+  const found = STAGES.find((s) => s.name === name);
+  assert.ok(found, `docker/Dockerfile has a stage ${name}`);
+  return found;
+}
+/** The value of an `ENV` key in a stage (both `ENV K=V` and `ENV K=V K2=V2`). */
+function envOf(s: Stage, key: string): string | undefined {
+  for (const i of s.instructions.filter((l) => l.startsWith('ENV '))) {
+    const m = new RegExp(`(?:^ENV | )${key}=(\\S+)`).exec(i);
+    if (m) return m[1];
+  }
+  return undefined;
+}
+/** The last instruction of a kind, as the image keeps it (`WORKDIR`, `ENTRYPOINT`, `USER`). */
+function lastOf(s: Stage, kind: string): string | undefined {
+  return s.instructions.filter((l) => l.startsWith(`${kind} `)).at(-1)?.slice(kind.length + 1);
+}
+
+/** Where the services image holds the launchers and their jar folders (its WORKDIR): compose names the launchers under it. */
+const IMAGE_ROOT = lastOf(stage('services'), 'WORKDIR') ?? '';
+
+/** The runtime image's entrypoint script: the body of the heredoc the Dockerfile copies to ENTRYPOINT_SCRIPT. */
+const ENTRYPOINT_SCRIPT = '/usr/local/bin/spark-sync-entrypoint';
+function entrypointScript(): string {
+  const doc = stage('runtime').heredocs.find((h) => h.instruction.startsWith('COPY ') && h.instruction.endsWith(` ${ENTRYPOINT_SCRIPT}`));
+  assert.ok(doc, `the runtime stage writes ${ENTRYPOINT_SCRIPT}`);
+  assert.match(doc.instruction, /^COPY --chmod=0755 <<'EOF' /, 'executable, and quoted: the build expands no variable in it');
+  return `${doc.body}\n`;
+}
 
 interface Service {
-  build?: { context: string; dockerfile: string };
+  build?: { context: string; dockerfile: string; target?: string };
   image?: string;
   entrypoint?: string[];
   command?: string[];
@@ -86,28 +158,34 @@ test('docker/compose.yaml is valid under the Compose Specification JSON schema, 
   assert.match(JSON.stringify(validate.errors), /duration/);
 });
 
-test('the cluster: 3 Kafka nodes, HDFS, a metastore, Spark, spark-sync; one image; one volume each', () => {
+test('the cluster: 3 Kafka nodes, HDFS, a metastore, Spark, spark-sync; two images; one volume each', () => {
   const names = Object.keys(compose.services).sort();
   assert.deepEqual(names, [...CLUSTER_SERVICES, 'spark-sync'].sort());
   assert.equal(names.length, 11);
 
-  for (const [name, service] of Object.entries(compose.services)) {
-    assert.deepEqual(service.build, { context: '..', dockerfile: 'docker/Dockerfile' }, `${name} builds the one image`);
-    assert.equal(service.image, 'spark-sync:local', name);
-  }
+  // The cluster services build docker/Dockerfile's services target, spark-sync its runtime target.
   assert.equal(path.resolve(DOCKER, '..'), PACKAGE_ROOT, 'the build context is the repository');
-  assert.equal(IMAGE_ROOT, '/opt/spark-sync');
-  assert.match(dockerfile, /^FROM node:20-/m, 'Node 20');
-  assert.match(dockerfile, /default-jdk-headless maven/, 'Java 17 (Debian 12\'s default JDK) and Maven');
-  assert.match(dockerfile, /^\s+npm install\b/m);
-  assert.doesNotMatch(dockerfile, /npm ci\b/);
+  for (const name of CLUSTER_SERVICES) {
+    assert.deepEqual(compose.services[name].build, { context: '..', dockerfile: 'docker/Dockerfile', target: 'services' }, `${name} builds the services image`);
+    assert.equal(compose.services[name].image, 'spark-sync-services:local', name);
+  }
+  assert.deepEqual(compose.services['spark-sync'].build, { context: '..', dockerfile: 'docker/Dockerfile', target: 'runtime' }, 'spark-sync builds the runtime image');
+  assert.equal(compose.services['spark-sync'].image, 'spark-sync:local');
+  assert.deepEqual(STAGES.map((s) => s.name).sort(), ['build', 'runtime', 'services'], 'docker/Dockerfile: a build stage and the two targets');
 
-  // Every service but spark-sync keeps its state in a named volume of its own.
+  // Every service but the Spark master keeps its state in a named volume of its own, mounted at
+  // /var/lib/spark-sync: the services image's SPARK_SYNC_HOME (the launchers' data folder), and
+  // the runtime image's checkpoint folder, outside its SPARK_SYNC_HOME (the jar cache).
   const mounts = Object.entries(compose.services).flatMap(([name, s]) => (s.volumes ?? []).map((v) => ({ name, volume: v.split(':')[0], target: v.split(':')[1] })));
   assert.deepEqual(mounts.map((m) => m.volume).sort(), Object.keys(compose.volumes ?? {}).sort(), 'each declared volume mounted once');
   assert.equal(new Set(mounts.map((m) => m.name)).size, 10, 'ten services with state (the Spark master has none)');
-  for (const m of mounts) assert.equal(m.target, '/var/lib/spark-sync', `${m.name}: SPARK_SYNC_HOME of the image`);
-  assert.match(dockerfile, /^ENV SPARK_SYNC_HOME=\/var\/lib\/spark-sync$/m);
+  for (const m of mounts) assert.equal(m.target, '/var/lib/spark-sync', m.name);
+  assert.equal(envOf(stage('services'), 'SPARK_SYNC_HOME'), '/var/lib/spark-sync');
+  const runtime = stage('runtime');
+  const home = envOf(runtime, 'SPARK_SYNC_HOME')!;
+  assert.ok(home && !`${home}/`.startsWith('/var/lib/spark-sync/'), `the runtime's SPARK_SYNC_HOME (${home}, the jar cache) is not under the volume, which would hide it`);
+  assert.equal(path.posix.dirname(envOf(runtime, 'SPARK_SYNC_CHECKPOINT') ?? ''), '/var/lib/spark-sync', 'the checkpoint (and the identity index beside it) in the volume');
+  for (const s of [runtime, stage('services')]) assert.equal(lastOf(s, 'USER'), 'sparksync', `${s.name} runs as an unprivileged user`);
 
   // Health checks where simple, and every service_healthy dependency has one.
   const healthy = names.filter((n) => compose.services[n].healthcheck);
@@ -119,6 +197,85 @@ test('the cluster: 3 Kafka nodes, HDFS, a metastore, Spark, spark-sync; one imag
     }
   }
   assert.equal(Object.keys(compose.services['spark-sync'].depends_on ?? {}).length, 8, 'spark-sync waits for Kafka, HDFS, the metastore and the workers');
+  // The health checks' tools are in the services image: bash (/dev/tcp) and curl.
+  assert.ok(healthy.every((n) => ['bash', 'curl'].some((tool) => compose.services[n].healthcheck!.test.join(' ').includes(tool))));
+  assert.match(stage('services').instructions.join('\n'), /apt-get install [^\n]*\bcurl\b/);
+});
+
+test('docker/Dockerfile: build packs the package; runtime installs the tarball; services hold only the launchers and their jars', () => {
+  // build: Node 20 on Debian 12 with Java 17, Maven and pip; the dependencies in a layer before the
+  // source; `npm install` (never `npm ci`, which refuses this lock), then `npm pack`.
+  const build = stage('build');
+  assert.equal(build.base, 'node:20-bookworm');
+  const b = build.instructions;
+  assert.ok(b.some((i) => /^RUN .*apt-get install .*default-jdk-headless maven python3-pip/.test(i)), 'Java 17 (Debian 12\'s default JDK), Maven and pip');
+  const manifests = b.findIndex((i) => i === 'COPY package.json package-lock.json ./');
+  const deps = b.findIndex((i) => /^RUN .*\bnpm install\b.*--ignore-scripts/.test(i));
+  const source = b.findIndex((i) => i === 'COPY . .');
+  const pack = b.findIndex((i) => /^RUN .*\bnpm pack\b/.test(i));
+  assert.ok(manifests >= 0 && manifests < deps && deps < source && source < pack, 'package.json and the lock, npm install, then the source, then npm pack');
+  assert.ok(!STAGES.some((st) => st.instructions.some((i) => /\bnpm ci\b/.test(i))), 'no npm ci');
+
+  // runtime: Node 20 slim (glibc 2.36, as java-bridge 2.8.0 needs) and a JRE; the packed tarball
+  // from the build stage, installed globally; nothing of the build context copied.
+  const runtime = stage('runtime');
+  assert.equal(runtime.base, 'node:20-bookworm-slim');
+  const r = runtime.instructions;
+  assert.ok(r.some((i) => /^RUN .*apt-get install .*default-jre-headless/.test(i)), 'a headless Java 17 JRE');
+  assert.ok(!r.some((i) => /apt-get install .*\b(maven|default-jdk\S*|openjdk-\S+-jdk\S*|python3-pip)\b/.test(i)), 'no JDK, Maven or pip');
+  assert.equal(envOf(runtime, 'JAVA_HOME'), '/usr/lib/jvm/default-java');
+  const install = r.find((i) => /\bnpm install -g\b/.test(i));
+  assert.ok(install, 'runtime: npm install -g');
+  const bind = /--mount=type=bind,from=build,source=(\S+),target=(\S+)/.exec(install);
+  assert.ok(bind, 'the tarball comes from the build stage');
+  assert.match(install, new RegExp(`npm install -g [^&]*${bind[2]}/\\S+\\.tgz`), 'npm install -g of the packed tarball');
+  assert.ok(build.instructions.some((i) => i.includes(`npm pack --pack-destination ${bind[1]}`)), 'the build stage packs into the folder the runtime mounts');
+  // Its postinstall fills the jar cache from the build's jars (SPARK_SYNC_MAVEN_REPO), and
+  // install-jars, which fails where postinstall only warns, checks every jar's SHA-1.
+  assert.match(install, new RegExp(`SPARK_SYNC_MAVEN_REPO=${bind[2]}/\\S+ npm install -g`));
+  assert.match(install, /&& spark-sync install-jars --from /);
+  assert.ok(r.some((i) => i === 'RUN spark-sync doctor'), 'doctor, as the user, with no download: the jars are in the image');
+  const copies = r.filter((i) => /^(COPY|ADD) /.test(i));
+  assert.ok(copies.every((i) => /^COPY (--chmod=\d+ )?<</.test(i)), `runtime copies nothing of the build context: ${copies.join('; ')}`);
+  assert.ok(!dockerfile.split('\n').some((l) => /^COPY \. /.test(l) && !build.instructions.includes(l)), 'only the build stage copies the whole context');
+  // What the tarball must carry for that: the CLI, the compiled code, the manifest, the postinstall.
+  const pkg = JSON.parse(fs.readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { files: string[]; bin: Record<string, string>; scripts: Record<string, string> };
+  for (const f of ['bin', 'dist/src', 'jars/manifest.json', 'jars/spark/spark-sync-jobs.jar', 'scripts/postinstall.js']) assert.ok(pkg.files.includes(f), `package.json files: ${f}`);
+  assert.equal(pkg.bin['spark-sync'], 'bin/spark-sync.js');
+  assert.match(pkg.scripts.prepack, /npm run build && node scripts\/write-manifest\.js/);
+
+  // services: Debian 12 slim and a JRE; from the build stage only scripts/launch/, the pom.xml
+  // the launchers read Spark's Java 17 options from, and the jar folders they run.
+  const services = stage('services');
+  assert.equal(services.base, 'debian:bookworm-slim', 'no Node in the services image');
+  const s = services.instructions;
+  assert.ok(s.some((i) => /^RUN .*apt-get install .*default-jre-headless/.test(i)));
+  assert.ok(!s.some((i) => /\b(npm|node)\b/.test(i) || /apt-get install .*\b(nodejs|npm|maven|default-jdk\S*|openjdk-\S+-jdk\S*)\b/.test(i)), 'no Node, npm, JDK or Maven');
+  assert.equal(envOf(services, 'JAVA_HOME'), '/usr/lib/jvm/default-java');
+  const copied = s.filter((i) => i.startsWith('COPY ')).map((i) => {
+    const m = /^COPY --from=build \/src\/(\S+?)\/? (\S+?)\/?$/.exec(i);
+    assert.ok(m, `services copies only from the build stage: ${i}`);
+    assert.equal(m[1], m[2], `${i}: to the same place under ${IMAGE_ROOT}`);
+    return m[1];
+  });
+  assert.deepEqual(copied.sort(), ['jars/hdfs', 'jars/kafka', 'jars/spark', 'jars/spark-dist', 'scripts/launch', 'spark-jobs/pom.xml']);
+  assert.equal(IMAGE_ROOT, '/opt/spark-sync');
+  assert.match(fs.readFileSync(path.join(PACKAGE_ROOT, 'scripts', 'launch', 'lib.sh'), 'utf8'), /\$LAUNCH_ROOT\/spark-jobs\/pom\.xml/, 'lib.sh reads the pom the image copies');
+});
+
+test('Dockerfile.dockerignore keeps what `npm pack` needs in the build context', () => {
+  const ignore = fs.readFileSync(path.join(DOCKER, 'Dockerfile.dockerignore'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  for (const p of ['.git', 'node_modules', 'dist', 'jars/*', '!jars/README.md', '**/target']) assert.ok(ignore.includes(p), `ignores ${p}`);
+  // tsc compiles src/, test/ and bench/; npm pack runs scripts/ and Maven on spark-jobs/ and takes
+  // the files of package.json "files" and README.md, LICENSE, CHANGELOG.md.
+  const needed = ['src', 'test', 'bench', 'scripts', 'spark-jobs', 'bin', 'dev.js', 'dev.d.ts', 'package.json', 'package-lock.json', 'tsconfig.json', 'README.md', 'LICENSE', 'CHANGELOG.md'];
+  const top = ignore.filter((p) => !p.startsWith('!') && !p.includes('/')).map((p) => new RegExp(`^${p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*')}$`));
+  for (const n of needed) {
+    assert.ok(fs.existsSync(path.join(PACKAGE_ROOT, n)), `${n} exists`);
+    assert.ok(!top.some((re) => re.test(n)), `${n} stays in the build context`);
+  }
+  const tsconfig = JSON.parse(fs.readFileSync(path.join(PACKAGE_ROOT, 'tsconfig.json'), 'utf8')) as { include: string[] };
+  for (const inc of tsconfig.include) assert.ok(needed.includes(inc.split('/')[0]), `tsconfig includes ${inc}, kept`);
 });
 
 test('every cluster service runs an executable launcher of scripts/launch/; spark-sync runs the CLI', () => {
@@ -138,12 +295,60 @@ test('every cluster service runs an executable launcher of scripts/launch/; spar
   }
   assert.deepEqual([...launchers].sort(), ['hdfs-datanode.sh', 'hdfs-namenode.sh', 'hive-metastore.sh', 'kafka-broker.sh', 'spark-master.sh', 'spark-worker.sh']);
 
+  // spark-sync runs the runtime image's entrypoint: a script written by the Dockerfile that ends in
+  // the package's CLI, `spark-sync` (npm install -g puts its bin on PATH).
   const sync = compose.services['spark-sync'];
   assert.equal(sync.entrypoint, undefined, 'spark-sync runs the image\'s entrypoint');
-  assert.deepEqual(JSON.parse(/^ENTRYPOINT\s+(\[.*\])\s*$/m.exec(dockerfile)?.[1] ?? '[]'), ['node', 'bin/spark-sync.js']);
-  assert.ok(fs.existsSync(path.join(PACKAGE_ROOT, 'bin', 'spark-sync.js')));
+  const entrypoint = JSON.parse(lastOf(stage('runtime'), 'ENTRYPOINT') ?? '[]') as string[];
+  assert.deepEqual(entrypoint, [ENTRYPOINT_SCRIPT]);
+  assert.match(entrypointScript(), /\nexec spark-sync "\$@"\n?$/);
   assert.equal(sync.command?.[0], 'submit');
   assert.deepEqual(sync.profiles, ['sync'], 'a plain `up` starts the cluster, not a sync');
+});
+
+test('the driver advertises its container\'s IP address, never a service name', () => {
+  // Executors on the workers connect to spark.driver.host. `docker compose run` gives the
+  // container no service-name alias (only with --use-aliases), so no service may name a host for
+  // the driver, nor pin one for spark-sync's container.
+  const serviceNames = new Set(Object.keys(compose.services));
+  for (const [name, service] of Object.entries(compose.services)) {
+    const settings = [...(service.command ?? []), ...Object.entries(service.environment ?? {}).map(([k, v]) => `${k}=${v}`)];
+    for (const kv of settings) {
+      const m = /^(?:spark\.driver\.host|SPARK_LOCAL_HOSTNAME|SPARK_LOCAL_IP)=(.*)$/.exec(kv);
+      assert.ok(!m || !serviceNames.has(m[1]), `${name}: ${kv} names a service`);
+    }
+  }
+  const sync = compose.services['spark-sync'];
+  assert.ok(!(sync.command ?? []).some((a) => a.startsWith('spark.driver.host=')), 'the entrypoint chooses the driver\'s address');
+  assert.equal((sync as Record<string, unknown>).hostname, undefined, 'each run\'s container keeps its own host name (a lease\'s host and pid)');
+  const readme = fs.readFileSync(path.join(DOCKER, 'README.md'), 'utf8');
+  for (const n of serviceNames) assert.ok(!readme.includes(`spark.driver.host=${n}`), `docker/README.md passes spark.driver.host=${n}`);
+
+  // The entrypoint script, run with sh: `hostname -i` and `spark-sync` replaced by stubs on PATH.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'spark-sync-entrypoint-'));
+  try {
+    const script = path.join(dir, 'entrypoint');
+    fs.writeFileSync(script, entrypointScript(), { mode: 0o755 });
+    const bin = path.join(dir, 'bin');
+    fs.mkdirSync(bin);
+    fs.writeFileSync(path.join(bin, 'spark-sync'), '#!/bin/sh\nprintf \'%s|%s\\n\' "${SPARK_LOCAL_HOSTNAME-<unset>}" "$*"\n', { mode: 0o755 });
+    const run = (hostnameOutput: string | undefined, env: Record<string, string> = {}) => {
+      fs.writeFileSync(path.join(bin, 'hostname'), hostnameOutput === undefined ? '#!/bin/sh\nexit 1\n' : `#!/bin/sh\n[ "$1" = -i ] || exit 2\necho '${hostnameOutput}'\n`, { mode: 0o755 });
+      const r = spawnSync('sh', [script, 'verify', '--topic', 't'], { encoding: 'utf8', env: { PATH: `${bin}:/usr/bin:/bin`, ...env } });
+      assert.equal(r.status, 0, r.stderr);
+      return r.stdout.trim();
+    };
+    // The container's address from /etc/hosts (Docker writes "<address> <host name>" there), IPv4 first.
+    assert.equal(run('172.18.0.7'), '172.18.0.7|verify --topic t');
+    assert.equal(run('fd00::7 172.18.0.7 10.0.5.3'), '172.18.0.7|verify --topic t');
+    // A loopback address or none: Spark's own default.
+    assert.equal(run('127.0.1.1'), '<unset>|verify --topic t');
+    assert.equal(run(undefined), '<unset>|verify --topic t');
+    // An explicit setting wins.
+    assert.equal(run('172.18.0.7', { SPARK_LOCAL_HOSTNAME: 'driver.example' }), 'driver.example|verify --topic t');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 /** A service's launcher run with its compose flags and environment, in a dry run. */
@@ -324,8 +529,14 @@ test('HDFS, the metastore and Spark point at each other as spark-sync expects', 
   assert.ok(after(submit, '--source').startsWith(`${nnConf.get('fs.defaultFS')}/`));
   const conf = submit.filter((_, i) => submit[i - 1] === '--conf');
   assert.ok(conf.includes(`spark.hadoop.hive.metastore.uris=thrift://hive-metastore:${after(hive.exec, '-p')}`));
-  assert.ok(conf.includes('spark.driver.host=spark-sync'), 'executors reach the driver by the service\'s host name');
-  assert.equal(compose.services['spark-sync'].environment?.SPARK_HOME, compose.services['spark-master'].environment?.SPARK_HOME, 'driver and cluster run one Spark');
+  // The driver runs the package's own Spark (the runtime image has no Spark distribution, so no
+  // SPARK_HOME): the jars of jars/spark, which jars/manifest.json lists for the jar cache. They are
+  // the Spark and Scala of the cluster's distribution.
+  assert.equal(compose.services['spark-sync'].environment?.SPARK_HOME, undefined, 'the driver runs the package\'s Spark');
+  const sparkCore = (dir: string) => fs.readdirSync(path.join(PACKAGE_ROOT, dir)).filter((f) => /^spark-core_\d+\.\d+-[\d.]+\.jar$/.test(f));
+  const distHome = compose.services['spark-master'].environment!.SPARK_HOME.replace(`${IMAGE_ROOT}/`, '');
+  assert.deepEqual(sparkCore('jars/spark'), sparkCore(`${distHome}/jars`), 'driver and cluster run one Spark');
+  assert.equal(sparkCore('jars/spark').length, 1);
 });
 
 test('every flag a service passes is documented in its launcher\'s --help', () => {

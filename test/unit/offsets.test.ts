@@ -4,7 +4,7 @@ import { SparkSyncError } from '../../src/index';
 import type { PartitionWrite } from '../../src/spark/spark-jobs';
 import { assertRowsAccounted } from '../../src/sync/offsets';
 
-const write = (partition: number, records: number, sent: number, skipped: number, deadLettered = 0): PartitionWrite => ({ partition, records, sent, skipped, deadLettered });
+const write = (partition: number, records: number, sent: number, skipped: number, deadLettered = 0): PartitionWrite => ({ partition, records, sent, skipped, deadLettered, replayed: 0 });
 
 test('a batch commits only when sent + skipped + dead-lettered rows equal its size', () => {
   // 10 rows: 4 sent, 3 skipped as already in Kafka, 1 dead-lettered, 2 more sent elsewhere.

@@ -4,20 +4,20 @@ import { sparkSyncHome } from '../../config/paths';
 import { SparkSyncError } from '../../errors/spark-sync-error';
 import { startDevBroker, stopDevBroker } from '../../dev/dev-broker';
 import { globalOptions } from '../global-options';
-import { printSummary } from '../output';
+import { exitCodesHelp, printSummary } from '../output';
 
 const defaultDataDir = () => path.join(sparkSyncHome(), 'broker');
 
 export function brokerCommand(): Command {
   const broker = new Command('broker')
     .description('a real single-node Apache Kafka broker (KRaft) on 127.0.0.1, for development')
-    .addHelpText('after', '\nExample:\n  spark-sync broker start --port 9092 && spark-sync broker stop');
+    .addHelpText('after', `\nExample:\n  spark-sync broker start --port 9092 && spark-sync broker stop\n${exitCodesHelp([0, 1, 2, 3])}`);
   broker
     .command('start')
     .description('start the broker in the background; returns when it accepts clients')
     .option('--port <port>', 'client port', '9092')
     .option('--data-dir <dir>', 'config, logs and data (default: $SPARK_SYNC_HOME/broker)')
-    .addHelpText('after', '\nExample:\n  spark-sync broker start --port 9092 --data-dir /tmp/kafka && spark-sync broker stop --data-dir /tmp/kafka')
+    .addHelpText('after', `\nExample:\n  spark-sync broker start --port 9092 --data-dir /tmp/kafka && spark-sync broker stop --data-dir /tmp/kafka\n${exitCodesHelp([0, 1, 2, 3], { 3: 'the broker did not come up (safe to retry)' })}`)
     .action(async (opts: { port: string; dataDir?: string }, cmd: Command) => {
       const { log } = globalOptions(cmd);
       const port = Number(opts.port);
@@ -32,7 +32,7 @@ export function brokerCommand(): Command {
     .command('stop')
     .description('stop the broker started from --data-dir and wait until its process is gone')
     .option('--data-dir <dir>', 'as given to start (default: $SPARK_SYNC_HOME/broker)')
-    .addHelpText('after', '\nExample:\n  spark-sync broker stop --data-dir /tmp/kafka')
+    .addHelpText('after', `\nExample:\n  spark-sync broker stop --data-dir /tmp/kafka\n${exitCodesHelp([0, 1, 2], { 0: 'stopped, or no broker was running' })}`)
     .action(async (opts: { dataDir?: string }, cmd: Command) => {
       const { log } = globalOptions(cmd);
       const dataDir = path.resolve(opts.dataDir ?? defaultDataDir());

@@ -1,21 +1,29 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
+import { checkpointRecord } from '../../checkpoint/checkpoint-report';
 import { sparkSyncHome } from '../../config/paths';
+import { SparkSyncError } from '../../errors/spark-sync-error';
 import { startDevBroker } from '../../dev/dev-broker';
 import { KafkaAdmin } from '../../kafka/kafka-admin';
 import { SparkSync } from '../../spark-sync';
 import { globalOptions } from '../global-options';
-import { printSummary, statusTable } from '../output';
+import { exitCodesHelp, printSummary, statusTable } from '../output';
 
 export function demoCommand(): Command {
   return new Command('demo')
     .description('the whole story on embedded defaults: sample Parquet file, local Kafka broker, sync, rerun, verify, status')
-    .option('--records <n>', 'rows in the sample file', '100000')
-    .addHelpText('after', '\nExample:\n  spark-sync demo --records 1000000   # files in $SPARK_SYNC_HOME/demo (~/.spark-sync/demo)')
-    .action(async (opts: { records: string }, cmd: Command) => {
+    .option('--rows <n>', 'rows in the sample file', '100000')
+    // --rows' old name (sample and preview always said --rows): still read so old scripts run, not shown.
+    .addOption(new Option('--records <n>', 'deprecated: --rows').hideHelp())
+    .addHelpText('after', `
+Example:
+  spark-sync demo --rows 1000000   # files in $SPARK_SYNC_HOME/demo (~/.spark-sync/demo)
+${exitCodesHelp([0, 1, 2, 3, 5, 6], { 5: 'the topic does not hold exactly one message per row, or verify found missing or duplicated records' })}`)
+    .action(async (opts: { rows: string; records?: string }, cmd: Command) => {
       const { log } = globalOptions(cmd);
-      const rows = Number(opts.records);
+      const rows = demoRows(opts, cmd);
+      if (opts.records !== undefined) log.warn({}, '--records is deprecated: use --rows');
       const home = path.join(sparkSyncHome(), 'demo');
       fs.rmSync(home, { recursive: true, force: true });
       fs.mkdirSync(home, { recursive: true, mode: 0o700 });
@@ -42,7 +50,7 @@ export function demoCommand(): Command {
         const [file] = audit.files;
         log.info({ source_rows: file.sourceRows, messages: file.messages, missing: file.missing, duplicated: file.duplicated, foreign: file.foreign }, audit.ok ? 'verified: nothing missing, nothing duplicated' : 'VERIFY FAILED');
         log.info({}, '6/6 checkpoint status');
-        process.stderr.write(statusTable(await sync.status(checkpoint)));
+        process.stderr.write(statusTable((await sync.status(checkpoint)).map(checkpointRecord)));
         log.info({ messages, rows, first_run_sent: first.recordsSent, rerun_sent: rerun.recordsSent, records_per_second: first.recordsPerSecond }, messages === rows ? `the topic holds exactly ${messages} messages for ${rows} rows` : `MISMATCH: ${messages} messages for ${rows} rows`);
         printSummary({ command: 'demo', ok: messages === rows && audit.ok, rows, messages, missing: file.missing, duplicated: file.duplicated, first_run_sent: first.recordsSent, rerun_sent: rerun.recordsSent, seconds: first.seconds, records_per_second: first.recordsPerSecond, checkpoint });
         if (messages !== rows || !audit.ok) process.exitCode = 5;
@@ -51,4 +59,17 @@ export function demoCommand(): Command {
         await broker.stop();
       }
     });
+}
+
+/** `--rows`, or the deprecated `--records` in its place; checked before anything is started or removed. */
+function demoRows(opts: { rows: string; records?: string }, cmd: Command): number {
+  const fromRows = cmd.getOptionValueSource('rows') !== 'default';
+  if (opts.records !== undefined && fromRows && opts.records !== opts.rows) {
+    throw new SparkSyncError('USAGE', '--records is the old name of --rows, and they differ', { hint: 'pass --rows alone' });
+  }
+  const [flag, value] = opts.records !== undefined && !fromRows ? ['--records', opts.records] : ['--rows', opts.rows];
+  const rows = Number(value);
+  // A quarter of the rows is the batch size: at least one row.
+  if (!Number.isSafeInteger(rows) || rows < 1) throw new SparkSyncError('USAGE', `${flag} must be a whole number ≥ 1, not '${value}'`);
+  return rows;
 }

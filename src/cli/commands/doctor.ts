@@ -2,15 +2,14 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { Command } from 'commander';
 import { CheckpointStore } from '../../checkpoint/checkpoint-store';
-import { loadKafkaClientConfig } from '../../config/kafka-client-config';
 import { KAFKA_JARS_DIR, SPARK_JARS_DIR, defaultCheckpointPath } from '../../config/paths';
 import { ExitCode, SparkSyncError, asSparkSyncError } from '../../errors/spark-sync-error';
-import { parseBootstrapServers } from '../../config/kafka-connection';
+import { kafkaConnection } from '../../config/kafka-connection';
 import { KafkaAdmin } from '../../kafka/kafka-admin';
 import { INSTALL_COMMAND, JAR_FOLDERS, corruptJars, distinctJars, incompleteCache, jarCacheDir, jarSource, manifestJars, missingJars } from '../../install/jar-cache';
 import { ensureJvm } from '../../spark/jvm';
 import { globalOptions } from '../global-options';
-import { printSummary } from '../output';
+import { exitCodesHelp, printSummary } from '../output';
 import { addCheckpointOption, addKafkaOptions } from '../shared-options';
 
 interface Check {
@@ -27,17 +26,17 @@ interface Check {
  */
 export function doctorCommand(): Command {
   const cmd = new Command('doctor').description('check Java, the jars, the JVM bridge, Kafka and the checkpoint, naming each failure');
-  addKafkaOptions(cmd);
+  addKafkaOptions(cmd, 'Kafka brokers to check, comma-separated');
   return addCheckpointOption(cmd).addHelpText(
     'after',
     `
 Example:
   spark-sync doctor --bootstrap-server kafka1:9092 --kafka-config client.properties
 
-Kafka is checked only with --bootstrap-server, the checkpoint only if it exists.
-Exit code: 0 when every check passed, else the code of the first failure (2 install or
-input, 3 Kafka unreachable).`,
-  ).action(async (opts: { bootstrapServer?: string; kafkaConfig?: string; checkpoint?: string }, cmd: Command) => {
+Kafka is checked only with --bootstrap-server, the checkpoint only if it exists. A failed check
+exits with its own code; the first failure's, when several fail.
+${exitCodesHelp([0, 1, 2, 3], { 0: 'every check passed', 2: 'bad usage, or Java, the jars, the bridge, the Kafka settings or the checkpoint failed', 3: 'Kafka unreachable (safe to retry)' })}`,
+  ).action(async (opts: { bootstrapServer?: string; kafkaConfig?: string; kafkaProperties?: Record<string, string>; checkpoint?: string }, cmd: Command) => {
     const { log } = globalOptions(cmd);
     const checks: Check[] = [];
     const run = async (name: string, check: () => Promise<string> | string) => {
@@ -60,11 +59,12 @@ input, 3 Kafka unreachable).`,
     });
     if (opts.bootstrapServer) {
       await run('kafka', async () => {
-        const servers = parseBootstrapServers(opts.bootstrapServer!);
-        const admin = await KafkaAdmin.connect({ bootstrapServers: servers, client: loadKafkaClientConfig(opts.kafkaConfig), connectTimeoutMs: 10_000 });
+        const conn = kafkaConnection({ bootstrapServer: opts.bootstrapServer!, kafkaConfig: opts.kafkaConfig, kafkaProperties: opts.kafkaProperties });
+        const admin = await KafkaAdmin.connect({ bootstrapServers: conn.bootstrapServers, client: conn.kafkaClient, connectTimeoutMs: 10_000 });
         try {
           const brokers = await admin.brokerCount();
-          return `${servers.join(',')} answered: ${brokers} broker(s)${opts.kafkaConfig ? `, logged in with ${opts.kafkaConfig}` : ''}`;
+          const settings = [opts.kafkaConfig, opts.kafkaProperties && 'the -X properties'].filter(Boolean).join(' and ');
+          return `${conn.bootstrapServers.join(',')} answered: ${brokers} broker(s)${settings ? `, logged in with ${settings}` : ''}`;
         } finally {
           await admin.close();
         }
@@ -94,7 +94,8 @@ function javaVersion(): string {
   if (r.error || r.status !== 0) {
     throw new SparkSyncError('INSTALL_INCOMPLETE', 'java is not on PATH', { hint: 'install a Java 17 JDK and put it on PATH (or set JAVA_HOME)' });
   }
-  const line = r.stderr.split('\n')[0].trim();
+  // The version line, not the first: with JDK_JAVA_OPTIONS set, the launcher prints a NOTE first.
+  const line = r.stderr.split('\n').find((l) => /version "/.test(l))?.trim() ?? r.stderr.trim();
   const major = Number(/version "(\d+)/.exec(line)?.[1]);
   if (!(major >= 17)) throw new SparkSyncError('INSTALL_INCOMPLETE', `${line}: Spark 3.5 here needs Java 17 or later`, { hint: 'install a Java 17 JDK' });
   return line;

@@ -5,7 +5,7 @@ import {
   JAR_FOLDERS, corruptJars, distinctJars, fetchJars, jarCacheDir, jarSource, manifestJars, mavenRepo, missingJars, stderrProgress,
 } from '../../install/jar-cache';
 import { globalOptions } from '../global-options';
-import { printSummary } from '../output';
+import { exitCodesHelp, printSummary } from '../output';
 
 /**
  * `install-jars`: fills the jar cache of an installed spark-sync (`$SPARK_SYNC_HOME/jars`) with
@@ -24,7 +24,8 @@ Example:
   spark-sync install-jars --from https://nexus.example.com/repository/maven-central
 
 npm install runs it (set SPARK_SYNC_SKIP_JAR_DOWNLOAD=1 to skip), and the first use fetches
-what is missing; a git clone uses its own jars/ (npm run build:jars) and needs none of it.`)
+what is missing; a git clone uses its own jars/ (npm run build:jars) and needs none of it.
+${exitCodesHelp([0, 1, 2], { 2: 'bad usage, or a jar could not be fetched or does not match its SHA-1' })}`)
     .action(async (opts: { from?: string }, cmd: Command) => {
       const { log } = globalOptions(cmd);
       const folders = JAR_FOLDERS.filter((f) => jarSource(f) === 'cache');

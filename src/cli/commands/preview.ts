@@ -1,11 +1,13 @@
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import type { Table } from 'apache-arrow';
+import { optionsSchema, parseOrThrow } from '../../config/options-schema';
 import { SourceFormat } from '../../config/source-format';
-import { openSparkSync } from '../global-options';
-import { printSummary } from '../output';
+import { SparkSyncError } from '../../errors/spark-sync-error';
+import { SparkFlags, openSparkSync } from '../global-options';
+import { exitCodesHelp, printSummary } from '../output';
 import { addSparkOptions } from '../shared-options';
 
-interface PreviewOptions {
+interface PreviewOptions extends SparkFlags {
   source: string;
   rows?: string;
   file?: string;
@@ -13,14 +15,10 @@ interface PreviewOptions {
   csvHeader?: boolean;
   csvDelimiter?: string;
   where?: string;
-  partitions?: string;
+  topicPartitions?: string;
   keyFields?: string;
   messageKey?: string;
   json?: boolean;
-  master?: string;
-  conf?: string[];
-  driverMemory?: string;
-  jars?: string[];
 }
 
 /** One previewed record: what a submit would send. */
@@ -39,7 +37,11 @@ export function previewCommand(): Command {
     .option('--source <path>', 'as submit\'s: a data file, a directory, an hdfs:// URI or hive:db.table (required)')
     .option('--rows <n>', 'how many records', '10')
     .option('--file <identity>', 'with a directory or table: the file to show, by its identity (default: the first)')
-    .option('--partitions <n>', 'also show each record\'s Kafka partition in a topic of this many partitions')
+    // Not --partitions: that is submit's "create the topic with N partitions"; this one only simulates.
+    .option('--topic-partitions <n>', 'also show each record\'s Kafka partition in a topic of this many partitions')
+    .addOption(new Option('--partitions <n>').hideHelp().argParser(() => {
+      throw new SparkSyncError('USAGE', "preview's --partitions is now --topic-partitions", { hint: 'pass --topic-partitions <n>; --partitions is submit\'s, the partitions of a topic it creates' });
+    }))
     .option('--format <format>', 'parquet, orc, csv or json (default: from the file\'s extension)')
     .option('--csv-header', 'CSV files start with a header line naming the columns')
     .option('--csv-delimiter <char>', 'CSV field delimiter, one character (\\t for a tab)', ',')
@@ -49,17 +51,22 @@ export function previewCommand(): Command {
   addSparkOptions(cmd);
   return cmd
     .option('--json', 'print one JSON document (default: a table at a terminal, JSON lines otherwise)')
-    .addHelpText('after', '\nExample:\n  spark-sync preview --source /data/txn.parquet --rows 5 --partitions 6\n  spark-sync preview --source /data/events --file dt=2024-01-15/part-0.csv --csv-header --json')
+    .addHelpText('after', `
+Example:
+  spark-sync preview --source /data/txn.parquet --rows 5 --topic-partitions 6
+  spark-sync preview --source /data/events --file dt=2024-01-15/part-0.csv --csv-header --json
+${exitCodesHelp([0, 1, 2, 3])}`)
     .action(async (opts: PreviewOptions, cmd: Command) => {
+      const { topicPartitions } = parseOrThrow(optionsSchema.pick({ topicPartitions: true }), { topicPartitions: opts.topicPartitions }, 'preview');
       const { sync } = await openSparkSync(opts, cmd);
       const table = await sync.preview({
         source: opts.source, rows: opts.rows === undefined ? undefined : Number(opts.rows), file: opts.file, format: opts.format,
         csv: { header: opts.csvHeader, delimiter: opts.csvDelimiter }, where: opts.where,
-        partitions: opts.partitions === undefined ? undefined : Number(opts.partitions),
+        topicPartitions,
         keyFields: opts.keyFields, messageKey: opts.messageKey,
       });
       const records = toRecords(table);
-      if (opts.json) printSummary({ command: 'preview', source: opts.source, partitions: opts.partitions === undefined ? null : Number(opts.partitions), records });
+      if (opts.json) printSummary({ command: 'preview', source: opts.source, topicPartitions: topicPartitions ?? null, records });
       else if (process.stdout.isTTY) process.stdout.write(recordTable(records));
       else for (const r of records) process.stdout.write(`${JSON.stringify(r)}\n`);
     });
@@ -70,9 +77,9 @@ function toRecords(table: Table): PreviewRecord[] {
   return table.toArray().map((row) => {
     const r = row.toJSON() as Record<string, unknown>;
     const fields: Record<string, string | null> = {};
-    for (const name of names) if (!['position', 'key', 'message_key', 'partition'].includes(name)) fields[name] = (r[name] ?? null) as string | null;
+    for (const name of names) if (!['position', 'key', 'messageKey', 'partition'].includes(name)) fields[name] = (r[name] ?? null) as string | null;
     return {
-      position: Number(r.position), key: String(r.key), ...(r.message_key === undefined ? {} : { messageKey: r.message_key === null ? 'NULL' : String(r.message_key) }),
+      position: Number(r.position), key: String(r.key), ...(r.messageKey === undefined ? {} : { messageKey: r.messageKey === null ? 'NULL' : String(r.messageKey) }),
       ...(r.partition === undefined ? {} : { partition: Number(r.partition) }), fields,
     };
   });

@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import { SparkSyncError } from '../../errors/spark-sync-error';
 import { SparkSync } from '../../spark-sync';
 import { globalOptions } from '../global-options';
-import { printSummary } from '../output';
+import { exitCodesHelp, printSummary } from '../output';
 
 export function sampleCommand(): Command {
   return new Command('sample')
@@ -12,7 +12,7 @@ export function sampleCommand(): Command {
     .addOption(new Option('--format <format>', 'file format').choices(['parquet', 'orc']).default('parquet'))
     .option('--rows <n>', 'number of rows', '100000')
     .option('--row-group-bytes <n>', 'Parquet row-group (ORC stripe) size; small values give many splits', String(8 * 1024 * 1024))
-    .addHelpText('after', '\nExample:\n  spark-sync sample --rows 1000000 --output /tmp/txn.parquet')
+    .addHelpText('after', `\nExample:\n  spark-sync sample --rows 1000000 --output /tmp/txn.parquet\n${exitCodesHelp([0, 1, 2])}`)
     .action(async (opts: { output: string; format: 'parquet' | 'orc'; rows: string; rowGroupBytes: string }, cmd: Command) => {
       const { log } = globalOptions(cmd);
       const rows = Number(opts.rows);

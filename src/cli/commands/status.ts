@@ -1,19 +1,29 @@
 import { Command } from 'commander';
 import path from 'node:path';
+import { checkpointRecord } from '../../checkpoint/checkpoint-report';
 import { defaultCheckpointPath } from '../../config/paths';
-import { SparkSync } from '../../spark-sync';
-import { addCheckpointOption } from '../shared-options';
-import { printSummary, statusTable } from '../output';
+import { SparkSync, StatusInput } from '../../spark-sync';
+import { addCheckpointOption, addKafkaOptions } from '../shared-options';
+import { exitCodesHelp, printSummary, statusTable } from '../output';
 
 export function statusCommand(): Command {
-  return addCheckpointOption(new Command('status'))
-    .description("show every file's checkpoint")
+  const cmd = addCheckpointOption(new Command('status'))
+    .description("show every file's checkpoint: the local file's, or with --bootstrap-server and --topic the checkpoint topic's (on any machine)")
+    .option('--topic <topic>', 'with --bootstrap-server: the topic whose state to read from the checkpoint topic');
+  addKafkaOptions(cmd, 'with --topic: the Kafka brokers whose checkpoint topic to read, comma-separated');
+  return cmd
     .option('--json', "print each file's checkpoint in the patent's structure, as one JSON object")
-    .addHelpText('after', '\nExample:\n  spark-sync status --json | jq \'.files[] | select(.status != "COMPLETED")\'')
-    .action(async (opts: { checkpoint?: string; json?: boolean }) => {
+    .addHelpText('after', `
+Example:
+  spark-sync status --json | jq '.files[] | select(.status != "COMPLETED")'
+  spark-sync status --bootstrap-server kafka1:9092 --topic events   # from the checkpoint topic, no local file needed
+${exitCodesHelp([0, 1, 2, 3])}`)
+    .action(async (opts: StatusInput & { json?: boolean }) => {
+      const fromKafka = opts.bootstrapServer !== undefined && opts.topic !== undefined && opts.checkpointTopic !== 'none';
       const checkpoint = path.resolve(opts.checkpoint ?? defaultCheckpointPath());
-      const files = await (await SparkSync.open()).status(checkpoint);
-      if (opts.json) printSummary({ command: 'status', checkpoint, files });
+      // Status never runs Spark: a small heap for the checkpoint topic's Kafka client.
+      const files = (await (await SparkSync.open({ driverMemory: '256m' })).status({ ...opts, checkpoint })).map(checkpointRecord);
+      if (opts.json) printSummary({ command: 'status', checkpoint: fromKafka ? `kafka topic ${opts.checkpointTopic}` : checkpoint, files });
       else process.stdout.write(statusTable(files));
     });
 }

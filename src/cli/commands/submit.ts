@@ -6,7 +6,7 @@ import { releaseHeldLeases } from '../../sync/submit-run';
 import { SparkSyncError } from '../../errors/spark-sync-error';
 import { openSparkSync } from '../global-options';
 import { addCheckpointOption, addKafkaOptions, addSparkOptions, setting } from '../shared-options';
-import { printSummary } from '../output';
+import { exitCodesHelp, printSummary } from '../output';
 import { ProgressDisplay } from '../progress';
 
 export function submitCommand(): Command {
@@ -26,6 +26,7 @@ export function submitCommand(): Command {
     .addOption(setting('--dead-letter-topic <topic>', 'send rows Kafka refuses as too large there (with headers saying why) instead of stopping with exit 2; made by --create-topic if missing'))
     .addOption(setting('--key-fields <columns>', 'natural-key identity: a record is these columns\' values (comma-separated); duplicates in a file and rows the topic already has from any file or run are not sent'))
     .addOption(setting('--message-key <columns>', 'Kafka message key: this column\'s text (several, comma-separated: a JSON object of their texts), partitioned as Kafka\'s default partitioner does; spark-sync\'s identity goes in the header spark-sync.id'))
+    .addOption(setting('--index-location <uri>', 'natural keys: the folder of the identity indexes, any Hadoop file system URI every executor and later run can read (hdfs://…, file://…); default beside the local checkpoint'))
     .addOption(setting('--replication-factor <n>', "replication factor of a topic made by --create-topic (default: the broker's default.replication.factor)"));
   addSparkOptions(cmd);
   return cmd
@@ -42,7 +43,7 @@ Example:
     --key-fields user,event,ts --message-key user   # replays no-op, keyed by user
   spark-sync submit --source hive:sales.transactions --where "dt = '2024-01-15'" --topic transactions \\
     --bootstrap-server kafka1:9092 --conf spark.hadoop.hive.metastore.uris=thrift://metastore:9083
-  spark-sync submit --source /data/events --topic events --bootstrap-server kafka1:9093 \
+  spark-sync submit --source /data/events --topic events --bootstrap-server kafka1:9093 \\
     --kafka-config /etc/spark-sync/client.properties   # security.protocol=SASL_SSL, sasl.*, ssl.*
   SPARK_SYNC_BOOTSTRAP_SERVER=kafka1:9092 spark-sync --config spark-sync.yaml submit --source /data/events --topic events
 
@@ -58,11 +59,10 @@ file of --config / SPARK_SYNC_CONFIG (keys are the long option names).
 Rerunning the same command after a crash continues where the checkpoint stands; rerunning it
 after success sends nothing. SIGTERM or Ctrl-C cancels the running Spark job and exits 3 within
 30 s, the checkpoint consistent; a second signal exits at once.
-Exit codes: 0 done, 2 bad input, 3 unreachable or interrupted (safe to retry), 4 consistency
-violation (a person must look), 6 the checkpoint's disk is full.`)
+${exitCodesHelp([0, 1, 2, 3, 4, 6])}`)
     .action(async (opts: Record<string, unknown>, cmd: Command) => {
       // Flags arrive untyped; the engine validates every one (a missing --source included) before any I/O.
-      const input = opts as SubmitInput;
+      const input = opts as unknown as SubmitInput;
       const { sync, log, logFormat } = await openSparkSync(input, cmd);
       if (opts.dryRun) {
         const plan = await sync.dryRun(input);
@@ -77,7 +77,7 @@ violation (a person must look), 6 the checkpoint's disk is full.`)
         if (!progress?.update(e)) logEvent(log, e);
       });
       try {
-        const { fileTable, batchTable, ...summary } = await sync.submit(input, stop.signal);
+        const { fileTable, batchTable, ...summary } = await sync.submit(input, { signal: stop.signal });
         progress?.stop();
         log.info({ records_sent: summary.recordsSent, seconds: summary.seconds, records_per_second: summary.recordsPerSecond }, `done: ${summary.recordsSent} records sent to ${summary.topic}`);
         printSummary(summary);

@@ -38,7 +38,14 @@ public class JobException extends RuntimeException {
      */
     RECORD_TOO_LARGE,
     /** A row whose --message-key column is NULL: Kafka's default partitioner has no key to hash. */
-    NULL_MESSAGE_KEY
+    NULL_MESSAGE_KEY,
+    /**
+     * Another run took the topic over: its transactional producer fenced this one's checkpoint
+     * writes (or its lease moved on).
+     */
+    LEASE_LOST,
+    /** Kafka refused the principal an operation (a topic's read or write, a transactional id). */
+    KAFKA_NOT_AUTHORIZED
   }
 
   private final Code code;

@@ -22,8 +22,10 @@ import org.apache.spark.sql.SparkSession;
  * owning one SparkSession. Every method is safe to call from the bridge's async form; failures
  * the driver can act on arrive as {@link JobException} with a shared code.
  *
- * <p>Arguments cross the bridge as strings, numbers and arrays only ({@code "k=v"} pairs for
- * configuration), so the TypeScript side needs no Java types. Each method hands its work to one
+ * <p>An operation on a file takes one {@link JobRequest} (JSON: the file, its key mode, the topic,
+ * the Kafka settings, the rows and offsets); the others take a few strings and numbers. So the
+ * TypeScript side needs no Java types, and a new option is a field, not a new argument. Each
+ * method hands its work to one
  * class of {@code internal}: the session's settings ({@code SessionSettings}), the batch plan
  * ({@code Batches}), the recovery join ({@code Recovery}), the audit ({@code Audit}), source files
  * and tables ({@code SourceFiles}, {@code HiveTables}).
@@ -83,14 +85,14 @@ public final class SparkSyncJobs {
   }
 
   /**
-   * The first {@code rows} rows of a file with their positions and keys, as an Arrow IPC stream
-   * (columns position, key, then each field as the text its key hashes).
+   * The first {@code request.limit} rows of a file with their positions and keys, as an Arrow IPC
+   * stream (columns position, key, then each field as the text its key hashes).
    */
-  public byte[] previewFile(String path, String format, String fileIdentity, long rows,
-      String[] keyFields, String[] messageKey) {
+  public byte[] previewFile(String request) {
     described();
-    return ArrowResults.encode(Preview.firstRows(spark, path, format, fileIdentity, rows,
-        KeyMode.withoutIndex(keyFields, messageKey)));
+    JobRequest r = JobRequest.parse(request);
+    return ArrowResults.encode(Preview.firstRows(spark, r.source.path, r.source.format,
+        r.source.identity, r.limit, r.keyModeWithoutIndex()));
   }
 
   /**
@@ -112,15 +114,10 @@ public final class SparkSyncJobs {
    * @return whether every task had stopped within the time
    */
   public boolean cancelRunning(long timeoutMs) throws InterruptedException {
-    org.apache.spark.SparkContext sc = spark.sparkContext();
-    sc.cancelAllJobs();
+    spark.sparkContext().cancelAllJobs();
     long deadline = System.currentTimeMillis() + timeoutMs;
     while (true) {
-      int running = 0;
-      for (org.apache.spark.SparkExecutorInfo e : sc.statusTracker().getExecutorInfos()) {
-        running += e.numRunningTasks();
-      }
-      if (running == 0) {
+      if (runningTasks() == 0) {
         return true;
       }
       if (System.currentTimeMillis() > deadline) {
@@ -128,6 +125,16 @@ public final class SparkSyncJobs {
       }
       Thread.sleep(100);
     }
+  }
+
+  /** How many tasks run on the session's executors now. */
+  public int runningTasks() {
+    int running = 0;
+    for (org.apache.spark.SparkExecutorInfo e : spark.sparkContext().statusTracker()
+        .getExecutorInfos()) {
+      running += e.numRunningTasks();
+    }
+    return running;
   }
 
   /**
@@ -192,111 +199,101 @@ public final class SparkSyncJobs {
   }
 
   /**
-   * Writes the rows of {@code path} at positions {@code [from, from + batchSize)} (up to
-   * {@code fileRows}) to {@code topic}, each task one Kafka partition in position order.
-   * Retry-safe: a task that is run again skips what its partition already holds past
-   * {@code batchStartOffsets}. The file is read, keyed and shuffled for many batches at once
-   * (the batch plan, {@code internal.Batches}); consecutive calls for the same file reuse that
-   * work.
+   * Writes the rows of the request's file at positions {@code [from, from + batchSize)} (up to the
+   * file's rows) to the topic. Retry-safe: a task that is run again skips what Kafka already holds
+   * of its rows past {@code startOffsets} (the checkpoint's offsets before this batch; their
+   * length is the topic's partition count). The file is read, keyed and shuffled for many
+   * batches at once (the batch plan, {@code internal.Batches}); consecutive calls for the same
+   * file reuse that work.
    *
-   * @param batchStartOffsets per partition, the end offset the checkpoint holds before this batch;
-   *     its length is the topic's partition count
-   * @return per partition: {partition, records in the batch, sent now, skipped}
+   * @return per partition: {partition, records in the batch, sent now, skipped, dead-lettered,
+   *     replayed}
    */
-  public long[][] writeBatch(String path, String format, String fileIdentity, long from,
-      long batchSize, long fileRows, String topic, String[] kafkaConf, long[] batchStartOffsets,
-      String[] keyFields, String[] messageKey, String identityIndex) {
+  public long[][] writeBatch(String request) {
     described();
-    return batches.write(path, format, fileIdentity, from, batchSize, fileRows, topic, kafkaConf,
-        batchStartOffsets, false, KeyMode.of(keyFields, messageKey, identityIndex));
+    return batches.write(JobRequest.parse(request), false);
   }
 
   /**
    * Window recovery of a batch a crash cut off (DESIGN.md §2, step 3) as an ordered merge: each
-   * partition's records past {@code batchStartOffsets} must be the batch's first records for that
+   * partition's records past {@code startOffsets} must be the batch's first records for that
    * partition in position order (the crashed run's task wrote them so). Each task reads them back,
    * checks them key by key, skips them and writes the rest. Costs one batch; no join.
    *
    * @throws JobException {@code RESUME_MISMATCH} if a partition holds anything else (say a foreign
    *     write); the driver then recovers with {@link #writeDelta}, which handles any content
    */
-  public long[][] resumeBatch(String path, String format, String fileIdentity, long from,
-      long batchSize, long fileRows, String topic, String[] kafkaConf, long[] batchStartOffsets,
-      String[] keyFields, String[] messageKey, String identityIndex) {
+  public long[][] resumeBatch(String request) {
     described();
-    return batches.write(path, format, fileIdentity, from, batchSize, fileRows, topic, kafkaConf,
-        batchStartOffsets, true, KeyMode.of(keyFields, messageKey, identityIndex));
+    return batches.write(JobRequest.parse(request), true);
   }
 
   /**
    * Recovery write (DESIGN.md §2): the rows at positions {@code [from, to)} whose key is not among
-   * the keys Kafka holds at offsets {@code [keysFrom, keysTo)} (a left anti join), appended after
-   * {@code keysTo}. With {@code from} = records processed and {@code keysFrom} = the checkpoint's
-   * offsets this costs one batch; with {@code from} = 0 and {@code keysFrom} = the file's start
-   * offsets it is the whole-file join.
+   * the keys Kafka holds in the request's {@code ranges} (a left anti join), appended at
+   * {@code writeFrom}, the partitions' end offsets now (past the key window when other files wrote
+   * after a cut-off batch). With {@code from} = records processed and the batch's tail as ranges
+   * this costs one batch; with {@code from} = 0 and the file's ranges it is the whole-file join.
    *
-   * @return per partition: {partition, records written now, sent, skipped}
+   * @return per partition: {partition, records written now, sent, skipped, dead-lettered,
+   *     replayed}
    */
-  public long[][] writeDelta(String path, String format, String fileIdentity, long from, long to,
-      String topic, String[] kafkaConf, long[] keysFrom, long[] keysTo, String[] keyFields,
-      String[] messageKey, String identityIndex) {
+  public long[][] writeDelta(String request) {
     described();
-    return Recovery.writeDelta(spark, path, format, fileIdentity, from, to, topic, kafkaConf,
-        keysFrom, keysTo, KeyMode.of(keyFields, messageKey, identityIndex));
+    return Recovery.writeDelta(spark, JobRequest.parse(request));
   }
 
   /**
-   * Audit of one file (DESIGN.md §2): its rows at positions {@code [0, rows)} are keyed again and
-   * compared with the keys at offsets {@code [from, to)} of the topic. Done by Spark, so it scales
-   * with the data; only five numbers reach the driver.
+   * Audit of one file (DESIGN.md §2): its rows at positions {@code [0, source.rows)} are keyed
+   * again and compared with the keys in its offset {@code ranges} of the topic (with
+   * {@code topicFrom}: every record of the topic, its ranges marked) and with its
+   * {@code deadLetters}. Done by Spark, so it scales with the data; only a few numbers reach the
+   * driver.
    *
-   * @return {source rows, messages in the range, missing keys, duplicated keys (present more than
-   *     once), foreign messages (keys not of this file)}
+   * @return {source rows, messages in the ranges, missing keys, duplicated keys (present more than
+   *     once, in the topic or the dead-letter topic), foreign messages in the ranges (keys not of
+   *     this file), rows found in the dead-letter topic, copies outside the ranges}
    */
-  public long[] auditFile(String path, String format, String fileIdentity, long rows, String topic,
-      String[] kafkaConf, long[] from, long[] to, String[] messageKey) {
+  public long[] auditFile(String request) {
     described();
-    return Audit.file(spark, path, format, fileIdentity, rows, topic, kafkaConf, from, to,
-        KeyMode.of(new String[0], messageKey, null));
+    return Audit.file(spark, JobRequest.parse(request));
   }
 
   /**
    * Natural-key audit of a topic's files synced with the same {@code --key-fields} (see
    * {@code internal.Audit#naturalKeys}): their distinct identities against the identities in their
-   * offset ranges, taken together.
+   * offset ranges, taken together. The request's {@code files} each name a file's source, keys,
+   * ranges and dead letters; its own {@code keys}, {@code topic}, {@code topicFrom} and
+   * {@code topicTo} apply to all.
    *
-   * @param identityIn per file, {@code header} (a business message key) or {@code key}
-   * @param from per file, its start offsets, flattened file by file
-   * @return {distinct source identities, messages in the ranges, missing, duplicated, foreign}
+   * @return as {@link #auditFile}, for the files' distinct identities taken together
    */
-  public long[] auditNaturalKeys(String[] paths, String[] formats, String[] keyFields,
-      String[] identityIn, String topic, String[] kafkaConf, long[] from, long[] to) {
+  public long[] auditNaturalKeys(String request) {
     described();
-    return Audit.naturalKeys(spark, paths, formats, keyFields, identityIn, topic, kafkaConf, from,
-        to);
+    return Audit.naturalKeys(spark, JobRequest.parse(request));
   }
 
   /**
    * What a file's key mode finds before it is sent (see {@code internal.KeyChecks}).
    *
    * @return {position of the first row with a NULL message key or -1, distinct natural-key
-   *     identities or -1, of those the topic's identity index already holds or -1}
+   *     identities or -1, -1}
    */
-  public long[] checkKeys(String path, String format, String[] keyFields, String[] messageKey,
-      String identityIndex) {
+  public long[] checkKeys(String request) {
     described();
-    return KeyChecks.check(spark, path, format, KeyMode.of(keyFields, messageKey, identityIndex));
+    JobRequest r = JobRequest.parse(request);
+    return KeyChecks.check(spark, r.source.path, r.source.format, r.keyMode());
   }
 
   /**
-   * The records a natural-key file has at positions {@code [from, to)}: the rows there that are
-   * the first of their identity in the file and not in the topic's identity index.
+   * The records a natural-key file has at positions {@code [from, to)} to send: the rows there that
+   * are the first of their identity in the file and that no other file has sent.
    */
-  public long countRecords(String path, String format, String fileIdentity, long from, long to,
-      String[] keyFields, String[] messageKey, String identityIndex) {
+  public long countRecords(String request) {
     described();
-    return KeyColumns.count(spark, path, format, fileIdentity, from, to,
-        KeyMode.of(keyFields, messageKey, identityIndex));
+    JobRequest r = JobRequest.parse(request);
+    return KeyColumns.count(spark, r.source.path, r.source.format, r.source.identity, r.from, r.to,
+        r.keyMode());
   }
 
   /**
@@ -311,16 +308,17 @@ public final class SparkSyncJobs {
   }
 
   /**
-   * Writes one segment of a topic's identity index: the identities of the messages a committed
-   * batch put at offsets {@code [from, to)}, read back from Kafka.
-   *
-   * @param identityIn {@code header} (a business message key) or {@code key}
+   * Writes one segment ({@code segment}) of a topic's identity index ({@code keys.identityIndex}):
+   * the identities of the messages a committed batch (or a cut-off batch's tail) put in its
+   * offset {@code ranges}, read back from Kafka; in the header {@code spark-sync.id} when the
+   * request has a {@code keys.messageKey}.
    */
-  public void writeIdentitySegment(String identityIndex, String segment, String topic,
-      String[] kafkaConf, long[] from, long[] to, String identityIn) {
+  public void writeIdentitySegment(String request) {
     described();
-    IdentityIndex.writeFromKafka(spark, identityIndex, segment, topic, kafkaConf, from, to,
-        "header".equals(identityIn));
+    JobRequest r = JobRequest.parse(request);
+    IdentityIndex.writeFromKafka(spark, r.keys.identityIndex, r.segment, r.topic, r.kafkaConf,
+        r.ranges.isEmpty() ? 0 : r.ranges.get(0).from.length, r.rangeFrom(), r.rangeTo(),
+        r.keys.messageKey.length > 0);
   }
 
   /**

@@ -75,6 +75,6 @@ final class BatchPlan {
       long[] batchStartOffsets, boolean resume, RecordLimits limits) {
     int batch = (int) ((position - from) / batchSize);
     return BatchWriter.writeBatch(placed, batch, fileIdentity, topic, kafkaProps,
-        batchStartOffsets, resume, limits, mode);
+        batchStartOffsets, resume, resume, limits, mode);
   }
 }

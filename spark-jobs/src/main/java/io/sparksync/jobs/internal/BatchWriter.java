@@ -27,6 +27,9 @@ final class BatchWriter {
   /** Task time spent producing to Kafka (sends, then the flush that waits for the acks). */
   static final String PRODUCE_MS = "spark-sync.produce.ms";
 
+  /** The value a placed replay carries ({@link KeyColumns#REPLAY}): never a row's JSON. */
+  static final byte[] REPLAY_VALUE = new byte[0];
+
   private BatchWriter() {}
 
   /**
@@ -52,8 +55,10 @@ final class BatchWriter {
             }
             key = KeyMode.placedKey(key, r.getUTF8String(3).getBytes());
           }
+          // A replay travels with an empty value (a row's JSON never is): counted, not sent.
+          byte[] value = r.getBoolean(4) ? REPLAY_VALUE : r.getUTF8String(1).getBytes();
           return new Tuple2<>(new Slot(mode.partition(key, kafkaPartitions), r.getLong(2)),
-              new Tuple2<>(key, r.getUTF8String(1).getBytes()));
+              new Tuple2<>(key, value));
         })
         .partitionBy(new BatchPartitioner(kafkaPartitions, firstPosition, batchSize, batches));
   }
@@ -65,8 +70,10 @@ final class BatchWriter {
    *     skips what its partition already holds past it. Its length is the partition count.
    * @param resume whether this batch was cut off by a crash: a first attempt then also skips what
    *     its partition holds past the start offset, after checking it key by key
+   * @param recovery whether the rows may have been written before (a recovery's delta): rows the
+   *     dead-letter topic holds are then not sent there again
    * @return per Kafka partition: {partition, records written by this call, sent by the final
-   *     attempt, skipped as already written by an earlier attempt}
+   *     attempt, skipped as already written by an earlier attempt, dead-lettered, replays}
    */
   static long[][] writeBatch(
       JavaPairRDD<Slot, Tuple2<byte[], byte[]>> placed,
@@ -76,6 +83,7 @@ final class BatchWriter {
       Map<String, String> kafkaProps,
       long[] batchStartOffsets,
       boolean resume,
+      boolean recovery,
       RecordLimits limits,
       KeyMode mode) {
     int partitions = batchStartOffsets.length;
@@ -92,7 +100,7 @@ final class BatchWriter {
           long sortedAt = System.nanoTime();
           sortMs.add((sortedAt - started) / 1_000_000);
           long[] written = PartitionWriter.write(kafkaPartition, sorted, topic, kafkaProps,
-              batchStartOffsets[kafkaPartition], fileIdentity, resume, limits, mode);
+              batchStartOffsets[kafkaPartition], fileIdentity, resume, recovery, limits, mode);
           produceMs.add((System.nanoTime() - sortedAt) / 1_000_000);
           return List.of(written).iterator();
         }, true)

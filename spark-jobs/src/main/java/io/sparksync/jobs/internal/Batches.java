@@ -1,5 +1,6 @@
 package io.sparksync.jobs.internal;
 
+import io.sparksync.jobs.JobRequest;
 import org.apache.spark.sql.SparkSession;
 
 /**
@@ -17,23 +18,25 @@ public final class Batches {
   }
 
   /**
-   * Writes the batch of {@code batchSize} rows at {@code from}, planning it first unless the
-   * current plan holds it; see {@link BatchWriter#writeBatch} for {@code resume} and the result.
+   * Writes the request's batch, the {@code batchSize} rows at {@code from}, planning it first
+   * unless the current plan holds it; see {@link BatchWriter#writeBatch} for {@code resume} and the
+   * result.
    */
-  public long[][] write(String path, String format, String fileIdentity, long from,
-      long batchSize, long fileRows, String topic, String[] kafkaConf, long[] batchStartOffsets,
-      boolean resume, KeyMode mode) {
+  public long[][] write(JobRequest r, boolean resume) {
     // A stop (cancelRunning) interrupts the writing tasks, even one blocked in a producer call.
     spark.sparkContext().setLocalProperty("spark.job.interruptOnCancel", "true");
-    if (DirectWriter.applies(format, mode)) {
+    KeyMode mode = r.keyMode();
+    JobRequest.Source source = r.source;
+    if (DirectWriter.applies(source.format, mode)) {
       plan = null;
-      return DirectWriter.writeBatch(spark, path, format, fileIdentity, from,
-          Math.min(fileRows, from + batchSize), topic, KeyValues.parse(kafkaConf),
-          batchStartOffsets, resume, RecordLimits.from(kafkaConf));
+      return DirectWriter.writeBatch(spark, source.path, source.format, source.identity, r.from,
+          Math.min(source.rows, r.from + r.batchSize), r.topic, KeyValues.parse(r.kafkaConf),
+          r.startOffsets, resume, RecordLimits.from(r.kafkaConf));
     }
-    plan = BatchPlan.forBatch(plan, spark, path, format, fileIdentity, fileRows, batchSize,
-        batchStartOffsets.length, mode, SourceFiles.stat(spark, path), from);
-    return plan.write(from, topic, KeyValues.parse(kafkaConf), batchStartOffsets, resume,
-        RecordLimits.from(kafkaConf));
+    plan = BatchPlan.forBatch(plan, spark, source.path, source.format, source.identity,
+        source.rows, r.batchSize, r.startOffsets.length, mode, SourceFiles.stat(spark, source.path),
+        r.from);
+    return plan.write(r.from, r.topic, KeyValues.parse(r.kafkaConf), r.startOffsets, resume,
+        RecordLimits.from(r.kafkaConf));
   }
 }

@@ -26,6 +26,11 @@ import org.apache.spark.util.LongAccumulator;
  * records that are not the batch's own send the driver to the anti-join recovery.
  */
 final class DirectWriter {
+  /** Task time a retried or resuming task spends reading back what Kafka holds of the batch. */
+  static final String READ_BACK_MS = "spark-sync.read-back.ms";
+  /** Records such tasks read back (every partition's records of the batch, per task). */
+  static final String READ_BACK_RECORDS = "spark-sync.read-back.records";
+
   private DirectWriter() {}
 
   /**
@@ -50,11 +55,13 @@ final class DirectWriter {
     Dataset<Row> keyed = KeyColumns.keyed(spark, read.rows, path, fileIdentity, from,
         KeyMode.POSITIONAL);
     LongAccumulator produceMs = spark.sparkContext().longAccumulator(BatchWriter.PRODUCE_MS);
+    LongAccumulator readBackMs = spark.sparkContext().longAccumulator(READ_BACK_MS);
+    LongAccumulator readBackRecords = spark.sparkContext().longAccumulator(READ_BACK_RECORDS);
     List<long[][]> perTask = keyed.queryExecution().toRdd().toJavaRDD()
         .mapPartitionsWithIndex((index, rows) -> {
           long started = System.nanoTime();
           long[][] written = write(rows, topic, kafkaProps, batchStartOffsets, fileIdentity,
-              ranges[index], resume, limits);
+              ranges[index], resume, limits, readBackMs, readBackRecords);
           produceMs.add((System.nanoTime() - started) / 1_000_000);
           return java.util.Collections.singletonList(written).iterator();
         }, true)
@@ -82,7 +89,7 @@ final class DirectWriter {
    */
   static long[][] write(Iterator<InternalRow> rows, String topic, Map<String, String> kafkaProps,
       long[] batchStartOffsets, String fileIdentity, long[][] ranges, boolean resume,
-      RecordLimits limits) {
+      RecordLimits limits, LongAccumulator readBackMs, LongAccumulator readBackRecords) {
     int partitions = batchStartOffsets.length;
     long[] records = new long[partitions];
     long[] sent = new long[partitions];
@@ -92,12 +99,21 @@ final class DirectWriter {
     // A retry may race the attempt it replaces; a resumed batch, on a cluster, the executors of
     // the crashed driver (in local mode they died with the driver's JVM).
     boolean settle = !firstAttempt || !PartitionWriter.localMaster();
-    // Resuming, anything but the task's own rows, once each, is for the anti-join to sort out.
-    Code mismatch = firstAttempt && resume ? Code.RESUME_MISMATCH : Code.OFFSET_MISMATCH;
+    // Resuming, anything but the task's own rows, once each, is for the anti-join to sort out, on
+    // every attempt: Spark reports the last attempt's failure, so a retry must not turn the
+    // recoverable RESUME_MISMATCH of its first attempt into OFFSET_MISMATCH.
+    Code mismatch = resume ? Code.RESUME_MISMATCH : Code.OFFSET_MISMATCH;
     WrittenPositions written = firstAttempt && !resume ? null : WrittenPositions.read(kafkaProps,
         topic, batchStartOffsets, fileIdentity, ranges, settle, mismatch);
+    if (written != null) {
+      readBackMs.add(written.readMs);
+      readBackRecords.add(written.recordsRead);
+    }
     long seen = 0;
     try (TaskProducer producer = TaskProducer.shared(kafkaProps, topic, fileIdentity, limits)) {
+      if (written != null) {
+        producer.readDeadLetters(kafkaProps);
+      }
       while (rows.hasNext() && !producer.failed()) {
         InternalRow r = rows.next();
         // getBytes copies out of the (reused) row buffer.

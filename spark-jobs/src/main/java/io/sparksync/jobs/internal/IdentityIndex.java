@@ -1,6 +1,7 @@
 package io.sparksync.jobs.internal;
 
 import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.unhex;
 
 import io.sparksync.jobs.JobException;
@@ -13,7 +14,6 @@ import java.util.Set;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
-import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SaveMode;
@@ -38,28 +38,46 @@ public final class IdentityIndex {
 
   private IdentityIndex() {}
 
-  /** The rows (identity in {@link KeyColumns#KEY}) whose identity the index does not hold. */
-  static Dataset<Row> without(SparkSession spark, String index, Dataset<Row> rows) {
-    Dataset<Row> ids = read(spark, index);
+  /**
+   * The rows (identity in {@link KeyColumns#KEY}) with {@link KeyColumns#REPLAY} set where the
+   * index holds the identity from another file: {@code fileIdentity}'s own segments (its committed
+   * batches, its cut-off batch's tail) are left out, so its own records are never its replays.
+   */
+  static Dataset<Row> flagged(SparkSession spark, String index, Dataset<Row> rows,
+      String fileIdentity) {
+    Dataset<Row> ids = index == null ? null : read(spark, index, ownPrefix(fileIdentity));
     if (ids == null) {
-      return rows;
+      return rows.withColumn(KeyColumns.REPLAY, lit(false));
     }
-    return rows.join(ids, matches(rows, ids), "left_anti");
+    // Each identity once (segments may overlap), so the outer join never repeats a row.
+    Dataset<Row> held = ids.distinct().withColumnRenamed(ID, "__held");
+    return rows.join(held, unhex(rows.col(KeyColumns.KEY)).equalTo(held.col("__held")), "left")
+        .withColumn(KeyColumns.REPLAY, col("__held").isNotNull())
+        .drop("__held");
   }
 
-  /** How many distinct identities of {@code identities} the index holds. */
-  static long held(SparkSession spark, String index, Dataset<Row> identities) {
-    Dataset<Row> ids = read(spark, index);
-    return ids == null ? 0 : identities.join(ids, matches(identities, ids), "left_semi").count();
+  /** The name prefix of a file's segments: see the driver's segmentName (identity-index.ts). */
+  static String ownPrefix(String fileIdentity) {
+    try {
+      byte[] digest = java.security.MessageDigest.getInstance("SHA-256")
+          .digest(fileIdentity.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      StringBuilder hex = new StringBuilder();
+      for (int i = 0; i < 12; i++) {
+        hex.append(String.format("%02x", digest[i]));
+      }
+      return hex.append('-').toString();
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
-  private static Column matches(Dataset<Row> rows, Dataset<Row> ids) {
-    return unhex(rows.col(KeyColumns.KEY)).equalTo(ids.col(ID));
-  }
-
-  /** Every segment's identities as one column {@link #ID}, or null when there is none. */
-  static Dataset<Row> read(SparkSession spark, String index) {
+  /**
+   * Every segment's identities as one column {@link #ID}, or null when there is none; segments
+   * whose name starts with {@code exceptPrefix} (a file's own) are left out.
+   */
+  static Dataset<Row> read(SparkSession spark, String index, String exceptPrefix) {
     List<String> segments = segments(spark, index);
+    segments.removeIf(name -> exceptPrefix != null && name.startsWith(exceptPrefix));
     if (segments.isEmpty()) {
       return null;
     }
@@ -93,11 +111,21 @@ public final class IdentityIndex {
     }
   }
 
-  /** Writes a segment from the identities of the messages at offsets {@code [from, to)}. */
+  /**
+   * Writes a segment from the identities of the messages in the offset ranges (flattened range by
+   * range: range r's partition p at {@code r·P + p}, P = {@code partitions}).
+   */
   public static void writeFromKafka(SparkSession spark, String index, String segment, String topic,
-      String[] kafkaConf, long[] from, long[] to, boolean inHeader) {
-    write(spark, index, segment, KafkaKeys.keysIn(spark, topic, KeyValues.parse(kafkaConf), from,
-        to, inHeader ? KeyMode.MESSAGE_KEYED : KeyMode.POSITIONAL));
+      String[] kafkaConf, int partitions, long[] from, long[] to, boolean inHeader) {
+    Dataset<Row> all = null;
+    for (int r = 0; r * partitions < from.length; r++) {
+      Dataset<Row> keys = KafkaKeys.keysIn(spark, topic, KeyValues.parse(kafkaConf),
+          Arrays.copyOfRange(from, r * partitions, (r + 1) * partitions),
+          Arrays.copyOfRange(to, r * partitions, (r + 1) * partitions),
+          inHeader ? KeyMode.MESSAGE_KEYED : KeyMode.POSITIONAL);
+      all = all == null ? keys : all.union(keys);
+    }
+    write(spark, index, segment, all);
   }
 
   /**

@@ -1,9 +1,12 @@
 package io.sparksync.jobs.internal;
 
+import static org.apache.spark.sql.functions.coalesce;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.expr;
+import static org.apache.spark.sql.functions.lit;
 
 import java.util.Map;
+import org.apache.spark.sql.Column;
 import org.apache.spark.sql.DataFrameReader;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -38,6 +41,58 @@ final class KafkaKeys {
     return reader.option("includeHeaders", "true").load()
         .select(expr("element_at(filter(headers, h -> h.key = '" + KeyMode.HEADER_ID
             + "'), 1).value").cast("string").as(KeyColumns.KEY));
+  }
+
+  /**
+   * The identities of {@code fileIdentity}'s rows meant for {@code topic} that the dead-letter
+   * topic holds from {@code from} on (where the file's dead letters begin), by their headers:
+   * the key, or with a business message key the header {@link KeyMode#HEADER_ID}.
+   */
+  static Dataset<Row> deadLetterKeysIn(SparkSession spark, String deadLetterTopic, long[] from,
+      Map<String, String> kafkaProps, String topic, String fileIdentity, KeyMode mode) {
+    Dataset<Row> records = topicReader(spark, deadLetterTopic, kafkaProps)
+        .option("startingOffsets", offsetsJson(deadLetterTopic, from))
+        .option("endingOffsets", "latest")
+        // Dead letters deleted since (retention) are simply not found: the audit counts them
+        // missing, rather than failing.
+        .option("failOnDataLoss", "false")
+        .option("includeHeaders", "true").load();
+    Column identity = mode.messageKeyed() ? header(KeyMode.HEADER_ID) : col("key").cast("string");
+    return records
+        .filter(header(DeadLetters.HEADER_FILE).equalTo(lit(fileIdentity))
+            .and(header(DeadLetters.HEADER_TOPIC).equalTo(lit(topic))))
+        .select(identity.as(KeyColumns.KEY));
+  }
+
+  /**
+   * The identity of every message at offsets {@code [from[p], to[p])} (the header
+   * {@link KeyMode#HEADER_ID} where a record has it, else the key) and whether it lies in one of
+   * the ranges ({@code rangeFrom}, {@code rangeTo}, flattened range by range), as columns
+   * {@link KeyColumns#KEY} and {@code in_range}.
+   */
+  static Dataset<Row> identitiesMarked(SparkSession spark, String topic,
+      Map<String, String> kafkaProps, long[] from, long[] to, long[] rangeFrom, long[] rangeTo) {
+    int partitions = from.length;
+    Column inRange = lit(false);
+    for (int i = 0; i < rangeFrom.length; i++) {
+      if (rangeTo[i] > rangeFrom[i]) {
+        inRange = inRange.or(col("partition").equalTo(i % partitions)
+            .and(col("offset").geq(rangeFrom[i])).and(col("offset").lt(rangeTo[i])));
+      }
+    }
+    return topicReader(spark, topic, kafkaProps)
+        .option("startingOffsets", offsetsJson(topic, from))
+        .option("endingOffsets", offsetsJson(topic, to))
+        .option("failOnDataLoss", "true")
+        .option("includeHeaders", "true").load()
+        .select(coalesce(header(KeyMode.HEADER_ID), col("key").cast("string")).as(KeyColumns.KEY),
+            inRange.as("in_range"));
+  }
+
+  /** A header's value as text (its last occurrence), or NULL. */
+  private static Column header(String name) {
+    return expr("element_at(filter(headers, h -> h.key = '" + name + "'), -1).value")
+        .cast("string");
   }
 
   /** Spark's Kafka batch source for one topic, with the Kafka client settings as kafka.* options. */

@@ -9,15 +9,15 @@ import org.apache.spark.sql.SparkSession;
 
 /**
  * What a file's key mode finds before anything of it is sent: a NULL business key (refused, so
- * nothing is half-written), and in natural-key mode how many rows are duplicates inside the file
- * and how many identities the topic already has. Only the key columns are read.
+ * nothing is half-written), and in natural-key mode how many rows are duplicates inside the file.
+ * Only the key columns are read.
  */
 public final class KeyChecks {
   private KeyChecks() {}
 
   /**
    * @return {position of the first row with a NULL message key or -1, distinct natural-key
-   *     identities or -1, of those already in the topic's identity index or -1}
+   *     identities or -1, -1 (replays are counted as batches are written)}
    */
   public static long[] check(SparkSession spark, String path, String format, KeyMode mode) {
     long firstNull = -1;
@@ -33,14 +33,9 @@ public final class KeyChecks {
     if (!mode.natural()) {
       return new long[] {firstNull, -1, -1};
     }
-    // Counted, then joined with the index: computed once, not read and deduplicated twice.
-    Dataset<Row> distinct =
-        KeyColumns.identities(spark, path, format, mode.keyFields).distinct().persist();
-    try {
-      return new long[] {firstNull, distinct.count(),
-          IdentityIndex.held(spark, mode.identityIndex, distinct)};
-    } finally {
-      distinct.unpersist();
-    }
+    // Replays are counted batch by batch as the file is written (the index may grow meanwhile,
+    // from another file), so the index is not read here.
+    return new long[] {firstNull,
+        KeyColumns.identities(spark, path, format, mode.keyFields).distinct().count(), -1};
   }
 }

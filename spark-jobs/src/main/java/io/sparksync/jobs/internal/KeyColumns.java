@@ -6,6 +6,7 @@ import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.concat_ws;
 import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.min;
+import static org.apache.spark.sql.functions.not;
 import static org.apache.spark.sql.functions.replace;
 import static org.apache.spark.sql.functions.sha2;
 import static org.apache.spark.sql.functions.struct;
@@ -51,6 +52,12 @@ public final class KeyColumns {
 
   /** The message-key column of {@link #keyed} rows: its text, or NULL without a message key. */
   static final String MESSAGE_KEY = "__spark_sync_message_key";
+  /**
+   * The replay flag of {@link #keyed} rows: natural-key mode, another file (or run) already put
+   * the row's identity into the topic. Such a row is not sent but counted, batch by batch, so a
+   * file whose later identities another file sent meanwhile still accounts for every row.
+   */
+  static final String REPLAY = "__spark_sync_replay";
 
   /** The rows of a file at positions {@code [from, to)}, positional identity, no message key. */
   static Dataset<Row> keyed(SparkSession spark, String path, String format, String fileIdentity,
@@ -60,9 +67,10 @@ public final class KeyColumns {
 
   /**
    * The records of a file at positions {@code [from, to)} as (identity, value, position, message
-   * key), in that column order. In natural-key mode only the first row of each identity in the
-   * file counts, and not if the topic's identity index already holds it: a row whose identity
-   * appeared at an earlier position (even before {@code from}) or in an earlier file is no record.
+   * key, replay), in that column order. In natural-key mode only the first row of each identity
+   * in the file counts (a row whose identity appeared at an earlier position, even before
+   * {@code from}, is no record), and it is flagged a replay if the topic's identity index holds
+   * it from another file or run.
    */
   static Dataset<Row> keyed(SparkSession spark, String path, String format, String fileIdentity,
       long from, long to, KeyMode mode) {
@@ -85,7 +93,7 @@ public final class KeyColumns {
     if (!mode.natural()) {
       return positioned
           .select(identity.as(KEY), value(dataSchema).as(VALUE), position,
-              messageKey.as(MESSAGE_KEY));
+              messageKey.as(MESSAGE_KEY), lit(false).as(REPLAY));
     }
     Dataset<Row> upTo = positioned
         .select(identity.as(KEY), value(dataSchema).as(VALUE), position, messageKey.as(MESSAGE_KEY));
@@ -98,13 +106,14 @@ public final class KeyColumns {
         inRange.col(KEY).equalTo(firsts.col(KEY))
             .and(inRange.col(SourceReader.POSITION).equalTo(firsts.col("first"))),
         "left_semi");
-    return IdentityIndex.without(spark, mode.identityIndex, firstRows);
+    return IdentityIndex.flagged(spark, mode.identityIndex, firstRows, fileIdentity);
   }
 
-  /** How many records {@link #keyed} gives for rows {@code [from, to)}. */
+  /** How many records {@link #keyed} gives for rows {@code [from, to)} to send (replays not counted). */
   public static long count(SparkSession spark, String path, String format, String fileIdentity,
       long from, long to, KeyMode mode) {
-    return keyed(spark, path, format, fileIdentity, from, to, mode).count();
+    return keyed(spark, path, format, fileIdentity, from, to, mode).filter(not(col(REPLAY)))
+        .count();
   }
 
   /** The natural-key identity of every row of a file, as one column {@link #KEY}. */

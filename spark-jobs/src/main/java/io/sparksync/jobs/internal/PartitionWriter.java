@@ -20,7 +20,9 @@ import scala.Tuple2;
  * duplicates; it first reads those records back and checks their keys are its own, in order, so
  * another producer's records are never mistaken for its own. A first attempt must find nothing
  * past the start offset at all, unless it resumes a batch a crashed run cut off: that run's task
- * wrote the same records in the same order, so they are skipped the same way.
+ * wrote the same records in the same order, so they are skipped the same way. A write that may
+ * repeat an earlier one (a retry, a resume, a recovery's delta) first learns which rows the
+ * dead-letter topic already holds, so none goes there twice.
  */
 final class PartitionWriter {
   /**
@@ -41,7 +43,13 @@ final class PartitionWriter {
    * and how many rows it sent to the dead-letter topic instead (not counted in records).
    */
   static long[] result(int partition, long records, long sent, long skipped, long deadLettered) {
-    return new long[] {partition, records, sent, skipped, deadLettered};
+    return result(partition, records, sent, skipped, deadLettered, 0);
+  }
+
+  /** As above, with the rows not sent because another file already sent their identity. */
+  static long[] result(int partition, long records, long sent, long skipped, long deadLettered,
+      long replayed) {
+    return new long[] {partition, records, sent, skipped, deadLettered, replayed};
   }
 
   static long[] write(
@@ -52,17 +60,24 @@ final class PartitionWriter {
       long batchStartOffset,
       String fileIdentity,
       boolean resume,
+      boolean recovery,
       RecordLimits limits,
       KeyMode mode) {
-    if (!records.hasNext()) {
+    boolean firstAttempt = TaskProducer.firstAttempt();
+    // A first write of a partition the batch has no rows for has nothing to check: the driver's
+    // offset check after the batch sees any stray. A retry or a resume must look even then, so a
+    // stray there sends the resume to the anti-join (RESUME_MISMATCH) like one anywhere else.
+    if (!records.hasNext() && firstAttempt && !resume) {
       return result(partition, 0, 0, 0, 0);
     }
-    boolean firstAttempt = TaskProducer.firstAttempt();
+    // What a mismatch in the already-written records means: foreign writes, or (resuming a batch
+    // cut off by a crash) a partition the driver must recover with the anti-join instead.
+    Code mismatch = resume ? Code.RESUME_MISMATCH : Code.OFFSET_MISMATCH;
     long end = endOffset(kafkaProps, topic, partition);
     // A retry may race the attempt it replaces. A resumed batch may race the executors of the
     // crashed driver on a cluster; in local mode they died with the driver's JVM.
     if (!firstAttempt || (resume && end > batchStartOffset && !localMaster())) {
-      end = settledEndOffset(kafkaProps, topic, partition, end);
+      end = settledEndOffset(kafkaProps, topic, partition, end, mismatch);
     }
     long alreadyWritten = end - batchStartOffset;
     if (alreadyWritten < 0) {
@@ -77,15 +92,22 @@ final class PartitionWriter {
               + "batch wrote anything: another producer is writing to the topic",
           partition, topic, alreadyWritten, batchStartOffset));
     }
-    // What a mismatch in the already-written records means: foreign writes, or (resuming a batch
-    // cut off by a crash) a partition the driver must recover with the anti-join instead.
-    Code mismatch = resume ? Code.RESUME_MISMATCH : Code.OFFSET_MISMATCH;
+    if (!records.hasNext() && alreadyWritten > 0) {
+      throw new JobException(mismatch, String.format(
+          "partition %d of topic %s holds %d records past the batch's start offset %d, but the "
+              + "batch has no rows for it: another producer is writing to the topic",
+          partition, topic, alreadyWritten, batchStartOffset));
+    }
     long seen = 0;
     long deadLettered = 0;
+    long replayed = 0;
     try (WrittenKeys written = alreadyWritten > 0
             ? new WrittenKeys(kafkaProps, topic, partition, batchStartOffset, mismatch,
                 mode.messageKeyed()) : null;
         TaskProducer producer = new TaskProducer(kafkaProps, topic, fileIdentity, limits)) {
+      if (!firstAttempt || resume || recovery) {
+        producer.readDeadLetters(kafkaProps);
+      }
       while (records.hasNext() && !producer.failed()) {
         producer.checkRunning(partition);
         Tuple2<Slot, Tuple2<byte[], byte[]>> r = records.next();
@@ -94,6 +116,12 @@ final class PartitionWriter {
               + " placed in the task of partition " + partition);
         }
         long position = r._1().position;
+        if (r._2()._2().length == 0) {
+          // A replay (natural keys): another file sent this identity; counted, never sent, on
+          // every attempt alike, so it never takes part in the skip count below.
+          replayed++;
+          continue;
+        }
         byte[] placedKey = r._2()._1();
         byte[] key = mode.kafkaKey(placedKey);
         RecordHeaders headers = producer.headers(position);
@@ -117,7 +145,7 @@ final class PartitionWriter {
                 + "batch has only %d for it: another producer is writing to the topic",
             partition, topic, alreadyWritten, batchStartOffset, seen));
       }
-      return result(partition, seen, producer.sent, alreadyWritten, deadLettered);
+      return result(partition, seen, producer.sent, alreadyWritten, deadLettered, replayed);
     }
   }
 
@@ -143,12 +171,12 @@ final class PartitionWriter {
    * attempt of this task (or a crashed run's) wrote, with nothing of it still arriving.
    */
   static long settledEndOffset(Map<String, String> kafkaProps, String topic, int partition,
-      long end) {
+      long end, Code mismatch) {
     long deadline = System.currentTimeMillis() + SETTLE_MAX_MS;
     long stillSince = System.currentTimeMillis();
     while (System.currentTimeMillis() - stillSince < SETTLE_MS) {
       if (System.currentTimeMillis() > deadline) {
-        throw new JobException(Code.OFFSET_MISMATCH, String.format(
+        throw new JobException(mismatch, String.format(
             "partition %d of topic %s kept growing for %d s while a retried task waited for it to "
                 + "stand still: another producer is writing to the topic", partition, topic,
             SETTLE_MAX_MS / 1000));

@@ -46,7 +46,7 @@ public final class Preview {
     columns.add(new ArrowResults.Column("position", ArrowResults.Type.INT64, values(found, 0)));
     columns.add(new ArrowResults.Column("key", ArrowResults.Type.UTF8, values(found, 1)));
     if (mode.messageKeyed()) {
-      columns.add(new ArrowResults.Column("message_key", ArrowResults.Type.UTF8, values(found, 2)));
+      columns.add(new ArrowResults.Column("messageKey", ArrowResults.Type.UTF8, values(found, 2)));
     }
     for (int i = 0; i < data.fields().length; i++) {
       columns.add(new ArrowResults.Column(data.fields()[i].name(), ArrowResults.Type.UTF8, values(found, i + 2 + extra)));

@@ -19,6 +19,12 @@ final class RecordLimits implements Serializable {
   static final String MAX_RECORD_BYTES = "spark-sync.max.record.bytes";
   static final String DEAD_LETTER_TOPIC = "spark-sync.dead.letter.topic";
   static final String DEAD_LETTER_MAX_BYTES = "spark-sync.dead.letter.max.record.bytes";
+  /**
+   * The dead-letter topic's end offsets when the file first ran with it (comma-separated, per
+   * partition): every dead letter of the file lies at or past them. Absent for a file that never
+   * had a dead-letter topic.
+   */
+  static final String DEAD_LETTER_START_OFFSETS = "spark-sync.dead.letter.start.offsets";
   /** The producer's own default max.request.size, when the driver passed no limit. */
   static final long DEFAULT_MAX_RECORD_BYTES = 1_048_576L;
 
@@ -26,11 +32,15 @@ final class RecordLimits implements Serializable {
   /** Null when the run has no dead-letter topic. */
   final String deadLetterTopic;
   final long deadLetterMaxBytes;
+  /** Where the file's dead letters begin in the dead-letter topic, or null (none can be there). */
+  final long[] deadLetterStartOffsets;
 
-  private RecordLimits(long maxRecordBytes, String deadLetterTopic, long deadLetterMaxBytes) {
+  private RecordLimits(long maxRecordBytes, String deadLetterTopic, long deadLetterMaxBytes,
+      long[] deadLetterStartOffsets) {
     this.maxRecordBytes = maxRecordBytes;
     this.deadLetterTopic = deadLetterTopic;
     this.deadLetterMaxBytes = deadLetterMaxBytes;
+    this.deadLetterStartOffsets = deadLetterStartOffsets;
   }
 
   static RecordLimits from(String[] kafkaConf) {
@@ -38,7 +48,11 @@ final class RecordLimits implements Serializable {
     long max = Long.parseLong(all.getOrDefault(MAX_RECORD_BYTES, Long.toString(DEFAULT_MAX_RECORD_BYTES)));
     String dlq = all.get(DEAD_LETTER_TOPIC);
     long dlqMax = Long.parseLong(all.getOrDefault(DEAD_LETTER_MAX_BYTES, Long.toString(max)));
-    return new RecordLimits(max, dlq == null || dlq.isEmpty() ? null : dlq, dlqMax);
+    String starts = all.get(DEAD_LETTER_START_OFFSETS);
+    long[] startOffsets = starts == null || starts.isEmpty() ? null
+        : java.util.Arrays.stream(starts.split(",")).mapToLong(Long::parseLong).toArray();
+    boolean hasTopic = dlq != null && !dlq.isEmpty();
+    return new RecordLimits(max, hasTopic ? dlq : null, dlqMax, hasTopic ? startOffsets : null);
   }
 
   /**

@@ -2,7 +2,10 @@ package io.sparksync.jobs.internal;
 
 import static org.apache.spark.sql.functions.broadcast;
 
+import io.sparksync.jobs.JobRequest;
 import java.util.Map;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 
 /**
@@ -18,22 +21,27 @@ public final class Recovery {
   private Recovery() {}
 
   /**
-   * Appends after {@code keysTo} the rows at positions {@code [from, to)} whose key is not among
-   * the keys at offsets {@code [keysFrom, keysTo)}, as one batch placed like any other.
+   * Appends at {@code writeFrom} (the topic's end offsets: the key window's end, or past it when
+   * other files wrote after it) the rows at positions {@code [from, to)} whose key is not among
+   * the keys in the request's {@code ranges}, as one batch placed like any other.
    *
-   * @return per partition: {partition, records written now, sent, skipped}
+   * @return per partition: {partition, records written now, sent, skipped, dead-lettered, replayed}
    */
-  public static long[][] writeDelta(SparkSession spark, String path, String format,
-      String fileIdentity, long from, long to, String topic, String[] kafkaConf, long[] keysFrom,
-      long[] keysTo, KeyMode mode) {
+  public static long[][] writeDelta(SparkSession spark, JobRequest r) {
     // A stop (cancelRunning) interrupts the writing tasks, even one blocked in a producer call.
     spark.sparkContext().setLocalProperty("spark.job.interruptOnCancel", "true");
-    Map<String, String> kafka = KeyValues.parse(kafkaConf);
-    var rows = KeyColumns.keyed(spark, path, format, fileIdentity, from, to, mode);
-    var written = KafkaKeys.keysIn(spark, topic, kafka, keysFrom, keysTo, mode);
+    KeyMode mode = r.keyMode();
+    Map<String, String> kafka = KeyValues.parse(r.kafkaConf);
+    var rows = KeyColumns.keyed(spark, r.source.path, r.source.format, r.source.identity, r.from,
+        r.to, mode);
+    Dataset<Row> written = null;
     long keys = 0;
-    for (int p = 0; p < keysTo.length; p++) {
-      keys += keysTo[p] - keysFrom[p];
+    for (JobRequest.OffsetRange range : r.ranges) {
+      Dataset<Row> in = KafkaKeys.keysIn(spark, r.topic, kafka, range.from, range.to, mode);
+      written = written == null ? in : written.union(in);
+      for (int p = 0; p < range.to.length; p++) {
+        keys += range.to[p] - range.from[p];
+      }
     }
     if (keys <= BROADCAST_KEYS_MAX) {
       // Few keys (a window's, or a small file's) go to every task: the rows are joined where
@@ -42,9 +50,9 @@ public final class Recovery {
     }
     var delta = rows.join(written,
         rows.col(KeyColumns.KEY).equalTo(written.col(KeyColumns.KEY)), "left_anti");
-    var placed = BatchWriter.place(delta, keysTo.length, from, Math.max(1, to - from), 1, mode,
-        fileIdentity);
-    return BatchWriter.writeBatch(placed, 0, fileIdentity, topic, kafka, keysTo, false,
-        RecordLimits.from(kafkaConf), mode);
+    var placed = BatchWriter.place(delta, r.writeFrom.length, r.from, Math.max(1, r.to - r.from), 1,
+        mode, r.source.identity);
+    return BatchWriter.writeBatch(placed, 0, r.source.identity, r.topic, kafka, r.writeFrom, false,
+        true, RecordLimits.from(r.kafkaConf), mode);
   }
 }

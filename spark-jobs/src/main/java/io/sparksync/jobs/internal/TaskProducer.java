@@ -88,8 +88,10 @@ public final class TaskProducer implements AutoCloseable {
   private final TaskContext task = TaskContext.get();
   private final AtomicReference<Exception> failure = new AtomicReference<>();
   private boolean flushed;
-  /** Sends whose callback has not run yet. */
+  /** Sends (to the topic or the dead-letter topic) whose callback has not run yet. */
   private final AtomicLong outstanding = new AtomicLong();
+  /** The file's positions the dead-letter topic already holds, once read ({@link #readDeadLetters}). */
+  private Set<Long> deadLetteredBefore;
   private final long deliveryTimeoutMs;
   private static final long FLUSH_MARGIN_MS = 15_000;
   long sent;
@@ -160,11 +162,25 @@ public final class TaskProducer implements AutoCloseable {
   }
 
   /**
-   * Sends the record to the dead-letter topic and returns true if Kafka would refuse it as too
-   * large (on every attempt, so it never enters the partition); false if it fits.
+   * Before a write that may repeat an earlier one (a retried task, a resumed batch, a recovery):
+   * learns which of the file's rows the dead-letter topic already holds, so they are not sent
+   * there again.
+   */
+  void readDeadLetters(Map<String, String> kafkaProps) {
+    deadLetteredBefore = DeadLetters.positionsIn(kafkaProps, limits, topic, fileIdentity);
+  }
+
+  /**
+   * Returns true if the row belongs in the dead-letter topic, not the partition: it is there
+   * already (an earlier attempt or run put it there), or Kafka would refuse it as too large (on
+   * every attempt), in which case it is sent there now, counted with the batch's records so the
+   * task waits for its acknowledgement too. False if it fits.
    */
   boolean deadLettered(int partition, long position, byte[] key, byte[] value,
       RecordHeaders headers) {
+    if (deadLetteredBefore != null && deadLetteredBefore.contains(position)) {
+      return true;
+    }
     // Most records are far below the limit: the exact estimate only near it.
     if (key.length + value.length + headroomBytes < limits.maxRecordBytes) {
       return false;
@@ -173,26 +189,31 @@ public final class TaskProducer implements AutoCloseable {
     if (size <= limits.maxRecordBytes) {
       return false;
     }
-    // (A retry sends it to the dead-letter topic again: that topic is at-least-once, its headers
-    // name file and position.)
-    DeadLetters.send(producer, limits, topic, partition, fileIdentity, position, key, value, size,
-        failure);
+    sendCounted(DeadLetters.record(limits, topic, partition, fileIdentity, position, key, value,
+        size, headers));
     return true;
   }
 
   void send(int partition, byte[] key, byte[] value, RecordHeaders headers) {
-    outstanding.incrementAndGet();
-    producer.send(new ProducerRecord<>(topic, partition, null, key, value, headers),
-        (meta, e) -> {
-          if (e != null) {
-            failure.compareAndSet(null, e);
-          }
-          outstanding.decrementAndGet();
-        });
+    sendCounted(new ProducerRecord<>(topic, partition, null, key, value, headers));
     sent++;
     if (TestFaults.armed()) {
       TestFaults.afterSend(sent, producer::flush);
     }
+  }
+
+  /**
+   * Every record a task sends, to the topic or the dead-letter topic, is counted until Kafka
+   * answers for it: {@link #flush} returns only once all of them are acknowledged.
+   */
+  private void sendCounted(ProducerRecord<byte[], byte[]> record) {
+    outstanding.incrementAndGet();
+    producer.send(record, (meta, e) -> {
+      if (e != null) {
+        failure.compareAndSet(null, e);
+      }
+      outstanding.decrementAndGet();
+    });
   }
 
   /** Waits until Kafka acknowledged every send; a failed one is thrown as the job's error code. */

@@ -31,6 +31,10 @@ final class WrittenPositions {
   private final BitSet present = new BitSet();
   private final byte[][] keys;
   private long count;
+  /** Milliseconds spent reading back the records that were there when the task began. */
+  long readMs;
+  /** Records read back (the task's own and every other task's of the batch). */
+  long recordsRead;
 
   private final Code mismatch;
 
@@ -49,6 +53,7 @@ final class WrittenPositions {
       first = Math.min(first, r[0]);
       last = Math.max(last, r[1]);
     }
+    long started = System.currentTimeMillis();
     WrittenPositions w = new WrittenPositions(first, last, mismatch);
     Properties p = new Properties();
     p.putAll(kafkaProps);
@@ -67,24 +72,32 @@ final class WrittenPositions {
       for (TopicPartition tp : partitions) {
         consumer.seek(tp, startOffsets[tp.partition()]);
       }
-      long deadline = System.currentTimeMillis() + PartitionWriter.SETTLE_MAX_MS;
       Map<TopicPartition, Long> ends = consumer.endOffsets(partitions, Duration.ofSeconds(30));
       long lastOwn = System.currentTimeMillis();
+      // The cap bounds the settle, not the read: it starts once the records that were there when
+      // the task began have been read, however long a large batch takes to read back.
+      long caughtUpAt = -1;
       while (true) {
         boolean caughtUp = true;
         for (TopicPartition tp : partitions) {
           caughtUp &= consumer.position(tp) >= ends.get(tp);
         }
-        if (caughtUp && (!settle || System.currentTimeMillis() - lastOwn >= PartitionWriter.SETTLE_MS)) {
+        long now = System.currentTimeMillis();
+        if (caughtUp && caughtUpAt < 0) {
+          caughtUpAt = now;
+          w.readMs = now - started;
+        }
+        if (caughtUp && (!settle || now - lastOwn >= PartitionWriter.SETTLE_MS)) {
           return w;
         }
-        if (System.currentTimeMillis() > deadline) {
-          throw new JobException(Code.OFFSET_MISMATCH, String.format(
+        if (caughtUpAt >= 0 && now - caughtUpAt > PartitionWriter.SETTLE_MAX_MS) {
+          throw new JobException(mismatch, String.format(
               "records of %s kept arriving in topic %s for %d s while a retried task waited for "
                   + "its earlier attempt to stop: another writer is sending its rows",
               fileIdentity, topic, PartitionWriter.SETTLE_MAX_MS / 1000));
         }
         for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(250))) {
+          w.recordsRead++;
           if (w.add(r, file, ranges)) {
             lastOwn = System.currentTimeMillis();
           }
