@@ -12,6 +12,9 @@
  * daemons and executors, HDFS) from JDK_JAVA_OPTIONS, which the bridge's JVM does not read, so
  * no CLI's stderr gains a "Picked up" line. A variable already set is left as it is.
  *
+ * The driver's JVM also maps a class-data-sharing archive of the classes a driver loads
+ * (driver-class-archive.ts), built once per classpath and JDK before the tests start.
+ *
  * Usage: node dist/test/run-suite.js [node --test options…] -- <test files…>
  * The ten slowest tests and each file's time are printed at the end (scripts/slowest-tests.mjs).
  */
@@ -21,12 +24,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { startDevBroker } from '../src/dev';
 import { isAlive } from '../src/util/processes';
+import { driverClassArchiveOptions } from './driver-class-archive';
 
 const C1_ONLY = '-XX:TieredStopAtLevel=1';
-const TEST_JVM_ENV = { SPARK_SYNC_DRIVER_JAVA_OPTIONS: C1_ONLY, JDK_JAVA_OPTIONS: C1_ONLY };
 
 async function main(): Promise<number> {
-  for (const [name, value] of Object.entries(TEST_JVM_ENV)) process.env[name] ??= value;
+  process.env.JDK_JAVA_OPTIONS ??= C1_ONLY;
+  if (process.env.SPARK_SYNC_DRIVER_JAVA_OPTIONS === undefined) {
+    const archive = driverClassArchiveOptions(C1_ONLY, (line) => process.stderr.write(`${line}\n`));
+    process.env.SPARK_SYNC_DRIVER_JAVA_OPTIONS = [C1_ONLY, ...archive].join(' ');
+  }
   const argv = process.argv.slice(2);
   const split = argv.indexOf('--');
   const options = split < 0 ? [] : argv.slice(0, split);

@@ -185,7 +185,8 @@ test('a checkpoint kept only locally (as before the checkpoint topic, or with --
   const killed = await a.submit(topic, ['--checkpoint-topic', 'none'], { env: { SPARK_SYNC_TEST_CRASH_AT: 'mid-batch@2' } });
   assertKilledOnPurpose(killed, 'the local-only run on machine A');
   const before = await b.status(topic);
-  assert.deepEqual(before.summary.files, [], `the checkpoint topic holds nothing for ${topic} yet: ${before.stdout.slice(-400)}`);
+  assert.equal(before.code, 2, `status on machine B finds no checkpoint of ${topic} in the checkpoint topic yet: ${before.stdout.slice(-400)}`);
+  assert.equal((before.summary.error as { code: string }).code, 'CHECKPOINT_INVALID', before.stdout.slice(-400));
 
   const upgraded = await a.submit(topic);
   assert.equal(upgraded.code, 0, upgraded.stderr.slice(-1500));
