@@ -49,7 +49,7 @@ export async function syncFile(ctx: FileSyncContext, file: SourceFile): Promise<
     return result(file, 'SKIPPED', existing.totalRecords ?? 0, 0, 0, existing, started);
   }
   // From here on, the file's own settings (where its dead letters begin) go with every write.
-  const { cp, rows, fileCtx, writeFrom } = await startOrResume(ctx, file, existing);
+  const { cp, rows, fileCtx, writeFrom, recoveredSent } = await startOrResume(ctx, file, existing);
   let batch: BatchCursor = { index: (await store.listBatches(topic, file.identity)).length, position: cp.recordsProcessed, offsets: writeFrom };
   const firstPosition = batch.position;
   let batches = 0;
@@ -61,7 +61,9 @@ export async function syncFile(ctx: FileSyncContext, file: SourceFile): Promise<
   if (ctx.keys.keyFields) await assertNaturalRowsAccounted(ctx, file, rows);
   await store.completeFile(topic, file.identity);
   const completed = (await store.getFile(topic, file.identity))!;
-  const done = result(file, 'COMPLETED', rows, ctx.keys.keyFields ? await recordsSentSince(ctx, file, firstPosition) : rows - firstPosition, batches, completed, started);
+  // What this run put into Kafka: the delta of a recovered batch, then its own batches.
+  const sentByBatches = ctx.keys.keyFields ? await recordsSentSince(ctx, file, firstPosition) : rows - firstPosition;
+  const done = result(file, 'COMPLETED', rows, recoveredSent + sentByBatches, batches, completed, started);
   ctx.emit({ type: 'file-completed', topic, file: file.identity, records: rows, batches, seconds: done.seconds });
   return done;
 }
@@ -73,7 +75,7 @@ export async function syncFile(ctx: FileSyncContext, file: SourceFile): Promise<
  * recovered. Either way its next batch is written at the topic's end offsets (`writeFrom`),
  * which lie past its checkpoint when another file wrote meanwhile.
  */
-async function startOrResume(ctx: FileSyncContext, file: SourceFile, cp: FileCheckpoint | undefined): Promise<{ cp: FileCheckpoint; rows: number; fileCtx: FileSyncContext; writeFrom: number[] }> {
+async function startOrResume(ctx: FileSyncContext, file: SourceFile, cp: FileCheckpoint | undefined): Promise<{ cp: FileCheckpoint; rows: number; fileCtx: FileSyncContext; writeFrom: number[]; recoveredSent: number }> {
   const { store, topic } = ctx;
   if (cp) assertSameFormat(cp, file.format);
   if (cp?.status === 'IN_PROGRESS') {
@@ -97,9 +99,9 @@ async function startOrResume(ctx: FileSyncContext, file: SourceFile, cp: FileChe
     const fileCtx = withFileKafkaConf(ctx, resumed);
     ctx.emit({ ...started, recordsProcessed: resumed.recordsProcessed, resumed: true });
     const cut = recordsIn(resumed.tailRanges ?? []) > 0;
-    if (!cut) return { cp: resumed, rows: fingerprint.rows, fileCtx, writeFrom: endOffsets };
+    if (!cut) return { cp: resumed, rows: fingerprint.rows, fileCtx, writeFrom: endOffsets, recoveredSent: 0 };
     const recovered = await recoverCutBatch(fileCtx, file, resumed);
-    return { cp: recovered.cp, rows: fingerprint.rows, fileCtx, writeFrom: recovered.after };
+    return { cp: recovered.cp, rows: fingerprint.rows, fileCtx, writeFrom: recovered.after, recoveredSent: recovered.sent };
   }
   const found = await checkKeys(ctx, file);
   const fresh = await store.startFile(topic, file.identity, {
@@ -116,7 +118,7 @@ async function startOrResume(ctx: FileSyncContext, file: SourceFile, cp: FileChe
     deadLetters: ctx.deadLetterTopic ? { topic: ctx.deadLetterTopic, offsets: await ctx.admin.endOffsets(ctx.deadLetterTopic) } : null,
   });
   ctx.emit({ ...started, recordsProcessed: 0, resumed: false });
-  return { cp: fresh, rows: fingerprint.rows, fileCtx: withFileKafkaConf(ctx, fresh), writeFrom: endOffsets };
+  return { cp: fresh, rows: fingerprint.rows, fileCtx: withFileKafkaConf(ctx, fresh), writeFrom: endOffsets, recoveredSent: 0 };
 }
 
 /**

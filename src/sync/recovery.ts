@@ -26,7 +26,7 @@ import { indexCommitted } from './identity-index';
  * here is recovered the same way on the next run: the write is opened first, so its records are
  * sealed into the tail too.
  */
-export async function recoverCutBatch(ctx: FileSyncContext, file: SourceFile, cp: FileCheckpoint): Promise<{ cp: FileCheckpoint; after: number[] }> {
+export async function recoverCutBatch(ctx: FileSyncContext, file: SourceFile, cp: FileCheckpoint): Promise<{ cp: FileCheckpoint; after: number[]; sent: number }> {
   const started = Date.now();
   const bytesBefore = await ctx.jobs.sourceBytesRead();
   const { store, jobs, topic } = ctx;
@@ -78,7 +78,7 @@ export async function recoverCutBatch(ctx: FileSyncContext, file: SourceFile, cp
     foundInKafka: found, deltaWritten: added, recordsProcessed: to, unexpectedRecords: unexpected?.records ?? 0,
     seconds: (Date.now() - started) / 1000, sourceBytesRead: (await ctx.jobs.sourceBytesRead()) - bytesBefore,
   });
-  return { cp: (await store.getFile(topic, file.identity))!, after };
+  return { cp: (await store.getFile(topic, file.identity))!, after, sent: added };
 }
 
 /**

@@ -79,7 +79,7 @@ test('killed mid-batch on machine A, the same submit on an empty machine B finis
   const rec = recovered(second);
   assert.ok(rec && Number(rec.found_in_kafka) > 0, `machine B recovered the batch A cut off: ${JSON.stringify(rec)}`);
   // Batch 2 was recovered (what A had written of it found, the rest written), then B sent batch 3.
-  assert.equal(second.summary.recordsSent, ROWS - 3 * BATCH, 'B sent the batches after the recovered one, nothing A had committed');
+  assert.equal(second.summary.recordsSent, Number(rec!.delta_written) + ROWS - 3 * BATCH, 'B sent the rest of the recovered batch and the batches after it, nothing A had committed or written');
   assert.equal(Number(rec!.found_in_kafka) + Number(rec!.delta_written), BATCH, 'the recovery completed batch 2 exactly');
   await t.assertExact(topic, keys);
 
@@ -192,7 +192,9 @@ test('a checkpoint kept only locally (as before the checkpoint topic, or with --
   assert.equal(upgraded.code, 0, upgraded.stderr.slice(-1500));
   const reconciled = upgraded.logs.find((l) => l.msg === 'the local checkpoint was reconciled with the checkpoint topic');
   assert.equal(reconciled?.published, 1, `machine A published its local checkpoint: ${JSON.stringify(reconciled)}`);
-  assert.equal(upgraded.summary.recordsSent, ROWS - 3 * BATCH, 'A resumed from its own checkpoint: batch 2 recovered, batch 3 sent');
+  const rec = recovered(upgraded);
+  assert.ok(rec && Number(rec.found_in_kafka) + Number(rec.delta_written) === BATCH, `A recovered the batch it cut off: ${JSON.stringify(rec)}`);
+  assert.equal(upgraded.summary.recordsSent, Number(rec!.delta_written) + ROWS - 3 * BATCH, 'A resumed from its own checkpoint: the rest of batch 2 recovered, batch 3 sent');
   await t.assertExact(topic, keys);
 
   const fresh = await b.submit(topic);
