@@ -10,24 +10,7 @@ import { program } from '../../src/cli/main';
 import { parseSubmitConfig } from '../../src/config/submit-config';
 import { kafkaClientSettings, loadKafkaClientConfig, sparkKafkaConf } from '../../src/config/kafka-client-config';
 import { SparkSyncError } from '../../src/errors/spark-sync-error';
-
-// Option resolution through the real command tree: flags beat SPARK_SYNC_* variables, which beat
-// the YAML file of --config. The submit action is replaced so nothing runs.
-async function resolvedSubmitOptions(args: string[], env: Record<string, string> = {}): Promise<Record<string, unknown>> {
-  const saved = { ...process.env };
-  Object.assign(process.env, env);
-  try {
-    const root = program();
-    let captured: Record<string, unknown> = {};
-    root.commands.find((c) => c.name() === 'submit')!.action((opts: Record<string, unknown>) => {
-      captured = opts;
-    });
-    await root.parseAsync(['node', 'spark-sync', ...args]);
-    return captured;
-  } finally {
-    for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
-  }
-}
+import { resolvedSubmitOptions } from '../helpers/submit-options';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'spark-sync-cfg-'));
 

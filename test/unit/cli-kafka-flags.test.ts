@@ -4,10 +4,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { program } from '../../src/cli/main';
 import { kafkaConnection } from '../../src/config/kafka-connection';
 import { parseSubmitConfig } from '../../src/config/submit-config';
 import { SparkSyncError } from '../../src/errors/spark-sync-error';
+import { resolvedSubmitOptions as submitOptions } from '../helpers/submit-options';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'spark-sync-kafka-flags-'));
 const jaas = (user: string, password: string) => `org.apache.kafka.common.security.scram.ScramLoginModule required username="${user}" password="${password}";`;
@@ -19,24 +19,6 @@ function file(name: string, text: string): string {
 }
 
 const clientProperties = file('client.properties', `security.protocol=SASL_PLAINTEXT\nsasl.mechanism=SCRAM-SHA-512\nsasl.jaas.config=${jaas('file-user', 'file-pw')}\ncompression.type=gzip\n`);
-
-/** `submit`'s options as its action gets them, through the real command tree (the action replaced: nothing runs). */
-async function submitOptions(args: string[], env: Record<string, string> = {}): Promise<Record<string, unknown>> {
-  const saved = { ...process.env };
-  Object.assign(process.env, env);
-  try {
-    const root = program();
-    let captured: Record<string, unknown> = {};
-    root.commands.find((c) => c.name() === 'submit')!.action((opts: Record<string, unknown>) => {
-      captured = opts;
-    });
-    await root.parseAsync(['node', 'spark-sync', ...args]);
-    return captured;
-  } finally {
-    for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
-    Object.assign(process.env, saved);
-  }
-}
 
 function runBin(args: string[]): { code: number | null; stdout: string; stderr: string } {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SPARK_SYNC_')));
