@@ -11,7 +11,7 @@ import { defaultCheckpointPath } from './config/paths';
 import { hiveConf, parseSourceConfig } from './config/source-config';
 import { SparkOptions, SparkOptionsInput, parseSparkOptions } from './config/spark-options';
 import { CsvOptions, SourceFormat } from './config/source-format';
-import { SubmitConfig, SubmitInput, parseSubmitConfig } from './config/submit-config';
+import { SPARK_SESSION_KEYS, SubmitConfig, SubmitInput, parseSubmitConfig } from './config/submit-config';
 import { VerifyInput, parseVerifyConfig } from './config/verify-config';
 import { SparkSyncError } from './errors/spark-sync-error';
 import { Logger, silentLogger } from './log/logger';
@@ -284,7 +284,7 @@ export class SparkSync extends EventEmitter<SparkSyncEvents> {
   }
 
   /**
-   * Every file's checkpoint, in the patent's structure (what `spark-sync status --json` shows):
+   * Every file's checkpoint record (what `spark-sync status --json` shows; docs/internals.md):
    * from the local file, or, given `bootstrapServer` and `topic`, from the checkpoint topic, on any
    * machine (no local file needed).
    */
@@ -371,6 +371,13 @@ export class SparkSync extends EventEmitter<SparkSyncEvents> {
 
   /** A validated submit with this SparkSync's Spark settings, checked before any I/O. */
   private submitConfig(input: SubmitInput): SubmitConfig {
+    // A JavaScript caller's Spark setting here would otherwise be ignored in silence.
+    const misplaced = SPARK_SESSION_KEYS.filter((key) => (input as unknown as Record<string, unknown>)[key] !== undefined);
+    if (misplaced.length > 0) {
+      throw new SparkSyncError('USAGE', `submit does not take ${misplaced.join(', ')}: the Spark session is set up by SparkSync.open`, {
+        hint: `pass ${misplaced.join(', ')} to SparkSync.open({ … }) instead`,
+      });
+    }
     const config = parseSubmitConfig({ ...input, master: this.options.master, conf: this.options.conf, driverMemory: this.options.driverMemory, jars: this.options.jars });
     resolveSparkRuntime(); // a SPARK_HOME of another Spark line fails before Kafka or the checkpoint is touched
     return config;

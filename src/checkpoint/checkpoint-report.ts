@@ -1,7 +1,7 @@
 import { FileCheckpoint } from './rows';
 import { SourceCheck, checkSourceFile } from './source-fingerprint';
 
-/** A file's checkpoint in the patent's structure (snake_case, offsets keyed by partition), plus what recovery keeps. */
+/** A file's checkpoint record (snake_case, offsets keyed by partition), plus what recovery keeps. */
 export interface CheckpointRecord {
   file_name: string;
   status: string;
@@ -40,7 +40,7 @@ export interface CheckpointRecord {
 }
 
 /**
- * A file's checkpoint as the library gives it (`SparkSync.status`): the patent's fields and what
+ * A file's checkpoint as the library gives it (`SparkSync.status`): the checkpoint record's fields and what
  * recovery keeps, in camelCase, offsets per partition as arrays. The CLI prints the same as
  * {@link CheckpointRecord}.
  */
@@ -109,7 +109,7 @@ export function toFileState(cp: FileCheckpoint): FileState {
   };
 }
 
-/** The CLI's `status --json` record of a file: the patent's structure, snake_case, offsets keyed by partition. */
+/** The CLI's `status --json` record of a file: the checkpoint record, snake_case, offsets keyed by partition. */
 export function checkpointRecord(f: FileState): CheckpointRecord {
   const byPartition = (offsets: number[]) => Object.fromEntries(offsets.map((o, p) => [String(p), o]));
   return {

@@ -6,7 +6,7 @@
 import { FileStatus } from './file-state';
 import { OffsetRange } from '../kafka/offset-range';
 
-/** A file's checkpoint: the patent's fields plus what recovery needs. Offsets are per partition. */
+/** A file's checkpoint: the checkpoint record's fields plus what recovery needs. Offsets are per partition. */
 export interface FileCheckpoint {
   topic: string;
   fileName: string;

@@ -48,8 +48,9 @@ export interface KeyModeConfig {
 export type RecoveryMode = 'window' | 'full';
 
 /**
- * What `submit` takes, from the CLI's flags or a library call: the option names are the flags'
- * in camelCase. Everything is validated at run time (numbers may come as strings, as flags do).
+ * What `SparkSync.submit` takes: the option names are the CLI's flags in camelCase. Everything is
+ * validated at run time (numbers may come as strings, as flags do). Spark's settings (master,
+ * conf, driver memory, jars) belong to `SparkSync.open`, which starts the one Spark session.
  */
 export type SubmitInput = SourceInput & {
   /** The Kafka topic to write. */
@@ -76,14 +77,6 @@ export type SubmitInput = SourceInput & {
    * `default.replication.factor`). A deployment-wide setting: ignored when the topic exists.
    */
   replicationFactor?: number | string;
-  /** Spark master (CLI only; a library caller sets it in `SparkSync.open`). */
-  master?: string;
-  /** `key=value` Spark settings (CLI only, as `master`). */
-  conf?: string[];
-  /** Driver heap, e.g. `2g` (CLI only, as `master`). */
-  driverMemory?: string;
-  /** Extra jars (CLI only, as `master`). */
-  jars?: string | string[];
   /** A Kafka `client.properties` file (`--kafka-config`): `security.protocol`, `sasl.*`, `ssl.*`. */
   kafkaConfig?: string;
   /** Kafka client settings as an object, merged over kafkaConfig's properties: a key here wins (the CLI's -X). */
@@ -115,8 +108,23 @@ export type SubmitInput = SourceInput & {
   indexLocation?: string;
 };
 
+/** The settings of `SparkSync.open`, which a submit of the CLI carries too. */
+export const SPARK_SESSION_KEYS = ['master', 'conf', 'driverMemory', 'jars'] as const;
+
+/** A submit with the Spark session's settings: what the CLI's flags hold and what is validated. */
+export type SubmitSettings = SubmitInput & {
+  /** Spark master (the CLI's; a library caller sets it in `SparkSync.open`). */
+  master?: string;
+  /** `key=value` Spark settings (as `master`). */
+  conf?: string[];
+  /** Driver heap, e.g. `2g` (as `master`). */
+  driverMemory?: string;
+  /** Extra jars (as `master`). */
+  jars?: string | string[];
+};
+
 /** Parses and validates a submit request, naming the offending option in the error. */
-export function parseSubmitConfig(input: SubmitInput, env: NodeJS.ProcessEnv = process.env): SubmitConfig {
+export function parseSubmitConfig(input: SubmitSettings, env: NodeJS.ProcessEnv = process.env): SubmitConfig {
   const c = parseOrThrow(optionsSchema, input, 'submit');
   if (c.deadLetterTopic !== undefined && c.deadLetterTopic === c.topic) {
     throw new SparkSyncError('USAGE', '--dead-letter-topic must differ from --topic', { hint: 'name a topic of its own, e.g. <topic>.dlq' });

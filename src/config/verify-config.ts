@@ -20,7 +20,7 @@ export type VerifyScope = 'range' | 'topic';
 export type VerifyInput = Pick<SubmitInput, 'topic' | 'bootstrapServer' | 'checkpoint' | 'checkpointTopic' | 'kafkaConfig' | 'kafkaProperties'> & {
   /**
    * `range` (default): each file's keys against its own offset ranges, reading only those.
-   * `topic`: against every record of the topic (the patent's full join), so copies of a file's
+   * `topic`: against every record of the topic (a full join), so copies of a file's
    * records outside its ranges count as duplicated.
    */
   scope?: VerifyScope;

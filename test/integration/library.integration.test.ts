@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { SparkSync, SyncEvent, Table } from '../../src/index';
+import { SparkSync, SubmitInput, SyncEvent, Table } from '../../src/index';
 import { fileBroker, tempDir, uniqueTopic } from '../helpers/broker-fixture';
 import { expectedSampleKeys, sampleFields } from '../helpers/sample-rows';
 import { assertExactTopic } from '../helpers/topic-reader';
@@ -122,6 +122,13 @@ test('a second open() with other Spark settings in the same process is refused; 
     return true;
   });
   const same = await SparkSync.open({ master: 'local[2]' });
+  // A Spark setting given to submit (as plain JavaScript can) is refused, not ignored in silence.
+  const misplaced = { source: '/nonexistent.parquet', topic: 't', bootstrapServer: '127.0.0.1:1', master: 'local[1]' } as unknown as SubmitInput;
+  await assert.rejects(same.submit(misplaced), (err: Error & { exitCode?: number }) => {
+    assert.equal(err.exitCode, 2);
+    assert.match(err.message, /submit does not take master: the Spark session is set up by SparkSync\.open/);
+    return true;
+  });
   assert.equal(typeof same[Symbol.asyncDispose], 'function');
   await same[Symbol.asyncDispose]();
 });

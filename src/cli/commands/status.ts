@@ -12,7 +12,7 @@ export function statusCommand(): Command {
     .option('--topic <topic>', 'with --bootstrap-server: the topic whose state to read from the checkpoint topic');
   addKafkaOptions(cmd, 'with --topic: the Kafka brokers whose checkpoint topic to read, comma-separated');
   return cmd
-    .option('--json', "print each file's checkpoint in the patent's structure, as one JSON object")
+    .option('--json', "print each file's checkpoint record (status, offsets per partition, records processed, …) as one JSON object")
     .addHelpText('after', `
 Example:
   spark-sync status --json | jq '.files[] | select(.status != "COMPLETED")'

@@ -4,7 +4,7 @@ import { Logger } from '../../log/logger';
 import { SyncEvent } from '../../sync/sync-events';
 import { releaseHeldLeases } from '../../sync/submit-run';
 import { SparkSyncError } from '../../errors/spark-sync-error';
-import { openSparkSync } from '../global-options';
+import { SparkFlags, openSparkSync } from '../global-options';
 import { addCheckpointOption, addKafkaOptions, addSparkOptions, setting } from '../shared-options';
 import { exitCodesHelp, printSummary } from '../output';
 import { ProgressDisplay } from '../progress';
@@ -62,8 +62,10 @@ after success sends nothing. SIGTERM or Ctrl-C cancels the running Spark job and
 ${exitCodesHelp([0, 1, 2, 3, 4, 6])}`)
     .action(async (opts: Record<string, unknown>, cmd: Command) => {
       // Flags arrive untyped; the engine validates every one (a missing --source included) before any I/O.
-      const input = opts as unknown as SubmitInput;
-      const { sync, log, logFormat } = await openSparkSync(input, cmd);
+      // The Spark flags open the session; the rest is the submit's (which refuses Spark settings).
+      const { master, conf, driverMemory, jars, ...rest } = opts;
+      const input = rest as unknown as SubmitInput;
+      const { sync, log, logFormat } = await openSparkSync({ ...rest, master, conf, driverMemory, jars } as SparkFlags, cmd);
       if (opts.dryRun) {
         const plan = await sync.dryRun(input);
         for (const f of plan.files) log.info({ file: f.file, status: f.status, total_records: f.totalRecords, records_processed: f.recordsProcessed, to_send: f.toSend, batches: f.batches }, `would send ${f.toSend} records of ${f.file} in ${f.batches} batches`);
