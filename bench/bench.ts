@@ -15,12 +15,11 @@ import { Command } from 'commander';
 import { PACKAGE_ROOT } from '../src/config/paths';
 import { kafkaClasspath, startDevBroker } from '../src/dev/dev-broker';
 import { KafkaAdmin } from '../src/kafka/kafka-admin';
-import { lastLine, logLines, Measured, must, processCpuSeconds, runMeasured, sparkTask } from './measured-process';
+import { benchLog, CLI, lastLine, logLines, Measured, must, processCpuSeconds, runMeasured, sparkTask } from './measured-process';
 import { BenchSummary, median, RecoveryFigures, renderChart, renderProfiles, renderTable, RunFigures, StepFigures } from './report';
 import { Profile, profileEventLog } from './profile';
 import { SparkTask } from './spark-task';
 
-const CLI = path.join(PACKAGE_ROOT, 'bin', 'spark-sync.js');
 const SPARK_TASK = path.join(__dirname, 'spark-task.js');
 /** spark-sync's producer settings (PartitionWriter), given to the ceiling too. */
 const PRODUCER_SETTINGS = ['acks=all', 'enable.idempotence=true', 'linger.ms=20', 'batch.size=262144'];
@@ -43,9 +42,7 @@ interface Options {
   masterConf: string[];
 }
 
-function log(message: string): void {
-  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
-}
+const log = benchLog('bench');
 
 async function main(): Promise<void> {
   const program = new Command('bench')

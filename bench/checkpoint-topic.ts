@@ -16,14 +16,10 @@ import { Command } from 'commander';
 import { PACKAGE_ROOT } from '../src/config/paths';
 import { startDevBroker } from '../src/dev/dev-broker';
 import { KafkaAdmin } from '../src/kafka/kafka-admin';
-import { Measured, logLines, must, runMeasured, sparkTask } from './measured-process';
+import { benchLog, CLI, logLines, Measured, must, runMeasured, sparkTask } from './measured-process';
 import { median } from './report';
 
-const CLI = path.join(PACKAGE_ROOT, 'bin', 'spark-sync.js');
-
-function log(message: string): void {
-  process.stderr.write(`[bench:checkpoint ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
-}
+const log = benchLog('bench:checkpoint');
 
 async function main(): Promise<void> {
   const o = new Command('bench:checkpoint')

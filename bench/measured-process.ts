@@ -1,7 +1,17 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { PACKAGE_ROOT } from '../src/config/paths';
 import type { SparkTask } from './spark-task';
+
+/** The CLI every benchmark runs, as a user would. */
+export const CLI = path.join(PACKAGE_ROOT, 'bin', 'spark-sync.js');
+
+/** A benchmark's progress lines on stderr: `[name HH:MM:SS] message`. */
+export function benchLog(name: string): (message: string) => void {
+  return (message) => process.stderr.write(`[${name} ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+}
+
 
 export interface Measured {
   code: number | null;
