@@ -9,8 +9,8 @@ import type { JarManifest } from '../../src/install/jar-cache';
 import { jarFileName, repositoryPath } from '../../src/install/jar-cache';
 import { tempDir } from '../helpers/broker-fixture';
 
-// Issue 16: the package as a user gets it. `npm pack` builds the job jar and jars/manifest.json
-// (prepack); the tarball goes into an empty project with `npm install`, whose postinstall fetches
+// Issue 16: the package as a user gets it. `npm pack`, in a copy of the checkout's sources, builds
+// the job jar and jars/manifest.json (prepack); the tarball goes into an empty project with `npm install`, whose postinstall fetches
 // the Spark, Hadoop and Kafka jars into a private SPARK_SYNC_HOME; then the CLI's demo and a
 // library script sync for real. The jars come from this machine's Maven cache through
 // SPARK_SYNC_MAVEN_REPO=file://… (the same layout as Maven Central), never from this
@@ -62,6 +62,22 @@ function run(cmd: string, args: string[], options: { cwd: string; env: NodeJS.Pr
   });
 }
 
+/**
+ * A copy of this checkout's sources to pack, as a fresh clone would have them: prepack's build
+ * then writes its own dist/ and jars/, and this checkout's (which test files running beside this
+ * one are using) stay as they are. node_modules and Spark's unpacked distribution (jars/spark-dist,
+ * which the build only reads) are linked, not copied.
+ */
+function checkoutCopy(dir: string): string {
+  const skip = new Set(['node_modules', 'dist', 'jars', '.git', '.cache', 'target']);
+  fs.cpSync(REPO, dir, { recursive: true, filter: (src) => !skip.has(path.basename(src)) || src === REPO });
+  fs.symlinkSync(path.join(REPO, 'node_modules'), path.join(dir, 'node_modules'));
+  fs.mkdirSync(path.join(dir, 'jars'));
+  for (const kept of ['README.md']) if (fs.existsSync(path.join(REPO, 'jars', kept))) fs.copyFileSync(path.join(REPO, 'jars', kept), path.join(dir, 'jars', kept));
+  fs.symlinkSync(path.join(REPO, 'jars', 'spark-dist'), path.join(dir, 'jars', 'spark-dist'));
+  return dir;
+}
+
 /** Every .jar under a folder, relative, and whether any temporary download is left. */
 function cacheFiles(home: string): { jars: string[]; parts: string[] } {
   const dir = path.join(home, 'jars');
@@ -106,7 +122,7 @@ test('a packed spark-sync installs into an empty project with Java and Node only
     // 1. npm pack: prepack builds the job jar and writes the manifest.
     const packDir = path.join(work, 'pack');
     fs.mkdirSync(packDir);
-    const pack = await run('npm', ['pack', '--pack-destination', packDir], { cwd: REPO, env: userEnv({}) });
+    const pack = await run('npm', ['pack', '--pack-destination', packDir], { cwd: checkoutCopy(path.join(work, 'checkout')), env: userEnv({}) });
     assert.equal(pack.code, 0, pack.stderr.slice(-3000));
     timings.pack = pack.seconds;
     const tarball = path.join(packDir, fs.readdirSync(packDir).find((f) => f.endsWith('.tgz'))!);
