@@ -266,10 +266,16 @@ async function waitUntilReady(child: ChildProcess, bootstrap: string, dataDir: s
     }
   }
   if (exited === null) signalGroup(child.pid!, 'SIGKILL');
-  const tail = fs.readFileSync(path.join(dataDir, 'broker.out'), 'utf8').trim().split('\n').slice(-3).join(' | ');
+  const tail = [...lastLines(path.join(dataDir, 'broker.out'), () => true, 3), ...lastLines(path.join(dataDir, 'broker.log'), (l) => /\] (ERROR|FATAL) /.test(l), 1)].join(' | ');
   throw new SparkSyncError('KAFKA_UNAVAILABLE', `the development broker did not come up on ${bootstrap}${exited !== null ? ` (exited with ${exited})` : ''}: ${tail || 'no output'}`, {
     hint: `see ${path.join(dataDir, 'broker.log')}`,
   });
+}
+
+/** The last `n` lines of a file that pass `keep` (none if the file is missing). */
+function lastLines(file: string, keep: (line: string) => boolean, n: number): string[] {
+  if (!fs.existsSync(file)) return [];
+  return fs.readFileSync(file, 'utf8').trim().split('\n').filter(keep).slice(-n);
 }
 
 export function freePort(): Promise<number> {

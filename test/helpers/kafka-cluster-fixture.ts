@@ -267,7 +267,18 @@ export async function startKafkaCluster(options: KafkaClusterOptions): Promise<K
     async restart(id, { topics = [], timeoutMs = 120_000 } = {}) {
       const n = byId(id);
       if (n.broker && isAlive(n.broker.pid)) throw new Error(`node ${id} is still running (pid ${n.broker.pid})`);
-      await start(n);
+      // A node restarted right after a kill has once exited at start on a busy machine (its
+      // error is in broker.log, which the message now quotes): start it again, up to three times.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await start(n);
+          break;
+        } catch (err) {
+          if (attempt === 3 || !/exited with/.test((err as Error).message)) throw err;
+          process.stderr.write(`# node ${id} exited while restarting (attempt ${attempt}): ${(err as Error).message}\n`);
+          await sleep(2_000);
+        }
+      }
       await registered([id], timeoutMs);
       if (topics.length > 0) {
         await until(`node ${id} back in the ISR of ${topics.join(', ')}`, timeoutMs, async () => {
