@@ -2,8 +2,9 @@
 // test file took, so the suite's cost stays visible as it grows. Used beside the TAP reporter:
 //   node --test --test-reporter=tap --test-reporter-destination=stdout \
 //        --test-reporter=./scripts/slowest-tests.mjs --test-reporter-destination=stderr …
-// A run in phases (test/run-suite.ts) sets SPARK_SYNC_SLOWEST_TESTS_CARRY to a file: each phase
-// adds its figures there, and only the last (SPARK_SYNC_SLOWEST_TESTS_LAST=1) prints them all.
+// test/run-suite.ts runs each file in a `node --test` of its own and sets
+// SPARK_SYNC_SLOWEST_TESTS_OUT to a file per run: the reporter writes its tests' times there and
+// prints nothing; the runner prints one summary of all of them.
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -27,28 +28,20 @@ export default async function* slowestTests(source) {
       lastAt = now;
     }
   }
-  const carry = process.env.SPARK_SYNC_SLOWEST_TESTS_CARRY;
-  let spansSoFar = [];
-  let since = started;
-  if (carry) {
-    const earlier = fs.existsSync(carry) ? JSON.parse(fs.readFileSync(carry, 'utf8')) : { tests: [], spans: [], started };
-    tests.unshift(...earlier.tests);
-    spansSoFar = earlier.spans;
-    since = earlier.started;
-    if (process.env.SPARK_SYNC_SLOWEST_TESTS_LAST !== '1') {
-      const spans = [...spansSoFar, ...[...files].map(([file, e]) => [file, e.last - e.since])];
-      fs.writeFileSync(carry, JSON.stringify({ tests, spans, started: since }));
-      yield '# the slowest tests follow at the end of the last phase\n';
-      return;
-    }
+  // Under test/run-suite.ts each job writes its figures to a file of its own, and the runner
+  // prints one summary over all of them at the end.
+  const collect = process.env.SPARK_SYNC_SLOWEST_TESTS_OUT;
+  if (collect) {
+    fs.writeFileSync(collect, JSON.stringify({ tests }));
+    return;
   }
   const fmt = (ms) => `${(ms / 1000).toFixed(1).padStart(7)} s`;
   yield `\n# the ten slowest tests (of ${tests.length}):\n`;
   for (const t of [...tests].sort((a, b) => b.ms - a.ms).slice(0, 10)) yield `#  ${fmt(t.ms)}  ${t.name.slice(0, 110)}  [${t.file}]\n`;
-  if (files.size > 0 || spansSoFar.length > 0) {
+  if (files.size > 0) {
     yield '# per file:\n';
-    const spans = [...spansSoFar, ...[...files].map(([file, e]) => [file, e.last - e.since])];
+    const spans = [...files].map(([file, e]) => [file, e.last - e.since]);
     for (const [file, ms] of spans.sort((a, b) => b[1] - a[1])) yield `#  ${fmt(ms)}  ${path.basename(file)}\n`;
   }
-  yield `# wall time: ${fmt(Date.now() - since)}\n`;
+  yield `# wall time: ${fmt(Date.now() - started)}\n`;
 }

@@ -4,6 +4,12 @@
  * broker started and stopped per file. Test files keep to their own topics (uniqueTopic), so
  * sharing is safe; the broker is stopped at the end and must leave no process behind.
  *
+ * Files run two at a time (`--lanes`, 2 by default), longest first. One file alone keeps one of
+ * the 2 cores busy on average (a driver JVM per CLI call, brokers, clusters, and the waits
+ * between), so a second beside it uses the other; the longest go first so no long file starts
+ * last and runs alone. Each file runs in a `node --test` of its own; its TAP output is printed
+ * whole when it ends, so two files' results never interleave. The unit tests run as one job.
+ *
  * Every JVM of the suite compiles with C1 only (-XX:TieredStopAtLevel=1): the tests run many
  * short-lived JVMs (a driver per CLI call, executors, brokers) on 2 cores, and C2's compiler
  * threads cost them more CPU than its faster code gives back (a 100,000-row submit: 23 s of CPU
@@ -13,11 +19,12 @@
  * no CLI's stderr gains a "Picked up" line. A variable already set is left as it is.
  *
  * The driver's JVM also maps a class-data-sharing archive of the classes a driver loads
- * (driver-class-archive.ts), built once per classpath and JDK before the tests start; the one
- * file that rebuilds jars/ runs after all the others (rebuildsTheTree).
+ * (driver-class-archive.ts), built once per classpath and JDK before the tests start. No test may
+ * rebuild this checkout's dist/ or jars/ (package-install packs a copy): files running beside it
+ * load them, and a JVM refuses the archive once its jars change.
  *
- * Usage: node dist/test/run-suite.js [node --test options…] -- <test files…>
- * The ten slowest tests and each file's time are printed at the end (scripts/slowest-tests.mjs).
+ * Usage: node dist/test/run-suite.js [--lanes N] [node --test options…] -- <test files…>
+ * The ten slowest tests and each file's time are printed at the end.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -25,43 +32,73 @@ import os from 'node:os';
 import path from 'node:path';
 import { startDevBroker } from '../src/dev';
 import { isAlive } from '../src/util/processes';
-import { driverClassArchiveOptions } from './driver-class-archive';
 
 const C1_ONLY = '-XX:TieredStopAtLevel=1';
 
+/**
+ * Seconds each file took in a full run, two at a time, on 2 cores (the runner's summary), to start
+ * the longest first. Only the order depends on them; a file not listed counts as 30 s.
+ */
+const MEASURED_SECONDS: Record<string, number> = {
+  'cluster-standalone': 434,
+  'kafka-broker-failures': 418,
+  'crash-recovery': 391,
+  'business-keys': 310,
+  'verify-and-consistency': 305,
+  'package-install': 274,
+  'state-across-machines': 245,
+  'cluster-yarn': 237,
+  'signals-and-fencing': 228,
+  sources: 214,
+  submit: 162,
+  'poison-records': 128,
+  hdfs: 128,
+  hive: 120,
+  'spark-ui-and-preview': 67,
+  unit: 62,
+  security: 55,
+  'checkpoint-disk-full': 46,
+  'kafka-cluster-fixture': 43,
+  'quick-sync': 40,
+};
+
+interface Job {
+  name: string;
+  files: string[];
+  seconds: number;
+}
+
+interface JobResult {
+  job: Job;
+  code: number;
+  ms: number;
+}
+
 async function main(): Promise<number> {
   process.env.JDK_JAVA_OPTIONS ??= C1_ONLY;
-  if (process.env.SPARK_SYNC_DRIVER_JAVA_OPTIONS === undefined) {
-    const archive = driverClassArchiveOptions(C1_ONLY, (line) => process.stderr.write(`${line}\n`));
-    process.env.SPARK_SYNC_DRIVER_JAVA_OPTIONS = [C1_ONLY, ...archive].join(' ');
-  }
-  const argv = process.argv.slice(2);
-  const split = argv.indexOf('--');
-  const options = split < 0 ? [] : argv.slice(0, split);
-  const files = split < 0 ? argv : argv.slice(split + 1);
+  // The archive takes about a minute to build on a fresh machine; the unit tests, which start no
+  // driver that needs it, run meanwhile, and every other file starts once it is there.
+  const driverOptions = process.env.SPARK_SYNC_DRIVER_JAVA_OPTIONS ?? archiveInBackground().then((archive) => [C1_ONLY, ...archive].join(' '));
+  const { lanes, options, files } = parseArgs(process.argv.slice(2));
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'spark-sync-shared-broker-'));
   const started = Date.now();
   const broker = await startDevBroker({ dataDir });
   process.stderr.write(`# shared broker ${broker.bootstrap} (pid ${broker.pid}) up in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
   const env = { ...process.env, SPARK_SYNC_TEST_BROKER: broker.bootstrap, SPARK_SYNC_TEST_BROKER_PID: String(broker.pid) };
-  const phases = [files.filter((f) => !rebuildsTheTree(f)), files.filter(rebuildsTheTree)].filter((p) => p.length > 0);
-  // With two phases the slowest-tests reporter carries the first one's figures into the second's summary.
-  const carry = path.join(dataDir, 'slowest-tests.json');
-  let child: ReturnType<typeof spawn> | undefined;
-  const forward = (signal: NodeJS.Signals) => child?.kill(signal);
+  const running = new Set<ReturnType<typeof spawn>>();
+  const forward = (signal: NodeJS.Signals) => running.forEach((child) => child.kill(signal));
   process.on('SIGINT', forward);
   process.on('SIGTERM', forward);
+  const results: JobResult[] = [];
+  const runJob = async (job: Job, index: number) => {
+    const jobEnv: NodeJS.ProcessEnv = { ...env, SPARK_SYNC_SLOWEST_TESTS_OUT: path.join(dataDir, `tests-${index}.json`) };
+    if (job.name !== 'unit') jobEnv.SPARK_SYNC_DRIVER_JAVA_OPTIONS = await driverOptions;
+    return runOne(job, options, jobEnv, running);
+  };
   try {
-    let status = 0;
-    for (const [i, phase] of phases.entries()) {
-      const phaseEnv = phases.length > 1 ? { ...env, SPARK_SYNC_SLOWEST_TESTS_CARRY: carry, SPARK_SYNC_SLOWEST_TESTS_LAST: i === phases.length - 1 ? '1' : '0' } : env;
-      const code = await new Promise<number>((resolve) => {
-        child = spawn(process.execPath, ['--test', ...options, ...phase], { stdio: 'inherit', env: phaseEnv });
-        child.on('close', (exit, signal) => resolve(exit ?? (signal ? 1 : 0)));
-      });
-      status = status || code;
-    }
-    return status;
+    results.push(...(await pool(plan(files), lanes, runJob)));
+    printSummary(dataDir, results, Date.now() - started);
+    return results.some((r) => r.code !== 0) ? 1 : 0;
   } finally {
     await broker.stop();
     if (isAlive(broker.pid)) {
@@ -72,15 +109,101 @@ async function main(): Promise<number> {
   }
 }
 
-/**
- * package-install packs this checkout (`npm pack` runs prepack, a full build), which recreates
- * every jar in jars/. A JVM refuses a class archive whose jars' sizes or times changed, so every
- * driver after that build ran without it (submit.integration: 117 s with, 154 s without). Such
- * files run in a second `node --test`, after the rest: the runner sorts the files it is given, so
- * their order on the command line would not do.
- */
-function rebuildsTheTree(file: string): boolean {
-  return /package-install\.integration\.test\.js$/.test(file);
+function parseArgs(argv: string[]): { lanes: number; options: string[]; files: string[] } {
+  const split = argv.indexOf('--');
+  let options = split < 0 ? [] : argv.slice(0, split);
+  const files = split < 0 ? argv : argv.slice(split + 1);
+  let lanes = 2;
+  const at = options.findIndex((o) => o === '--lanes' || o.startsWith('--lanes='));
+  if (at >= 0) {
+    const value = options[at].includes('=') ? options[at].split('=')[1] : options[at + 1];
+    lanes = Number(value);
+    if (!Number.isInteger(lanes) || lanes < 1) throw new Error(`--lanes ${value}: give a whole number ≥ 1`);
+    options = options.filter((_, i) => i !== at && !(i === at + 1 && !options[at].includes('=')));
+  }
+  return { lanes, options, files };
+}
+
+/** The jobs, longest first: one per integration file, the unit tests as one. */
+function plan(files: string[]): Job[] {
+  const name = (f: string) => path.basename(f).replace(/(\.integration)?\.test\.js$/, '');
+  const units = files.filter((f) => f.includes(`${path.sep}unit${path.sep}`));
+  const jobs: Job[] = files.filter((f) => !units.includes(f)).map((f) => ({ name: name(f), files: [f], seconds: MEASURED_SECONDS[name(f)] ?? 30 }));
+  if (units.length > 0) jobs.push({ name: 'unit', files: units, seconds: MEASURED_SECONDS.unit });
+  // The unit tests first: they run while the driver class archive is built.
+  return jobs.sort((a, b) => Number(b.name === 'unit') - Number(a.name === 'unit') || b.seconds - a.seconds);
+}
+
+/** driverClassArchiveOptions (which blocks while it builds) in a child process, so tests can run meanwhile. */
+function archiveInBackground(): Promise<string[]> {
+  const script = `const a = require(${JSON.stringify(path.join(__dirname, 'driver-class-archive'))});
+process.stdout.write(JSON.stringify(a.driverClassArchiveOptions(${JSON.stringify(C1_ONLY)}, (l) => process.stderr.write(l + '\\n'))));`;
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('close', () => {
+      try {
+        resolve(JSON.parse(out) as string[]);
+      } catch {
+        process.stderr.write('# driver class archive not used: its builder printed no options\n');
+        resolve([]);
+      }
+    });
+  });
+}
+
+/** Runs the jobs in order, `lanes` at a time. */
+async function pool<T>(jobs: Job[], lanes: number, run: (job: Job, index: number) => Promise<T>): Promise<T[]> {
+  const results: T[] = [];
+  let next = 0;
+  const lane = async () => {
+    while (next < jobs.length) {
+      const i = next++;
+      results.push(await run(jobs[i], i));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(lanes, jobs.length) }, lane));
+  return results;
+}
+
+/** One `node --test` over the job's files; its output is held and printed whole when it ends. */
+function runOne(job: Job, options: string[], env: NodeJS.ProcessEnv, running: Set<ReturnType<typeof spawn>>): Promise<JobResult> {
+  const started = Date.now();
+  process.stderr.write(`# started ${job.name} (${job.files.length} file${job.files.length === 1 ? '' : 's'})\n`);
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--test', ...options, ...job.files], { stdio: ['ignore', 'pipe', 'pipe'], env });
+    running.add(child);
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout!.on('data', (d: Buffer) => out.push(d));
+    child.stderr!.on('data', (d: Buffer) => err.push(d));
+    child.on('close', (exit, signal) => {
+      running.delete(child);
+      const code = exit ?? (signal ? 1 : 0);
+      const ms = Date.now() - started;
+      process.stdout.write(`# ${job.name}\n`);
+      process.stdout.write(Buffer.concat(out));
+      process.stderr.write(Buffer.concat(err));
+      process.stderr.write(`# ${code === 0 ? 'passed' : `FAILED (exit ${code})`}: ${job.name} in ${(ms / 1000).toFixed(1)} s\n`);
+      resolve({ job, code, ms });
+    });
+  });
+}
+
+/** The ten slowest tests (from each job's slowest-tests reporter) and each job's time. */
+function printSummary(dataDir: string, results: JobResult[], wallMs: number): void {
+  const tests: Array<{ name: string; ms: number; file: string }> = [];
+  for (const f of fs.readdirSync(dataDir).filter((n) => /^tests-\d+\.json$/.test(n))) {
+    tests.push(...(JSON.parse(fs.readFileSync(path.join(dataDir, f), 'utf8')) as { tests: typeof tests }).tests);
+  }
+  const fmt = (ms: number) => `${(ms / 1000).toFixed(1).padStart(7)} s`;
+  const lines = [`\n# the ten slowest tests (of ${tests.length}):`];
+  for (const t of [...tests].sort((a, b) => b.ms - a.ms).slice(0, 10)) lines.push(`#  ${fmt(t.ms)}  ${t.name.slice(0, 110)}  [${t.file}]`);
+  lines.push('# per file (two run at a time, so these add up to more than the wall time):');
+  for (const r of [...results].sort((a, b) => b.ms - a.ms)) lines.push(`#  ${fmt(r.ms)}  ${r.job.name}${r.code === 0 ? '' : '  FAILED'}`);
+  lines.push(`# wall time: ${fmt(wallMs)}`);
+  process.stderr.write(`${lines.join('\n')}\n`);
 }
 
 main().then(
