@@ -86,19 +86,27 @@ async function main(): Promise<number> {
   process.stderr.write(`# shared broker ${broker.bootstrap} (pid ${broker.pid}) up in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
   const env = { ...process.env, SPARK_SYNC_TEST_BROKER: broker.bootstrap, SPARK_SYNC_TEST_BROKER_PID: String(broker.pid) };
   const running = new Set<ReturnType<typeof spawn>>();
-  const forward = (signal: NodeJS.Signals) => running.forEach((child) => child.kill(signal));
+  // Ctrl-C or a kill stops the files running and starts no other.
+  let interrupted: NodeJS.Signals | undefined;
+  const forward = (signal: NodeJS.Signals) => {
+    interrupted = signal;
+    running.forEach((child) => child.kill(signal));
+  };
   process.on('SIGINT', forward);
   process.on('SIGTERM', forward);
   const results: JobResult[] = [];
   const runJob = async (job: Job, index: number) => {
     const jobEnv: NodeJS.ProcessEnv = { ...env, SPARK_SYNC_SLOWEST_TESTS_OUT: path.join(dataDir, `tests-${index}.json`) };
     if (job.name !== 'unit') jobEnv.SPARK_SYNC_DRIVER_JAVA_OPTIONS = await driverOptions;
+    if (interrupted) return { job, code: 1, ms: 0 };
     return runOne(job, options, jobEnv, running);
   };
   try {
-    results.push(...(await pool(plan(files), lanes, runJob)));
+    const jobs = plan(files);
+    results.push(...(await pool(jobs, lanes, runJob, () => interrupted !== undefined)));
     printSummary(dataDir, results, Date.now() - started);
-    return results.some((r) => r.code !== 0) ? 1 : 0;
+    if (interrupted) process.stderr.write(`# ${interrupted}: stopped; ${jobs.length - results.filter((r) => r.ms > 0).length} of ${jobs.length} jobs did not start\n`);
+    return interrupted || results.some((r) => r.code !== 0) ? 1 : 0;
   } finally {
     await broker.stop();
     if (isAlive(broker.pid)) {
@@ -153,12 +161,12 @@ process.stdout.write(JSON.stringify(a.driverClassArchiveOptions(${JSON.stringify
   });
 }
 
-/** Runs the jobs in order, `lanes` at a time. */
-async function pool<T>(jobs: Job[], lanes: number, run: (job: Job, index: number) => Promise<T>): Promise<T[]> {
+/** Runs the jobs in order, `lanes` at a time, until all ran or `stopped()`. */
+async function pool<T>(jobs: Job[], lanes: number, run: (job: Job, index: number) => Promise<T>, stopped: () => boolean): Promise<T[]> {
   const results: T[] = [];
   let next = 0;
   const lane = async () => {
-    while (next < jobs.length) {
+    while (next < jobs.length && !stopped()) {
       const i = next++;
       results.push(await run(jobs[i], i));
     }
