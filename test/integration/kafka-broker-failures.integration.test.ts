@@ -320,9 +320,10 @@ test('review 25.1: the dead-letter topic\'s only leader dies while the main topi
         { topic, replicaAssignment: [0, 1, 2].map((partition) => ({ partition, replicas: [1, 2] })) },
         { topic: dlq, replicaAssignment: [{ partition: 0, replicas: [3] }], configEntries: [{ name: 'min.insync.replicas', value: '1' }] },
       ],
+      waitForLeaders: false,
     }));
-    // kafkajs' waitForLeaders gives up on a node that has not seen the new topic yet (a busy
-    // machine); the fixture's poll counts that as "not yet".
+    // kafkajs' wait for leaders (on unless turned off) gives up on a node that has not seen the
+    // new topic yet (a busy machine); the fixture's poll counts that as "not yet".
     await cluster.waitForFullIsr([topic, dlq]);
     const kafkaConfig = path.join(dir, 'dlq-delivery-timeout.properties');
     fs.writeFileSync(kafkaConfig, 'delivery.timeout.ms=15000\nrequest.timeout.ms=5000\n');
