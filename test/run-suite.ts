@@ -104,7 +104,7 @@ async function main(): Promise<number> {
   try {
     const jobs = plan(files);
     results.push(...(await pool(jobs, lanes, runJob, () => interrupted !== undefined)));
-    printSummary(dataDir, results, Date.now() - started);
+    printSummary(dataDir, results, lanes, Date.now() - started);
     if (interrupted) process.stderr.write(`# ${interrupted}: stopped; ${jobs.length - results.filter((r) => r.ms > 0).length} of ${jobs.length} jobs did not start\n`);
     return interrupted || results.some((r) => r.code !== 0) ? 1 : 0;
   } finally {
@@ -200,7 +200,7 @@ function runOne(job: Job, options: string[], env: NodeJS.ProcessEnv, running: Se
 }
 
 /** The ten slowest tests (from each job's slowest-tests reporter) and each job's time. */
-function printSummary(dataDir: string, results: JobResult[], wallMs: number): void {
+function printSummary(dataDir: string, results: JobResult[], lanes: number, wallMs: number): void {
   const tests: Array<{ name: string; ms: number; file: string }> = [];
   for (const f of fs.readdirSync(dataDir).filter((n) => /^tests-\d+\.json$/.test(n))) {
     tests.push(...(JSON.parse(fs.readFileSync(path.join(dataDir, f), 'utf8')) as { tests: typeof tests }).tests);
@@ -208,7 +208,7 @@ function printSummary(dataDir: string, results: JobResult[], wallMs: number): vo
   const fmt = (ms: number) => `${(ms / 1000).toFixed(1).padStart(7)} s`;
   const lines = [`\n# the ten slowest tests (of ${tests.length}):`];
   for (const t of [...tests].sort((a, b) => b.ms - a.ms).slice(0, 10)) lines.push(`#  ${fmt(t.ms)}  ${t.name.slice(0, 110)}  [${t.file}]`);
-  lines.push('# per file (two run at a time, so these add up to more than the wall time):');
+  lines.push(lanes > 1 ? `# per file (${lanes} at a time, so these add up to more than the wall time):` : '# per file:');
   for (const r of [...results].sort((a, b) => b.ms - a.ms)) lines.push(`#  ${fmt(r.ms)}  ${r.job.name}${r.code === 0 ? '' : '  FAILED'}`);
   lines.push(`# wall time: ${fmt(wallMs)}`);
   process.stderr.write(`${lines.join('\n')}\n`);

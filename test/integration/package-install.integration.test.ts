@@ -73,7 +73,7 @@ function checkoutCopy(dir: string): string {
   fs.cpSync(REPO, dir, { recursive: true, filter: (src) => !skip.has(path.basename(src)) || src === REPO });
   fs.symlinkSync(path.join(REPO, 'node_modules'), path.join(dir, 'node_modules'));
   fs.mkdirSync(path.join(dir, 'jars'));
-  for (const kept of ['README.md']) if (fs.existsSync(path.join(REPO, 'jars', kept))) fs.copyFileSync(path.join(REPO, 'jars', kept), path.join(dir, 'jars', kept));
+  fs.copyFileSync(path.join(REPO, 'jars', 'README.md'), path.join(dir, 'jars', 'README.md'));
   fs.symlinkSync(path.join(REPO, 'jars', 'spark-dist'), path.join(dir, 'jars', 'spark-dist'));
   return dir;
 }
