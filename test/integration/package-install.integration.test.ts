@@ -78,6 +78,28 @@ function checkoutCopy(dir: string): string {
   return dir;
 }
 
+/**
+ * sqlite3's native binding as its installer (prebuild-install) looks for a downloaded prebuilt
+ * one, made from the binding this checkout's `npm install` built. A user's install downloads that
+ * file from the sqlite3 project's GitHub releases; this machine cannot reach GitHub, so without it
+ * every run would compile SQLite from source (about a minute of CPU) and test the C compiler, not
+ * spark-sync. prebuild-install's own `npm_config_sqlite3_local_prebuilds` points it here.
+ */
+function sqlitePrebuilds(dir: string): string {
+  const sqlite = path.join(REPO, 'node_modules', 'sqlite3');
+  const pkg = JSON.parse(fs.readFileSync(path.join(sqlite, 'package.json'), 'utf8')) as { version: string; binary: { napi_versions: number[] } };
+  fs.mkdirSync(dir);
+  const first = path.join(dir, 'binding.tar.gz');
+  const tar = spawnSync('tar', ['-czf', first, '-C', sqlite, 'build/Release/node_sqlite3.node'], { encoding: 'utf8' });
+  assert.equal(tar.status, 0, `packing sqlite3's binding: ${tar.stderr}`);
+  // Named as prebuild-install names a release asset, once per N-API version the package lists.
+  for (const napi of pkg.binary.napi_versions) {
+    fs.copyFileSync(first, path.join(dir, `sqlite3-v${pkg.version}-napi-v${napi}-${process.platform}-${process.arch}.tar.gz`));
+  }
+  fs.rmSync(first);
+  return dir;
+}
+
 /** Every .jar under a folder, relative, and whether any temporary download is left. */
 function cacheFiles(home: string): { jars: string[]; parts: string[] } {
   const dir = path.join(home, 'jars');
@@ -143,7 +165,7 @@ test('a packed spark-sync installs into an empty project with Java and Node only
     const homeA = path.join(work, 'home-a');
     const install = await run('npm', ['install', '--no-audit', '--no-fund', '--foreground-scripts', tarball], {
       cwd: project,
-      env: userEnv({ SPARK_SYNC_HOME: homeA, SPARK_SYNC_MAVEN_REPO: MAVEN_CACHE }),
+      env: userEnv({ SPARK_SYNC_HOME: homeA, SPARK_SYNC_MAVEN_REPO: MAVEN_CACHE, npm_config_sqlite3_local_prebuilds: sqlitePrebuilds(path.join(work, 'prebuilds')) }),
     });
     assert.equal(install.code, 0, install.stderr.slice(-3000));
     timings.npmInstall = install.seconds;
