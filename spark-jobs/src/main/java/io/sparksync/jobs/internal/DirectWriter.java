@@ -18,12 +18,13 @@ import org.apache.spark.util.LongAccumulator;
  * own Kafka sink does. Positional keys are unique, so no consumer can rely on an order inside a
  * partition, and none is kept: several tasks write a partition at once.
  *
- * <p>What the ordered path gets from offsets, this one gets from headers. A first attempt sends
+ * <p>What the ordered path gets from offsets, this one gets from keys. A first attempt sends
  * everything. A retried attempt, and a first attempt resuming a batch a crash cut off, first
- * reads back, from the batch's start offsets, the records of its own positions
- * ({@link WrittenPositions}) and skips them, checking each key. The driver's check after the
- * batch (end offsets = start + the batch's count per partition) catches anything else; resuming,
- * records that are not the batch's own send the driver to the anti-join recovery.
+ * spools its rows to local disk to learn their keys ({@link RowSpool}), reads back from the
+ * batch's start offsets which of them Kafka holds ({@link WrittenPositions}), then sends the
+ * others. The driver's check after the batch (end offsets = start + the batch's count per
+ * partition) catches anything else; resuming, records that are not the batch's own send the
+ * driver to the anti-join recovery.
  */
 final class DirectWriter {
   /** Task time a retried or resuming task spends reading back what Kafka holds of the batch. */
@@ -79,6 +80,39 @@ final class DirectWriter {
     return total;
   }
 
+  /** A task's rows as keyed rows, straight from Spark's iterator (one holder, refilled). */
+  private static Iterator<RowSpool.Keyed> keyedRows(Iterator<InternalRow> rows) {
+    RowSpool.Keyed k = new RowSpool.Keyed();
+    return new Iterator<RowSpool.Keyed>() {
+      @Override
+      public boolean hasNext() {
+        return rows.hasNext();
+      }
+
+      @Override
+      public RowSpool.Keyed next() {
+        RowSpool.read(rows.next(), k);
+        return k;
+      }
+    };
+  }
+
+  private static long first(long[][] ranges) {
+    long first = Long.MAX_VALUE;
+    for (long[] r : ranges) {
+      first = Math.min(first, r[0]);
+    }
+    return first;
+  }
+
+  private static long last(long[][] ranges) {
+    long last = Long.MIN_VALUE;
+    for (long[] r : ranges) {
+      last = Math.max(last, r[1]);
+    }
+    return last;
+  }
+
   /**
    * Writes one task's rows (keyed: identity, value, position) and returns, per Kafka partition,
    * {partition, records, sent, skipped, dead-lettered}.
@@ -103,40 +137,49 @@ final class DirectWriter {
     // every attempt: Spark reports the last attempt's failure, so a retry must not turn the
     // recoverable RESUME_MISMATCH of its first attempt into OFFSET_MISMATCH.
     Code mismatch = resume ? Code.RESUME_MISMATCH : Code.OFFSET_MISMATCH;
-    WrittenPositions written = firstAttempt && !resume ? null : WrittenPositions.read(kafkaProps,
-        topic, batchStartOffsets, fileIdentity, ranges, settle, mismatch);
-    if (written != null) {
-      readBackMs.add(written.readMs);
-      readBackRecords.add(written.recordsRead);
-    }
+    WrittenPositions written = null;
+    RowSpool spool = null;
     long seen = 0;
-    try (TaskProducer producer = TaskProducer.shared(kafkaProps, topic, fileIdentity, limits)) {
-      if (written != null) {
-        producer.readDeadLetters(kafkaProps);
+    try {
+      Iterator<RowSpool.Keyed> keyed;
+      if (firstAttempt && !resume) {
+        keyed = keyedRows(rows);
+      } else {
+        spool = RowSpool.of(rows, first(ranges), last(ranges));
+        written = WrittenPositions.read(kafkaProps, topic, batchStartOffsets, fileIdentity,
+            spool.keys(), settle, mismatch);
+        readBackMs.add(written.readMs);
+        readBackRecords.add(written.recordsRead);
+        keyed = spool.replay();
       }
-      while (rows.hasNext() && !producer.failed()) {
-        InternalRow r = rows.next();
-        // getBytes copies out of the (reused) row buffer.
-        byte[] key = r.getUTF8String(0).getBytes();
-        byte[] value = r.getUTF8String(1).getBytes();
-        long position = r.getLong(2);
-        int partition = HashKeys.partitionOf(key, partitions);
-        producer.checkRunning(partition);
-        RecordHeaders headers = producer.headers(position);
-        if (producer.deadLettered(partition, position, key, value, headers)) {
-          deadLettered[partition]++;
-          continue;
+      try (TaskProducer producer = TaskProducer.shared(kafkaProps, topic, fileIdentity, limits)) {
+        if (written != null) {
+          producer.readDeadLetters(kafkaProps);
         }
-        records[partition]++;
-        if (written != null && written.has(position, key)) {
-          skipped[partition]++;
-          seen++;
-          continue;
+        while (keyed.hasNext() && !producer.failed()) {
+          RowSpool.Keyed r = keyed.next();
+          int partition = HashKeys.partitionOf(r.key, partitions);
+          producer.checkRunning(partition);
+          RecordHeaders headers = producer.headers(r.position);
+          if (producer.deadLettered(partition, r.position, r.key, r.value, headers)) {
+            deadLettered[partition]++;
+            continue;
+          }
+          records[partition]++;
+          if (written != null && written.has(r.position)) {
+            skipped[partition]++;
+            seen++;
+            continue;
+          }
+          producer.send(partition, r.key, r.value, headers);
+          sent[partition]++;
         }
-        producer.send(partition, key, value, headers);
-        sent[partition]++;
+        producer.flush("a direct write of " + fileIdentity);
       }
-      producer.flush("a direct write of " + fileIdentity);
+    } finally {
+      if (spool != null) {
+        spool.close();
+      }
     }
     if (written != null && seen != written.count()) {
       throw new io.sparksync.jobs.JobException(mismatch, String.format("topic %s holds %d records of this task's rows of %s, but only %d of them "

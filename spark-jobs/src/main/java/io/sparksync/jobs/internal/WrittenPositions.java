@@ -2,10 +2,8 @@ package io.sparksync.jobs.internal;
 
 import io.sparksync.jobs.JobException;
 import io.sparksync.jobs.JobException.Code;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.BitSet;
 import java.util.List;
 import java.util.Map;
@@ -13,23 +11,21 @@ import java.util.Properties;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 /**
  * What an earlier attempt of a direct-write task ({@link DirectWriter}) already put into Kafka:
- * the positions of its own rows (its split's ranges) among the batch's records, read back from
- * every partition from the batch's start offsets, by their {@code spark-sync.file} and
- * {@code spark-sync.position} headers. Other tasks of the batch write the same partitions at the
- * same time, so there is no end offset to count from: the retry counts its own positions, and
- * waits until none of them has arrived for {@link PartitionWriter#SETTLE_MS} (a zombie of the
- * attempt it replaces may still be sending). A batch resumed after a crash is read the same way.
- * One bit and one key per position of the task.
+ * which of the task's own rows are among the batch's records, read back from every partition from
+ * the batch's start offsets and recognised by their keys ({@link OwnKeys}: a positional key is
+ * unique per file and position, and records carry no header naming their row). Other tasks of
+ * the batch write the same partitions at the same time, so there is no end offset to count from:
+ * the retry counts its own rows, and waits until none of them has arrived for
+ * {@link PartitionWriter#SETTLE_MS} (a zombie of the attempt it replaces may still be sending).
+ * A batch resumed after a crash is read the same way. One bit per position of the task.
  */
 final class WrittenPositions {
-  private final long first;
+  private final OwnKeys own;
   private final BitSet present = new BitSet();
-  private final byte[][] keys;
   private long count;
   /** Milliseconds spent reading back the records that were there when the task began. */
   long readMs;
@@ -38,30 +34,22 @@ final class WrittenPositions {
 
   private final Code mismatch;
 
-  private WrittenPositions(long first, long last, Code mismatch) {
+  private WrittenPositions(OwnKeys own, Code mismatch) {
     this.mismatch = mismatch;
-    this.first = first;
-    this.keys = new byte[(int) (last - first)][];
+    this.own = own;
   }
 
-  /** Reads back the task's positions ({@code ranges}) among the batch's records. */
+  /** Reads back which of the task's rows ({@code own}) are among the batch's records. */
   static WrittenPositions read(Map<String, String> kafkaProps, String topic, long[] startOffsets,
-      String fileIdentity, long[][] ranges, boolean settle, Code mismatch) {
-    long first = Long.MAX_VALUE;
-    long last = Long.MIN_VALUE;
-    for (long[] r : ranges) {
-      first = Math.min(first, r[0]);
-      last = Math.max(last, r[1]);
-    }
+      String fileIdentity, OwnKeys own, boolean settle, Code mismatch) {
     long started = System.currentTimeMillis();
-    WrittenPositions w = new WrittenPositions(first, last, mismatch);
+    WrittenPositions w = new WrittenPositions(own, mismatch);
     Properties p = new Properties();
     p.putAll(kafkaProps);
     p.put("enable.auto.commit", "false");
     // Whole batches of records per poll: a resumed batch reads back up to a batch's worth.
     p.putIfAbsent("max.poll.records", "20000");
     p.putIfAbsent("max.partition.fetch.bytes", Integer.toString(8 << 20));
-    byte[] file = fileIdentity.getBytes(StandardCharsets.UTF_8);
     List<TopicPartition> partitions = new ArrayList<>();
     for (int i = 0; i < startOffsets.length; i++) {
       partitions.add(new TopicPartition(topic, i));
@@ -98,7 +86,7 @@ final class WrittenPositions {
         }
         for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(250))) {
           w.recordsRead++;
-          if (w.add(r, file, ranges)) {
+          if (w.add(r)) {
             lastOwn = System.currentTimeMillis();
           }
         }
@@ -113,47 +101,25 @@ final class WrittenPositions {
   }
 
   /** Records one record if it is one of the task's rows; true if it was. */
-  private boolean add(ConsumerRecord<byte[], byte[]> r, byte[] file, long[][] ranges) {
-    Header f = r.headers().lastHeader(TaskProducer.HEADER_FILE);
-    Header pos = r.headers().lastHeader(TaskProducer.HEADER_POSITION);
-    if (f == null || pos == null || !Arrays.equals(f.value(), file)) {
+  private boolean add(ConsumerRecord<byte[], byte[]> r) {
+    long position = own.positionOf(r.key());
+    if (position < 0) {
       return false;
     }
-    long position = Long.parseLong(new String(pos.value(), StandardCharsets.UTF_8));
-    boolean own = false;
-    for (long[] range : ranges) {
-      own |= position >= range[0] && position < range[1];
-    }
-    if (!own) {
-      return false;
-    }
-    int i = (int) (position - first);
+    int i = (int) (position - own.first());
     if (present.get(i)) {
       throw new JobException(mismatch, String.format(
           "position %d of the file is in topic %s twice (again at partition %d, offset %d): "
               + "another writer sent its rows", position, r.topic(), r.partition(), r.offset()));
     }
     present.set(i);
-    keys[i] = r.key();
     count++;
     return true;
   }
 
-  /** Whether the row at {@code position} is in Kafka already, with this key (else a mismatch). */
-  boolean has(long position, byte[] key) {
-    int i = (int) (position - first);
-    if (!present.get(i)) {
-      return false;
-    }
-    if (!Arrays.equals(keys[i], key)) {
-      throw new JobException(mismatch, String.format(
-          "the record of position %d in Kafka has key %s, but the row's key is %s: the source "
-              + "changed, or another writer used this file's headers", position,
-          keys[i] == null ? null : new String(keys[i], StandardCharsets.UTF_8),
-          new String(key, StandardCharsets.UTF_8)));
-    }
-    keys[i] = null;
-    return true;
+  /** Whether the row at {@code position} (one of the task's) is in Kafka already. */
+  boolean has(long position) {
+    return present.get((int) (position - own.first()));
   }
 
   /** How many of the task's rows the earlier attempts wrote. */
