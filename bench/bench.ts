@@ -152,11 +152,11 @@ class BenchContext {
 
     // (b) and (c) swap places every other run, so neither always meets a broker still busy with
     // the step before.
-    // (b2) writes the very messages spark-sync writes, headers included: what remains between it
-    // and (c) is the cost of exactly-once; between (b) and (b2), the cost of the headers' bytes.
+    // (b2) writes spark-sync's messages with the lineage headers (--lineage-headers; spark-sync
+    // writes none by default): between (b) and (b2) lies the cost of the headers' bytes.
     const runSink = async (headers: boolean) => {
       const step = headers ? 'sink-headers' : 'sink';
-      log(headers ? '(b2) plain Spark Kafka sink, with spark-sync\'s headers' : '(b) plain Spark Kafka sink');
+      log(headers ? '(b2) plain Spark Kafka sink, with the lineage headers' : '(b) plain Spark Kafka sink');
       await this.admin.createTopic(topic(step), p);
       const events = this.eventLogDir(`${step}-${r}`);
       const sinkTask: SparkTask = { task: 'plain-sink', file: this.fullFile, rows: n, topic: topic(step), bootstrap: this.bootstrap, conf: [...this.options.masterConf, ...eventLogConf(events)], producer: [`compression.type=${this.options.compression}`], master: this.options.master, headers };

@@ -106,6 +106,8 @@ export const optionsSchema = z.object({
     .transform((t) => (t === 'none' ? null : t)),
   batchSize: positiveInt('--batch-size', 1_000_000_000).default(1_000_000),
   createTopic: z.boolean().default(false),
+  /** Add the `spark-sync.file` and `spark-sync.position` headers to every record. */
+  lineageHeaders: z.boolean().default(false),
   partitions: positiveInt('--partitions', 10_000).optional(),
   /** `preview`: how many records to show. */
   rows: positiveInt('--rows', 1_000_000).default(10),

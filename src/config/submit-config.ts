@@ -31,6 +31,8 @@ export interface SubmitConfig extends KafkaConnection {
   recovery: RecoveryMode;
   /** Where rows Kafka refuses as too large go; without it such a row stops the run (exit 2). */
   deadLetterTopic?: string;
+  /** Every record carries `spark-sync.file` and `spark-sync.position` (`--lineage-headers`). */
+  lineageHeaders: boolean;
   /** How records are keyed (DESIGN.md §3). */
   keys: KeyModeConfig;
   /** Where the topic's natural-key identity index lives (a folder URI); undefined: beside the local checkpoint. */
@@ -88,6 +90,12 @@ export type SubmitInput = SourceInput & {
    * file, position, error and original size; created with `createTopic` if missing.
    */
   deadLetterTopic?: string;
+  /**
+   * Add the headers `spark-sync.file` (the file identity) and `spark-sync.position` (the row's
+   * position, decimal text) to every record, for consumers that trace a record to its row
+   * (`--lineage-headers`). Off by default: spark-sync itself identifies records by their key.
+   */
+  lineageHeaders?: boolean;
   /**
    * Natural-key identity (`--key-fields`): a record is these columns' values, so duplicates in a
    * file and rows the topic already has (from any file or run) are not sent again.
@@ -153,6 +161,7 @@ export function parseSubmitConfig(input: SubmitSettings, env: NodeJS.ProcessEnv 
     jars: c.jars,
     recovery: c.recovery,
     deadLetterTopic: c.deadLetterTopic,
+    lineageHeaders: c.lineageHeaders,
     keys: { keyFields: c.keyFields ?? null, messageKey: c.messageKey ?? null },
     indexLocation: c.indexLocation,
   };

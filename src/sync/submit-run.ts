@@ -158,8 +158,8 @@ const DEFAULT_MAX_REQUEST_SIZE = 1_048_576;
 
 /**
  * The limits a record must fit (the producer's `max.request.size`, the topic's
- * `max.message.bytes`) and the dead-letter topic, as `spark-sync.*` settings for the writing
- * tasks (io.sparksync.jobs.internal.RecordLimits). A missing dead-letter topic is created with
+ * `max.message.bytes`), the dead-letter topic and the lineage headers, as `spark-sync.*` settings
+ * for the writing tasks (io.sparksync.jobs.internal.RecordLimits). A missing dead-letter topic is created with
  * `--create-topic`, else refused before anything is written.
  */
 async function recordLimits(admin: KafkaAdmin, config: SubmitConfig, log: Logger): Promise<string[]> {
@@ -167,6 +167,7 @@ async function recordLimits(admin: KafkaAdmin, config: SubmitConfig, log: Logger
   const maxRequest = requestSetting ? Number(requestSetting.split('=')[1]) : DEFAULT_MAX_REQUEST_SIZE;
   const limit = Math.min(maxRequest, await admin.maxMessageBytes(config.topic));
   const settings = [`spark-sync.max.record.bytes=${limit}`];
+  if (config.lineageHeaders) settings.push('spark-sync.lineage.headers=true');
   const dlq = config.deadLetterTopic;
   if (dlq) {
     if ((await admin.partitionCount(dlq)) === undefined) {

@@ -7,6 +7,8 @@ export interface TopicMessage {
   key: string;
   value: string;
   headers: Record<string, string>;
+  /** The byte length of the spark-sync.id header as written (32: raw digest bytes), if any. */
+  idBytes?: number;
 }
 
 /**
@@ -33,8 +35,14 @@ export async function readTopic(bootstrap: string, topic: string, security: Pick
         eachBatch: async ({ batch }) => {
           for (const m of batch.messages) {
             const headers: Record<string, string> = {};
-            for (const [k, v] of Object.entries(m.headers ?? {})) headers[k] = String(v);
-            messages.push({ partition: batch.partition, offset: Number(m.offset), key: m.key?.toString() ?? '', value: m.value?.toString() ?? '', headers });
+            // spark-sync.id holds the identity's 32 raw digest bytes: shown as its 64 hex characters.
+            let idBytes: number | undefined;
+            for (const [k, v] of Object.entries(m.headers ?? {})) {
+              const raw = Buffer.isBuffer(v) ? v : Buffer.from(String(v));
+              if (k === 'spark-sync.id') idBytes = raw.length;
+              headers[k] = k === 'spark-sync.id' && raw.length === 32 ? raw.toString('hex') : raw.toString();
+            }
+            messages.push({ partition: batch.partition, offset: Number(m.offset), key: m.key?.toString() ?? '', value: m.value?.toString() ?? '', headers, ...(idBytes === undefined ? {} : { idBytes }) });
           }
           if (messages.length >= expected) {
             clearTimeout(timer);

@@ -123,13 +123,26 @@ test('the seed: duplicates in a file are dropped, 10 replays under other names s
   console.log(`# seed test wall time: ${((Date.now() - started) / 1000).toFixed(1)} s`);
 });
 
+/**
+ * Each identity's position in the file (the first, for a natural identity a file repeats): records
+ * carry no position header by default, so a test finds a record's row by its spark-sync.id.
+ */
+function positionsById(ids: string[]): Map<string, number> {
+  const positions = new Map<string, number>();
+  ids.forEach((id, i) => {
+    if (!positions.has(id)) positions.set(id, i);
+  });
+  return positions;
+}
+
 /** Asserts, per partition and message key, that positions grow with offsets: each key's file order. */
-function assertPerKeyFileOrder(messages: TopicMessage[]): number {
+function assertPerKeyFileOrder(messages: TopicMessage[], positions: Map<string, number>): number {
   const sorted = [...messages].sort((a, b) => a.partition - b.partition || a.offset - b.offset);
   const last = new Map<string, number>();
   let checked = 0;
   for (const m of sorted) {
-    const position = Number(m.headers['spark-sync.position']);
+    const position = positions.get(m.headers['spark-sync.id'])!;
+    assert.ok(position !== undefined, `the record at offset ${m.offset} of partition ${m.partition} has the identity of a row of the file`);
     const before = last.get(m.key);
     if (before !== undefined) {
       assert.ok(position > before, `key ${m.key}: position ${position} at offset ${m.offset} of partition ${m.partition} follows position ${before}`);
@@ -159,15 +172,18 @@ test('--message-key user: the key is the user, the partition Kafka\'s default pa
   assert.ok(Number(recovered?.found_in_kafka) > 0, 'the killed run had written part of batch 1');
   assert.equal(recovered?.method, 'merge', 'the ordered write left each partition a prefix of the batch, which the rerun merged');
 
-  const expected = new Set(rows.map((r, i) => hashKey(r, 'clicks.csv', i)));
-  const messages = await assertIdentities(topic, expected, (m) => m.headers['spark-sync.id']);
+  const ids = rows.map((r, i) => hashKey(r, 'clicks.csv', i));
+  const positions = positionsById(ids);
+  const messages = await assertIdentities(topic, new Set(ids), (m) => m.headers['spark-sync.id']);
   for (const m of messages) {
-    const position = Number(m.headers['spark-sync.position']);
+    assert.deepEqual(Object.keys(m.headers), ['spark-sync.id'], 'no lineage headers by default');
+    assert.equal(m.idBytes, 32, 'spark-sync.id is the identity\'s 32 raw digest bytes');
+    const position = positions.get(m.headers['spark-sync.id'])!;
     assert.equal(m.key, rows[position][0], `the message key of position ${position} is its user`);
     assert.equal(m.partition, partitionOfMessageKey(m.key, PARTITIONS), `user ${m.key} is where Kafka's default partitioner puts it`);
   }
   // Every record but each user's first follows an earlier one of its user: all were checked.
-  assert.equal(assertPerKeyFileOrder(messages), rows.length - new Set(rows.map((r) => r[0])).size);
+  assert.equal(assertPerKeyFileOrder(messages, positions), rows.length - new Set(rows.map((r) => r[0])).size);
   const verify = await t.verify(topic);
   assert.equal(verify.code, 0, verify.stdout + verify.stderr);
 
@@ -184,8 +200,9 @@ test('--message-key through the anti-join recovery (--recovery full): identities
   const { topic, rows, recovered } = await killedThenRerun('message-key-join', 'mid-batch@2', ['--recovery', 'full']);
   assert.equal(recovered?.method, 'join', 'the full recovery joined the file against the identities in Kafka');
   assert.ok(Number(recovered?.found_in_kafka) > 0 && Number(recovered?.delta_written) > 0, JSON.stringify(recovered));
-  const messages = await assertIdentities(topic, new Set(rows.map((r, i) => hashKey(r, 'clicks.csv', i))), (m) => m.headers['spark-sync.id']);
-  assert.equal(assertPerKeyFileOrder(messages), rows.length - new Set(rows.map((r) => r[0])).size);
+  const ids = rows.map((r, i) => hashKey(r, 'clicks.csv', i));
+  const messages = await assertIdentities(topic, new Set(ids), (m) => m.headers['spark-sync.id']);
+  assert.equal(assertPerKeyFileOrder(messages, positionsById(ids)), rows.length - new Set(rows.map((r) => r[0])).size);
 });
 
 test('--key-fields with --message-key: duplicates dropped, the natural identity in spark-sync.id, partitioned by user', async () => {
@@ -197,7 +214,7 @@ test('--key-fields with --message-key: duplicates dropped, the natural identity 
   assert.equal(run.duplicates, 5_000 - expected.size);
   const messages = await assertIdentities(topic, expected, (m) => m.headers['spark-sync.id']);
   for (const m of messages) assert.equal(m.partition, partitionOfMessageKey(m.key, PARTITIONS));
-  assertPerKeyFileOrder(messages);
+  assertPerKeyFileOrder(messages, positionsById(seedRows.slice(0, 5_000).map(identity)));
 });
 
 test('a NULL --message-key column is refused with exit 2, naming file and position, before anything is sent', async () => {

@@ -36,7 +36,8 @@ const csvArgs = ['--format', 'csv', '--csv-header'];
 test('--dead-letter-topic: the 2 MB row goes there with its context headers, truncated to fit; the file completes, status and verify count it', async () => {
   const topic = uniqueTopic('poison');
   const dlq = `${topic}.dlq`;
-  const run = await t.submit(csv, topic, [...csvArgs, '--dead-letter-topic', dlq]);
+  // --lineage-headers: the records name their rows, so the test can tell the poison row is not among them.
+  const run = await t.submit(csv, topic, [...csvArgs, '--dead-letter-topic', dlq, '--lineage-headers']);
   assert.equal(run.code, 0, run.stderr.slice(-1500));
   assert.ok(run.logs.some((l) => l.msg === 'created dead-letter topic' && l.topic === dlq), '--create-topic made the dead-letter topic too');
   const files = run.summary.files as Array<{ deadLettered: number; status: string }>;
@@ -88,7 +89,7 @@ test('without a dead-letter topic the 2 MB row stops the run with exit 2 naming 
   await admin.disconnect();
   const props = path.join(t.dir, 'big-requests.properties');
   fs.writeFileSync(props, `max.request.size=${4 * 1024 * 1024}\n`);
-  const rerun = await t.submit(csv, topic, [...csvArgs, '--kafka-config', props], { partitions: null });
+  const rerun = await t.submit(csv, topic, [...csvArgs, '--kafka-config', props, '--lineage-headers'], { partitions: null });
   assert.equal(rerun.code, 0, rerun.stderr.slice(-1500));
   const messages = await readTopic(t.broker.bootstrap, topic);
   assert.equal(messages.length, ROWS);

@@ -114,12 +114,17 @@ test('a directory syncs file by file, known by relative path; hidden, _SUCCESS a
 
   const topic = uniqueTopic('dir');
   const checkpoint = t.checkpoint(topic);
-  const first = await t.submit(root, topic);
+  // --lineage-headers: each record names its file and row (spark-sync itself needs neither).
+  const first = await t.submit(root, topic, ['--lineage-headers']);
   assert.equal(first.code, 0, first.stderr);
   assert.equal(first.summary.recordsSent, 2 * DIR_ROWS, 'identical bytes, different files: both sent');
   await t.assertExact(topic, keysOf(identities));
-  const files = new Set((await readTopic(t.broker.bootstrap, topic)).map((m) => m.headers['spark-sync.file']));
+  const lineage = await readTopic(t.broker.bootstrap, topic);
+  const files = new Set(lineage.map((m) => m.headers['spark-sync.file']));
   assert.deepEqual([...files].sort(), identities);
+  for (const m of lineage) {
+    assert.equal(m.key, expectedSampleKeys(DIR_ROWS, m.headers['spark-sync.file'])[Number(m.headers['spark-sync.position'])], 'the headers name the record\'s own file and row');
+  }
   assert.deepEqual((await statusFiles(checkpoint)).map((f) => [f.file_name, f.status, f.records_processed, f.source_check]), identities.map((id) => [id, 'COMPLETED', DIR_ROWS, 'unchanged']));
 
   identities.push('dt=2024-01-03/part-00000.parquet');
@@ -162,7 +167,7 @@ for (const c of [0, 1, 2]) {
     assert.equal(run.summary.recordsSent, FORMAT_ROWS);
     await t.assertExact(topic, f.keys);
     const messages = await readTopic(t.broker.bootstrap, topic);
-    const row7 = messages.find((m) => m.headers['spark-sync.position'] === '7')!;
+    const row7 = messages.find((m) => m.key === [...f.keys][7])!;
     const value = JSON.parse(row7.value) as Record<string, unknown>;
     if (f.format === 'csv') assert.equal(value.note, 'two\nlines; one field 7', 'a quoted line break stays inside its field');
     else assert.equal(Number(value.id), 7);

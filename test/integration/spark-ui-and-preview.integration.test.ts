@@ -90,7 +90,7 @@ test('preview shows the keys and partitions a submit sends: JSON lines, --json, 
     const m = byKey.get(r.key);
     assert.ok(m, `previewed key of position ${r.position} is in the topic`);
     assert.equal(m!.partition, r.partition, `position ${r.position}: previewed partition`);
-    assert.equal(m!.headers['spark-sync.position'], String(r.position));
+    assert.equal(Number(JSON.parse(m!.value).id), r.position, `position ${r.position}: the previewed row's record`);
   }
   // Bad input: the same message and exit code as submit's flags.
   const bad = await t.cli(['preview', '--source', small, '--rows', '0']);

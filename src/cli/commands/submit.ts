@@ -23,6 +23,7 @@ export function submitCommand(): Command {
     .addOption(setting('--batch-size <rows>', 'rows per committed batch', '1000000'))
     .option('--create-topic', 'create the topic if it does not exist')
     .option('--partitions <n>', 'partitions of a topic made by --create-topic (default 1)')
+    .option('--lineage-headers', 'add the headers spark-sync.file and spark-sync.position (the row\'s file and position) to every record, for consumers that trace a record to its row; off by default, as spark-sync identifies records by their key')
     .addOption(setting('--dead-letter-topic <topic>', 'send rows Kafka refuses as too large there (with headers saying why) instead of stopping with exit 2; made by --create-topic if missing'))
     .addOption(setting('--key-fields <columns>', 'natural-key identity: a record is these columns\' values (comma-separated); duplicates in a file and rows the topic already has from any file or run are not sent'))
     .addOption(setting('--message-key <columns>', 'Kafka message key: this column\'s text (several, comma-separated: a JSON object of their texts), partitioned as Kafka\'s default partitioner does; spark-sync\'s identity goes in the header spark-sync.id'))

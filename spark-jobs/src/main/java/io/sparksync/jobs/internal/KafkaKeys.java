@@ -39,8 +39,7 @@ final class KafkaKeys {
       return reader.load().select(col("key").cast("string").as(KeyColumns.KEY));
     }
     return reader.option("includeHeaders", "true").load()
-        .select(expr("element_at(filter(headers, h -> h.key = '" + KeyMode.HEADER_ID
-            + "'), 1).value").cast("string").as(KeyColumns.KEY));
+        .select(idHeader(1).as(KeyColumns.KEY));
   }
 
   /**
@@ -57,7 +56,7 @@ final class KafkaKeys {
         // missing, rather than failing.
         .option("failOnDataLoss", "false")
         .option("includeHeaders", "true").load();
-    Column identity = mode.messageKeyed() ? header(KeyMode.HEADER_ID) : col("key").cast("string");
+    Column identity = mode.messageKeyed() ? idHeader(-1) : col("key").cast("string");
     return records
         .filter(header(DeadLetters.HEADER_FILE).equalTo(lit(fileIdentity))
             .and(header(DeadLetters.HEADER_TOPIC).equalTo(lit(topic))))
@@ -85,8 +84,17 @@ final class KafkaKeys {
         .option("endingOffsets", offsetsJson(topic, to))
         .option("failOnDataLoss", "true")
         .option("includeHeaders", "true").load()
-        .select(coalesce(header(KeyMode.HEADER_ID), col("key").cast("string")).as(KeyColumns.KEY),
+        .select(coalesce(idHeader(-1), col("key").cast("string")).as(KeyColumns.KEY),
             inRange.as("in_range"));
+  }
+
+  /**
+   * The identity in the header {@link KeyMode#HEADER_ID} as hex text (its first occurrence with
+   * {@code which} 1, its last with -1), or NULL: the header holds the 32 raw digest bytes.
+   */
+  private static Column idHeader(int which) {
+    return expr(KeyMode.idTextSql("element_at(filter(headers, h -> h.key = '" + KeyMode.HEADER_ID
+        + "'), " + which + ").value"));
   }
 
   /** A header's value as text (its last occurrence), or NULL. */

@@ -2,7 +2,9 @@ package io.sparksync.jobs.internal;
 
 import io.sparksync.jobs.HashKeys;
 import java.io.Serializable;
+import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.HexFormat;
 
 /**
  * How the records of a file are keyed (DESIGN.md §3): which identity spark-sync keeps exactly
@@ -15,7 +17,7 @@ import java.util.Arrays;
  *   <li>Message key: the identity's 64 hex characters by default, or the business key
  *       ({@code --message-key}): the column's text, or for several columns a JSON object of their
  *       texts; the partition is then Kafka's default partitioner's, and the identity travels in
- *       the header {@link #HEADER_ID}.
+ *       the header {@link #HEADER_ID} as its 32 raw digest bytes.
  * </ul>
  *
  * <p>A placed record's key bytes ({@link BatchWriter#place}) are the identity's 64 hex
@@ -72,6 +74,31 @@ public final class KeyMode implements Serializable {
   /** The identity's hex bytes of a placed key. */
   byte[] identity(byte[] placedKey) {
     return messageKeyed() ? Arrays.copyOf(placedKey, ID_CHARS) : placedKey;
+  }
+
+  /**
+   * The header {@link #HEADER_ID} of an identity: its 32 digest bytes, half the size of the 64
+   * hex characters it is written as elsewhere (DESIGN.md §3).
+   */
+  static byte[] idHeader(byte[] hexIdentity) {
+    return HexFormat.of().parseHex(new String(hexIdentity, StandardCharsets.US_ASCII));
+  }
+
+  /**
+   * An identity's 64 hex characters from its {@link #HEADER_ID} value: 32 raw digest bytes, or the
+   * hex text itself, which records written before the header became raw bytes carry.
+   */
+  static byte[] idText(byte[] header) {
+    if (header == null || header.length != ID_CHARS / 2) {
+      return header;
+    }
+    return HexFormat.of().formatHex(header).getBytes(StandardCharsets.US_ASCII);
+  }
+
+  /** The same as {@link #idText}, as a Spark SQL expression over a header value column {@code v}. */
+  static String idTextSql(String v) {
+    return "(CASE WHEN length(" + v + ") = " + (ID_CHARS / 2) + " THEN lower(hex(" + v
+        + ")) ELSE CAST(" + v + " AS STRING) END)";
   }
 
   /** The Kafka message key of a placed key. */

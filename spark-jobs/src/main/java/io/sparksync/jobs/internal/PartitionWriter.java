@@ -126,7 +126,7 @@ final class PartitionWriter {
         byte[] key = mode.kafkaKey(placedKey);
         RecordHeaders headers = producer.headers(position);
         if (mode.messageKeyed()) {
-          headers.add(KeyMode.HEADER_ID, mode.identity(placedKey));
+          headers.add(KeyMode.HEADER_ID, KeyMode.idHeader(mode.identity(placedKey)));
         }
         if (producer.deadLettered(partition, position, key, r._2()._2(), headers)) {
           deadLettered++;

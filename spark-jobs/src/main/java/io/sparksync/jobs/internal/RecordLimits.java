@@ -8,11 +8,12 @@ import org.apache.kafka.common.record.CompressionType;
 import org.apache.kafka.common.record.RecordBatch;
 
 /**
- * How large a record Kafka takes, and where a larger one goes. The driver reads the limits (the
- * producer's {@code max.request.size}, the topics' {@code max.message.bytes}) and passes them with
- * the Kafka settings as {@code spark-sync.*} keys. A record over the limit is refused the same way
- * on every attempt, so it is decided before sending: it goes to the dead-letter topic if there is
- * one, else the task fails with {@code RECORD_TOO_LARGE}.
+ * How large a record Kafka takes, where a larger one goes, and whether records carry the lineage
+ * headers. The driver reads the limits (the producer's {@code max.request.size}, the topics'
+ * {@code max.message.bytes}) and passes them with the Kafka settings as {@code spark-sync.*}
+ * keys. A record over the limit is refused the same way on every attempt, so it is decided before
+ * sending: it goes to the dead-letter topic if there is one, else the task fails with
+ * {@code RECORD_TOO_LARGE}.
  */
 final class RecordLimits implements Serializable {
   private static final long serialVersionUID = 1L;
@@ -25,6 +26,8 @@ final class RecordLimits implements Serializable {
    * had a dead-letter topic.
    */
   static final String DEAD_LETTER_START_OFFSETS = "spark-sync.dead.letter.start.offsets";
+  /** {@code true}: every record carries {@code spark-sync.file} and {@code spark-sync.position}. */
+  static final String LINEAGE_HEADERS = "spark-sync.lineage.headers";
   /** The producer's own default max.request.size, when the driver passed no limit. */
   static final long DEFAULT_MAX_RECORD_BYTES = 1_048_576L;
 
@@ -34,13 +37,20 @@ final class RecordLimits implements Serializable {
   final long deadLetterMaxBytes;
   /** Where the file's dead letters begin in the dead-letter topic, or null (none can be there). */
   final long[] deadLetterStartOffsets;
+  /**
+   * Whether records carry their file and position as headers (--lineage-headers), for consumers
+   * that trace a record to its row. spark-sync's own checks never read them: it identifies a
+   * record by its key (DESIGN.md §3), so runs with and without them mix safely.
+   */
+  final boolean lineageHeaders;
 
   private RecordLimits(long maxRecordBytes, String deadLetterTopic, long deadLetterMaxBytes,
-      long[] deadLetterStartOffsets) {
+      long[] deadLetterStartOffsets, boolean lineageHeaders) {
     this.maxRecordBytes = maxRecordBytes;
     this.deadLetterTopic = deadLetterTopic;
     this.deadLetterMaxBytes = deadLetterMaxBytes;
     this.deadLetterStartOffsets = deadLetterStartOffsets;
+    this.lineageHeaders = lineageHeaders;
   }
 
   static RecordLimits from(String[] kafkaConf) {
@@ -52,7 +62,8 @@ final class RecordLimits implements Serializable {
     long[] startOffsets = starts == null || starts.isEmpty() ? null
         : java.util.Arrays.stream(starts.split(",")).mapToLong(Long::parseLong).toArray();
     boolean hasTopic = dlq != null && !dlq.isEmpty();
-    return new RecordLimits(max, hasTopic ? dlq : null, dlqMax, hasTopic ? startOffsets : null);
+    return new RecordLimits(max, hasTopic ? dlq : null, dlqMax, hasTopic ? startOffsets : null,
+        Boolean.parseBoolean(all.get(LINEAGE_HEADERS)));
   }
 
   /**

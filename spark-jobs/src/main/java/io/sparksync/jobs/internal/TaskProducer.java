@@ -24,7 +24,7 @@ import org.apache.spark.TaskContext;
 
 /**
  * One writing task's Kafka producer ({@code acks=all}, idempotent), shared by both write paths
- * ({@link PartitionWriter}, {@link DirectWriter}): the headers every record carries, the size
+ * ({@link PartitionWriter}, {@link DirectWriter}): the headers a record carries, the size
  * check that sends a too-large row to the dead-letter topic, the stop checks, and what a failed
  * send means. A task that stops early (killed, cancelled, failed) drops what it has not sent: the
  * next attempt or run writes it, and must not race records of this one still on their way.
@@ -153,11 +153,16 @@ public final class TaskProducer implements AutoCloseable {
     return failure.get() != null;
   }
 
-  /** The headers of a record: its file and position, and any extra (say the identity). */
+  /**
+   * The headers of a record: none by default (its bytes are then what Spark's own sink writes),
+   * its file and position with --lineage-headers; a writer may add more (the identity).
+   */
   RecordHeaders headers(long position) {
     RecordHeaders headers = new RecordHeaders();
-    headers.add(HEADER_FILE, file);
-    headers.add(HEADER_POSITION, Long.toString(position).getBytes(StandardCharsets.UTF_8));
+    if (limits.lineageHeaders) {
+      headers.add(HEADER_FILE, file);
+      headers.add(HEADER_POSITION, Long.toString(position).getBytes(StandardCharsets.UTF_8));
+    }
     return headers;
   }
 

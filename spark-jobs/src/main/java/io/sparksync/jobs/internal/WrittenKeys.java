@@ -61,7 +61,7 @@ final class WrittenKeys implements AutoCloseable {
     byte[] identity = r.key();
     if (inHeader) {
       org.apache.kafka.common.header.Header h = r.headers().lastHeader(KeyMode.HEADER_ID);
-      identity = h == null ? null : h.value();
+      identity = h == null ? null : KeyMode.idText(h.value());
     }
     if (!Arrays.equals(key, identity)) {
       String found = identity == null ? null : new String(identity, StandardCharsets.UTF_8);
