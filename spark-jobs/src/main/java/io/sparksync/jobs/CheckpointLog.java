@@ -89,8 +89,8 @@ public final class CheckpointLog implements AutoCloseable {
     long deadline = System.currentTimeMillis() + timeoutMs;
     try (KafkaConsumer<byte[], byte[]> consumer =
         new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-      TopicPartition tp = new TopicPartition(checkpointTopic, partitionOf(consumer.partitionsFor(
-          checkpointTopic, Duration.ofMillis(timeoutMs)), targetTopic));
+      TopicPartition tp = new TopicPartition(checkpointTopic, partitionOf(
+          visiblePartitions(consumer, deadline), targetTopic));
       consumer.assign(Collections.singletonList(tp));
       consumer.seekToBeginning(Collections.singletonList(tp));
       // Under read_committed this is the last stable offset: past every committed transaction.
@@ -202,6 +202,24 @@ public final class CheckpointLog implements AutoCloseable {
     p.putAll(kafka);
     p.put("client.id", "spark-sync-checkpoint");
     return p;
+  }
+
+  /**
+   * The checkpoint topic's partitions, waiting until the deadline while the client sees none: a
+   * topic just created (the driver creates it on first use) reaches every broker's metadata a
+   * moment later, and until then a consumer's lookup returns an empty list instead of waiting.
+   */
+  private List<PartitionInfo> visiblePartitions(KafkaConsumer<byte[], byte[]> consumer,
+      long deadline) throws InterruptedException {
+    while (true) {
+      long left = Math.max(1, deadline - System.currentTimeMillis());
+      List<PartitionInfo> partitions =
+          consumer.partitionsFor(checkpointTopic, Duration.ofMillis(left));
+      if ((partitions != null && !partitions.isEmpty()) || System.currentTimeMillis() >= deadline) {
+        return partitions;
+      }
+      Thread.sleep(200);
+    }
   }
 
   /** The checkpoint topic's partition that holds a target topic's records. */
