@@ -93,14 +93,17 @@ final class KafkaKeys {
    * {@code which} 1, its last with -1), or NULL: the header holds the 32 raw digest bytes.
    */
   private static Column idHeader(int which) {
-    return expr(KeyMode.idTextSql("element_at(filter(headers, h -> h.key = '" + KeyMode.HEADER_ID
-        + "'), " + which + ").value"));
+    return expr(KeyMode.idTextSql(headerValue(KeyMode.HEADER_ID, which)));
   }
 
   /** A header's value as text (its last occurrence), or NULL. */
   private static Column header(String name) {
-    return expr("element_at(filter(headers, h -> h.key = '" + name + "'), -1).value")
-        .cast("string");
+    return expr(headerValue(name, -1)).cast("string");
+  }
+
+  /** SQL for a header's value (binary): its first occurrence with {@code which} 1, last with -1. */
+  private static String headerValue(String name, int which) {
+    return "element_at(filter(headers, h -> h.key = '" + name + "'), " + which + ").value";
   }
 
   /** Spark's Kafka batch source for one topic, with the Kafka client settings as kafka.* options. */

@@ -19,6 +19,8 @@ final class OwnKeys {
   /** Slot + 1 of the key in {@code tableKeys} at the same index; 0 for an empty entry. */
   private final int[] tableSlots;
   private final int mask;
+  /** A looked-up key's digest: one buffer for every record a read-back sees (a task is one thread). */
+  private final byte[] scratch = new byte[DIGEST];
 
   /** Room for the positions {@code [first, last)}. */
   OwnKeys(long first, long last) {
@@ -53,7 +55,7 @@ final class OwnKeys {
 
   /** The position of the task's row with this key (a record's key bytes), or -1 if none has it. */
   long positionOf(byte[] hexKey) {
-    byte[] digest = new byte[DIGEST];
+    byte[] digest = scratch;
     if (hexKey == null || !decode(hexKey, digest, 0)) {
       return -1;
     }
