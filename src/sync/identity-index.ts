@@ -108,6 +108,7 @@ export async function indexBatch(jobs: SparkJobs, args: { index: string; topic: 
 export async function indexCommitted(ctx: FileSyncContext, file: SourceFile, batchIndex: number, ranges: OffsetRange[]): Promise<void> {
   if (!ctx.keys.identityIndex) return;
   await crashPoint('before-index', batchIndex, ctx.jobs);
+  await ctx.jobs.describeJobs(`spark-sync: ${file.identity} batch ${batchIndex + 1} (indexing its identities)`);
   await indexBatch(ctx.jobs, {
     index: ctx.keys.identityIndex, topic: ctx.topic, kafkaConf: ctx.kafkaConf, file: file.identity, batchIndex, messageKey: ctx.keys.messageKey, ranges,
   });

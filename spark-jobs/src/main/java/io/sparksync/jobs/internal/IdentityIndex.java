@@ -1,7 +1,6 @@
 package io.sparksync.jobs.internal;
 
 import static org.apache.spark.sql.functions.col;
-import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.unhex;
 
 import io.sparksync.jobs.JobException;
@@ -37,24 +36,6 @@ public final class IdentityIndex {
   private static final String TEMP_PREFIX = "_tmp-";
 
   private IdentityIndex() {}
-
-  /**
-   * The rows (identity in {@link KeyColumns#KEY}) with {@link KeyColumns#REPLAY} set where the
-   * index holds the identity from another file: {@code fileIdentity}'s own segments (its committed
-   * batches, its cut-off batch's tail) are left out, so its own records are never its replays.
-   */
-  static Dataset<Row> flagged(SparkSession spark, String index, Dataset<Row> rows,
-      String fileIdentity) {
-    Dataset<Row> ids = index == null ? null : read(spark, index, ownPrefix(fileIdentity));
-    if (ids == null) {
-      return rows.withColumn(KeyColumns.REPLAY, lit(false));
-    }
-    // Each identity once (segments may overlap), so the outer join never repeats a row.
-    Dataset<Row> held = ids.distinct().withColumnRenamed(ID, "__held");
-    return rows.join(held, unhex(rows.col(KeyColumns.KEY)).equalTo(held.col("__held")), "left")
-        .withColumn(KeyColumns.REPLAY, col("__held").isNotNull())
-        .drop("__held");
-  }
 
   /** The name prefix of a file's segments: see the driver's segmentName (identity-index.ts). */
   static String ownPrefix(String fileIdentity) {

@@ -5,8 +5,6 @@ import static org.apache.spark.sql.functions.coalesce;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.concat_ws;
 import static org.apache.spark.sql.functions.lit;
-import static org.apache.spark.sql.functions.min;
-import static org.apache.spark.sql.functions.not;
 import static org.apache.spark.sql.functions.replace;
 import static org.apache.spark.sql.functions.sha2;
 import static org.apache.spark.sql.functions.struct;
@@ -74,46 +72,65 @@ public final class KeyColumns {
    */
   static Dataset<Row> keyed(SparkSession spark, String path, String format, String fileIdentity,
       long from, long to, KeyMode mode) {
-    // Natural-key mode needs every row before the range too (an earlier duplicate drops a row).
-    return keyed(spark, SourceReader.readRange(spark, path, format, mode.natural() ? 0 : from, to),
-        path, fileIdentity, from, mode);
+    if (!mode.natural()) {
+      return keyed(spark, SourceReader.readRange(spark, path, format, from, to), path,
+          fileIdentity, from, mode);
+    }
+    // Natural-key mode needs every row before the range too (an earlier duplicate drops a row),
+    // but only its key columns; the range itself is read whole once its records are known.
+    return natural(spark, SourceReader.readRange(spark, path, format, 0, to),
+        SourceReader.readRange(spark, path, format, from, to), path, fileIdentity, from, mode);
   }
 
   /** {@link #keyed} of rows already read: data columns and {@link SourceReader#POSITION}. */
   static Dataset<Row> keyed(SparkSession spark, Dataset<Row> positioned, String path,
       String fileIdentity, long from, KeyMode mode) {
-    StructType dataSchema = dataSchema(positioned.schema());
-    Column position = col(SourceReader.POSITION);
-    Column identity = mode.natural()
-        ? key(fields(dataSchema, mode.keyFields, "--key-fields", path), null, null)
-        : key(Arrays.asList(dataSchema.fields()), fileIdentity, position);
-    Column messageKey = mode.messageKeyed()
-        ? messageKey(fields(dataSchema, mode.messageKey, "--message-key", path))
-        : lit(null).cast("string");
-    if (!mode.natural()) {
-      return positioned
-          .select(identity.as(KEY), value(dataSchema).as(VALUE), position,
-              messageKey.as(MESSAGE_KEY), lit(false).as(REPLAY));
+    if (mode.natural()) {
+      return natural(spark, positioned, positioned, path, fileIdentity, from, mode);
     }
-    Dataset<Row> upTo = positioned
-        .select(identity.as(KEY), value(dataSchema).as(VALUE), position, messageKey.as(MESSAGE_KEY));
-    // Each identity's first position in the file (a hash aggregate: only identity and position
-    // are shuffled), then the rows of the range at exactly those positions.
-    Dataset<Row> firsts = upTo.groupBy(KEY).agg(min(col(SourceReader.POSITION)).as("first"))
-        .filter(col("first").geq(from));
-    Dataset<Row> inRange = upTo.filter(col(SourceReader.POSITION).geq(from));
-    Dataset<Row> firstRows = inRange.join(firsts,
-        inRange.col(KEY).equalTo(firsts.col(KEY))
-            .and(inRange.col(SourceReader.POSITION).equalTo(firsts.col("first"))),
-        "left_semi");
-    return IdentityIndex.flagged(spark, mode.identityIndex, firstRows, fileIdentity);
+    StructType dataSchema = dataSchema(positioned.schema());
+    return positioned
+        .select(key(Arrays.asList(dataSchema.fields()), fileIdentity, col(SourceReader.POSITION)).as(KEY),
+            value(dataSchema).as(VALUE), col(SourceReader.POSITION),
+            messageKeyOf(dataSchema, mode, path).as(MESSAGE_KEY), lit(false).as(REPLAY));
   }
 
-  /** How many records {@link #keyed} gives for rows {@code [from, to)} to send (replays not counted). */
+  /**
+   * Natural-key mode: {@code upTo} holds rows {@code [0, to)}, {@code inRange} at least
+   * {@code [from, to)}; see {@link NaturalRows}.
+   */
+  private static Dataset<Row> natural(SparkSession spark, Dataset<Row> upTo,
+      Dataset<Row> inRange, String path, String fileIdentity, long from, KeyMode mode) {
+    StructType dataSchema = dataSchema(upTo.schema());
+    Column identity = key(fields(dataSchema, mode.keyFields, "--key-fields", path), null, null);
+    NaturalRows.Marks marks = NaturalRows.mark(spark, upTo, identity, from, mode.identityIndex,
+        fileIdentity);
+    return NaturalRows.select(spark, inRange, marks, from, identity, value(dataSchema),
+        messageKeyOf(dataSchema, mode, path));
+  }
+
+  /** The message key's text in message-key mode, else a NULL string. */
+  private static Column messageKeyOf(StructType dataSchema, KeyMode mode, String path) {
+    return mode.messageKeyed()
+        ? messageKey(fields(dataSchema, mode.messageKey, "--message-key", path))
+        : lit(null).cast("string");
+  }
+
+  /**
+   * How many records a natural-key file has at positions {@code [from, to)} to send (replays not
+   * counted): its marks alone, so the range's values are never read.
+   */
   public static long count(SparkSession spark, String path, String format, String fileIdentity,
       long from, long to, KeyMode mode) {
-    return keyed(spark, path, format, fileIdentity, from, to, mode).filter(not(col(REPLAY)))
-        .count();
+    if (!mode.natural()) {
+      return to - from;
+    }
+    Dataset<Row> upTo = SourceReader.readRange(spark, path, format, 0, to);
+    Column identity =
+        key(fields(dataSchema(upTo.schema()), mode.keyFields, "--key-fields", path), null, null);
+    NaturalRows.Marks marks =
+        NaturalRows.mark(spark, upTo, identity, from, mode.identityIndex, fileIdentity);
+    return marks.firsts().cardinality() - marks.replays().cardinality();
   }
 
   /** The natural-key identity of every row of a file, as one column {@link #KEY}. */
