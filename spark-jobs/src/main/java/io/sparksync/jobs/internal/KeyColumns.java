@@ -79,14 +79,14 @@ public final class KeyColumns {
     // Natural-key mode needs every row before the range too (an earlier duplicate drops a row),
     // but only its key columns; the range itself is read whole once its records are known.
     return natural(spark, SourceReader.readRange(spark, path, format, 0, to),
-        SourceReader.readRange(spark, path, format, from, to), path, fileIdentity, from, mode);
+        SourceReader.readRange(spark, path, format, from, to), path, fileIdentity, from, to, mode);
   }
 
   /** {@link #keyed} of rows already read: data columns and {@link SourceReader#POSITION}. */
   static Dataset<Row> keyed(SparkSession spark, Dataset<Row> positioned, String path,
       String fileIdentity, long from, KeyMode mode) {
     if (mode.natural()) {
-      return natural(spark, positioned, positioned, path, fileIdentity, from, mode);
+      throw new IllegalArgumentException("natural-key rows are read by keyed(path, …, to, mode)");
     }
     StructType dataSchema = dataSchema(positioned.schema());
     return positioned
@@ -100,11 +100,11 @@ public final class KeyColumns {
    * {@code [from, to)}; see {@link NaturalRows}.
    */
   private static Dataset<Row> natural(SparkSession spark, Dataset<Row> upTo,
-      Dataset<Row> inRange, String path, String fileIdentity, long from, KeyMode mode) {
+      Dataset<Row> inRange, String path, String fileIdentity, long from, long to, KeyMode mode) {
     StructType dataSchema = dataSchema(upTo.schema());
     Column identity = key(fields(dataSchema, mode.keyFields, "--key-fields", path), null, null);
-    NaturalRows.Marks marks = NaturalRows.mark(spark, upTo, identity, from, mode.identityIndex,
-        fileIdentity);
+    NaturalRows.Marks marks = NaturalRows.mark(spark, upTo, identity, from, to,
+        mode.identityIndex, fileIdentity);
     return NaturalRows.select(spark, inRange, marks, from, identity, value(dataSchema),
         messageKeyOf(dataSchema, mode, path));
   }
@@ -129,7 +129,7 @@ public final class KeyColumns {
     Column identity =
         key(fields(dataSchema(upTo.schema()), mode.keyFields, "--key-fields", path), null, null);
     NaturalRows.Marks marks =
-        NaturalRows.mark(spark, upTo, identity, from, mode.identityIndex, fileIdentity);
+        NaturalRows.mark(spark, upTo, identity, from, to, mode.identityIndex, fileIdentity);
     return marks.firsts().cardinality() - marks.replays().cardinality();
   }
 

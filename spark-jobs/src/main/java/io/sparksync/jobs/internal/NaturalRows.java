@@ -17,6 +17,7 @@ import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.api.java.UDF1;
 import org.apache.spark.sql.expressions.UserDefinedFunction;
 import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.util.sketch.BloomFilter;
 
 /**
  * Which rows of a range are natural-key records: the first row of each identity in the file, a
@@ -24,36 +25,35 @@ import org.apache.spark.sql.types.DataTypes;
  *
  * <p>Two reads of the file. The first reads only the key columns and the positions: each
  * identity's first position (a hash aggregate over 32-byte digests), joined with the index's
- * digests, then folded into two bitmaps over the range's positions (the first row of its identity;
+ * digests that a Bloom filter of the file's digests lets through, then folded into two bitmaps over the range's positions (the first row of its identity;
  * a replay). The driver broadcasts them: one bit a row, 1 MB for a 4M-row plan, and no identity
  * reaches the driver. The second read keeps the range's rows whose bit is set. So a row's value
  * crosses no shuffle before its batch is placed, and the index's digests meet only digests.
  */
 final class NaturalRows {
   private static final String DIGEST = "__spark_sync_digest";
+  /** The Bloom filter's false-positive rate: 1% of the index's other digests reach the join. */
+  private static final double BLOOM_FPP = 0.01;
+  /**
+   * Above this many rows the filter (1.2 MB a million rows, merged and broadcast by the driver)
+   * is not built, and the whole index joins.
+   */
+  private static final long BLOOM_MAX_ROWS = 32_000_000L;
 
   private NaturalRows() {}
 
   /**
    * Positions relative to a range's start: the first rows of their identity, and the replays
-   * among them. A plain class, not a record: Kryo (spark.serializer) cannot rebuild records.
+   * among them. They travel between driver and executors as {@link #words}, plain long arrays,
+   * whatever {@code spark.serializer} is.
    */
-  static final class Marks implements java.io.Serializable {
-    private static final long serialVersionUID = 1L;
-    private final BitSet firsts;
-    private final BitSet replays;
-
-    Marks(BitSet firsts, BitSet replays) {
-      this.firsts = firsts;
-      this.replays = replays;
+  record Marks(BitSet firsts, BitSet replays) {
+    long[][] words() {
+      return new long[][] {firsts.toLongArray(), replays.toLongArray()};
     }
 
-    BitSet firsts() {
-      return firsts;
-    }
-
-    BitSet replays() {
-      return replays;
+    static Marks of(long[][] words) {
+      return new Marks(BitSet.valueOf(words[0]), BitSet.valueOf(words[1]));
     }
   }
 
@@ -61,22 +61,26 @@ final class NaturalRows {
    * Marks the records among rows {@code [from, …)} of {@code upTo} (which holds every row before
    * {@code from} too, since an earlier duplicate drops a row).
    */
-  static Marks mark(SparkSession spark, Dataset<Row> upTo, Column identity, long from,
+  static Marks mark(SparkSession spark, Dataset<Row> upTo, Column identity, long from, long to,
       String index, String fileIdentity) {
     Column position = col(SourceReader.POSITION);
-    Dataset<Row> firsts = upTo.select(unhex(identity).as(DIGEST), position)
+    Dataset<Row> digests = upTo.select(unhex(identity).as(DIGEST), position);
+    Dataset<Row> firsts = digests
         .groupBy(DIGEST).agg(min(position).as(SourceReader.POSITION))
         .filter(col(SourceReader.POSITION).geq(from));
     // The file's own segments (its committed batches, a cut-off batch's tail) are left out, so
     // its own records are never its replays.
     Dataset<Row> held = index == null ? null
         : IdentityIndex.read(spark, index, IdentityIndex.ownPrefix(fileIdentity));
+    if (held != null && to <= BLOOM_MAX_ROWS) {
+      held = held.filter(mightHold(spark, digests, to).apply(col(IdentityIndex.ID)));
+    }
     Dataset<Row> marked = held == null
         ? firsts.select(col(SourceReader.POSITION), lit(false))
         : firsts.join(held, firsts.col(DIGEST).equalTo(held.col(IdentityIndex.ID)), "left")
             .select(firsts.col(SourceReader.POSITION), held.col(IdentityIndex.ID).isNotNull());
     // Segments may overlap, so a row can come twice: its bit is set once.
-    return marked.javaRDD().mapPartitions(rows -> {
+    long[][] words = marked.javaRDD().mapPartitions(rows -> {
       Marks m = new Marks(new BitSet(), new BitSet());
       while (rows.hasNext()) {
         Row r = rows.next();
@@ -86,12 +90,77 @@ final class NaturalRows {
           m.replays().set(bit);
         }
       }
-      return Collections.singletonList(m).iterator();
-    }).fold(new Marks(new BitSet(), new BitSet()), (a, b) -> {
-      a.firsts().or(b.firsts());
-      a.replays().or(b.replays());
-      return a;
+      return Collections.singletonList(m.words()).iterator();
+    }).fold(new Marks(new BitSet(), new BitSet()).words(), (a, b) -> {
+      Marks m = Marks.of(a);
+      Marks other = Marks.of(b);
+      m.firsts().or(other.firsts());
+      m.replays().or(other.replays());
+      return m.words();
     });
+    return Marks.of(words);
+  }
+
+  /**
+   * A filter on digests that passes every digest of the file's first {@code rows} rows and about
+   * {@link #BLOOM_FPP} of the others: a Bloom filter, built where the rows lie and broadcast
+   * (about 1.2 MB a million rows). The index's digests that cannot be the file's are dropped as
+   * the index is read, so the join shuffles the index's matches and a few false positives
+   * instead of the whole index (10M digests, 320 MB, for a 1M-row file against a 10M index).
+   */
+  private static UserDefinedFunction mightHold(SparkSession spark, Dataset<Row> digests,
+      long rows) {
+    long expected = Math.max(1, rows);
+    byte[] filter = digests.select(col(DIGEST)).javaRDD().mapPartitions(it -> {
+      BloomFilter f = BloomFilter.create(expected, BLOOM_FPP);
+      while (it.hasNext()) {
+        f.putBinary((byte[]) it.next().get(0));
+      }
+      return Collections.singletonList(bytes(f)).iterator();
+    }).reduce((a, b) -> {
+      BloomFilter merged = filter(a);
+      merged.mergeInPlace(filter(b));
+      return bytes(merged);
+    });
+    Broadcast<byte[]> b = JavaSparkContext.fromSparkContext(spark.sparkContext()).broadcast(filter);
+    return udf(new MightContain(b), DataTypes.BooleanType);
+  }
+
+  /** The broadcast filter's test, its bytes read once per task that uses it. */
+  private static final class MightContain implements UDF1<byte[], Boolean> {
+    private static final long serialVersionUID = 1L;
+    private final Broadcast<byte[]> filter;
+    private transient BloomFilter read;
+
+    MightContain(Broadcast<byte[]> filter) {
+      this.filter = filter;
+    }
+
+    @Override
+    public Boolean call(byte[] digest) {
+      if (read == null) {
+        read = filter(filter.value());
+      }
+      return read.mightContainBinary(digest);
+    }
+  }
+
+  private static byte[] bytes(BloomFilter f) {
+    try {
+      java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+      f.writeTo(out);
+      return out.toByteArray();
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  private static BloomFilter filter(byte[] bytes) {
+    try {
+      return BloomFilter.readFrom(new java.io.ByteArrayInputStream(bytes));
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
   }
 
   /**
@@ -100,15 +169,37 @@ final class NaturalRows {
    */
   static Dataset<Row> select(SparkSession spark, Dataset<Row> inRange, Marks marks, long from,
       Column identity, Column value, Column messageKey) {
-    Broadcast<Marks> b = JavaSparkContext.fromSparkContext(spark.sparkContext()).broadcast(marks);
-    UserDefinedFunction isFirst = udf(
-        (UDF1<Long, Boolean>) p -> b.value().firsts().get(bit(p, from)), DataTypes.BooleanType);
-    UserDefinedFunction isReplay = udf(
-        (UDF1<Long, Boolean>) p -> b.value().replays().get(bit(p, from)), DataTypes.BooleanType);
+    Broadcast<long[][]> b =
+        JavaSparkContext.fromSparkContext(spark.sparkContext()).broadcast(marks.words());
+    UserDefinedFunction isFirst = udf(new Marked(b, from, 0), DataTypes.BooleanType);
+    UserDefinedFunction isReplay = udf(new Marked(b, from, 1), DataTypes.BooleanType);
     Column position = col(SourceReader.POSITION);
     return inRange.filter(position.geq(from).and(isFirst.apply(position)))
         .select(identity.as(KeyColumns.KEY), value.as(KeyColumns.VALUE), position,
             messageKey.as(KeyColumns.MESSAGE_KEY), isReplay.apply(position).as(KeyColumns.REPLAY));
+  }
+
+  /** Whether a position's bit is set in one of the broadcast marks, read once per task. */
+  private static final class Marked implements UDF1<Long, Boolean> {
+    private static final long serialVersionUID = 1L;
+    private final Broadcast<long[][]> marks;
+    private final long from;
+    private final int which;
+    private transient BitSet bits;
+
+    Marked(Broadcast<long[][]> marks, long from, int which) {
+      this.marks = marks;
+      this.from = from;
+      this.which = which;
+    }
+
+    @Override
+    public Boolean call(Long position) {
+      if (bits == null) {
+        bits = BitSet.valueOf(marks.value()[which]);
+      }
+      return bits.get(bit(position, from));
+    }
   }
 
   private static int bit(long position, long from) {
