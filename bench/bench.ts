@@ -2,8 +2,8 @@
  * `npm run bench -- --records N [--repeat R] [--partitions P] [--json]`
  *
  * One run, one broker, one data set: Kafka's own producer (the ceiling), Spark's plain Kafka sink,
- * spark-sync submit, and spark-sync's recovery after a SIGKILL at ~70% (window and full), against a
- * fresh sync of the same last 30%. Every spark-sync step is checked exact (messages = distinct
+ * spark-sync submit, both again in message-key mode, and spark-sync's recovery after a SIGKILL at
+ * ~70% (window and full), against a fresh sync of the same last 30%. Every spark-sync step is checked exact (messages = distinct
  * keys = rows, nothing missing, duplicated or foreign); an inexact run reports itself failed.
  * Results, the JSON and an SVG chart go to bench-results/<run>/.
  */
@@ -21,6 +21,11 @@ import { Profile, profileEventLog } from './profile';
 import { SparkTask } from './spark-task';
 
 const SPARK_TASK = path.join(__dirname, 'spark-task.js');
+/**
+ * The message key of steps (b3) and (c2): the sample's unique id, so the topic's distinct keys
+ * still count its rows, and the keys spread over every partition.
+ */
+const MESSAGE_KEY = ['id'];
 /** spark-sync's producer settings (PartitionWriter), given to the ceiling too. */
 const PRODUCER_SETTINGS = ['acks=all', 'enable.idempotence=true', 'linger.ms=20', 'batch.size=262144'];
 
@@ -34,8 +39,10 @@ interface Options {
   profile: boolean;
   /** The producers' compression.type, the same for the ceiling, the sink and spark-sync. */
   compression: string;
-  /** Steps (a)–(c) only: the throughput comparison without the recovery steps. */
+  /** Steps (a)–(c2) only: the throughput comparison without the recovery steps. */
   throughputOnly: boolean;
+  /** Steps (d) and (f) only: the crash at ~70%, its window recovery and a fresh sync of the same tail (a large file's recovery, without the hours of the rest). */
+  recoveryOnly: boolean;
   /** Where the sink's and spark-sync's Spark jobs run: local[*], or a spark:// master. */
   master: string;
   /** `--conf` settings for that master (a standalone fixture's: driver on loopback, executor memory). */
@@ -53,14 +60,15 @@ async function main(): Promise<void> {
     .option('--json', 'print the results as one JSON object on the last stdout line')
     .option('--profile', 'record Spark\'s event log for steps (b) and (c) and report where their time goes')
     .option('--master <url>', 'where steps (b)–(f) run Spark: local[*], a spark://host:port master, or "standalone" for a master and two 1-core workers started on loopback for the run', 'local[*]')
-    .option('--throughput-only', 'run steps (a)–(c) only, not the recovery steps (d)–(f)')
+    .option('--throughput-only', 'run steps (a)–(c2) only, not the recovery steps (d)–(f)')
+    .option('--recovery-only', 'run steps (d) and (f) only: the SIGKILL at ~70%, the window recovery and a fresh sync of the last 30%')
     .option('--compression <codec>', 'compression.type of every producer: the ceiling\'s, the sink\'s and spark-sync\'s (none, lz4, zstd, snappy, gzip)', 'none')
     .option('--out <dir>', 'where results, data and the broker live', path.join(PACKAGE_ROOT, 'bench-results'))
     .parse();
-  const o = program.opts<{ records: string; partitions: string; repeat: string; json?: boolean; out: string; profile?: boolean; compression: string; master: string; throughputOnly?: boolean }>();
+  const o = program.opts<{ records: string; partitions: string; repeat: string; json?: boolean; out: string; profile?: boolean; compression: string; master: string; throughputOnly?: boolean; recoveryOnly?: boolean }>();
   const options: Options = {
     records: wholeNumber(o.records, '--records', 10), partitions: wholeNumber(o.partitions, '--partitions', 1), repeat: wholeNumber(o.repeat, '--repeat', 1),
-    json: !!o.json, out: path.resolve(o.out), profile: !!o.profile, compression: o.compression, master: o.master, masterConf: [], throughputOnly: !!o.throughputOnly,
+    json: !!o.json, out: path.resolve(o.out), profile: !!o.profile, compression: o.compression, master: o.master, masterConf: [], throughputOnly: !!o.throughputOnly, recoveryOnly: !!o.recoveryOnly,
   };
 
   const runDir = path.join(options.out, `run-${new Date().toISOString().replace(/[:.]/g, '-')}`);
@@ -136,10 +144,30 @@ class BenchContext {
   }
 
   async run(r: number): Promise<RunFigures> {
+    const topic = (step: string) => `bench-${r}-${step}`;
+    if (this.options.recoveryOnly) {
+      log('(a)–(c2) and (e) skipped: --recovery-only');
+      const window = await this.crashAndRecover(r, 'window', topic('window'));
+      return { run: r, window, windowCrash: window.crashed, tail: await this.tailFresh(r, topic('tail')) };
+    }
+    const throughput = await this.throughput(r, topic);
+    if (this.options.throughputOnly) {
+      log('(d)–(f) skipped: --throughput-only');
+      return throughput;
+    }
+    if (!this.options.master.startsWith('local')) {
+      log('(d)–(f) skipped: their crash is an in-task SIGKILL of the driver, which on a cluster runs no tasks');
+      return throughput;
+    }
+    const window = await this.crashAndRecover(r, 'window', topic('window'));
+    const full = await this.crashAndRecover(r, 'full', topic('full'));
+    return { ...throughput, window, windowCrash: window.crashed, full, tail: await this.tailFresh(r, topic('tail')) };
+  }
+
+  /** (a)–(c2): the ceiling, the plain sink and spark-sync, positional and with message keys. */
+  private async throughput(r: number, topic: (step: string) => string): Promise<RunFigures> {
     const n = this.options.records;
     const p = this.options.partitions;
-    const topic = (step: string) => `bench-${r}-${step}`;
-
     log('(a) ceiling: Kafka ProducerPerformance');
     await this.admin.createTopic(topic('ceiling'), p);
     const ceilingRun = await this.measured(() => runMeasured('java', ['-Xmx1g', '-cp', kafkaClasspath(), 'org.apache.kafka.tools.ProducerPerformance',
@@ -150,58 +178,62 @@ class BenchContext {
     const selfReported = [...ceilingRun.stdout.matchAll(/(\d+) records sent, ([\d.]+) records\/sec/g)].pop();
     const ceiling = { ...this.step(ceilingRun, n), messages: await this.messages(topic('ceiling')), selfReportedRps: selfReported ? Number(selfReported[2]) : undefined };
 
-    // (b) and (c) swap places every other run, so neither always meets a broker still busy with
-    // the step before.
-    // (b2) writes spark-sync's messages with the lineage headers (--lineage-headers; spark-sync
-    // writes none by default): between (b) and (b2) lies the cost of the headers' bytes.
-    const runSink = async (headers: boolean) => {
-      const step = headers ? 'sink-headers' : 'sink';
-      log(headers ? '(b2) plain Spark Kafka sink, with the lineage headers' : '(b) plain Spark Kafka sink');
+    const runSink = async (variant: 'plain' | 'headers' | 'message-key') => {
+      const step = { plain: 'sink', headers: 'sink-headers', 'message-key': 'sink-message-key' }[variant];
+      log({ plain: '(b) plain Spark Kafka sink', headers: '(b2) plain Spark Kafka sink, with the lineage headers', 'message-key': `(b3) plain Spark Kafka sink, message key ${MESSAGE_KEY.join(',')} (Kafka's partitioner, no order)` }[variant]);
       await this.admin.createTopic(topic(step), p);
       const events = this.eventLogDir(`${step}-${r}`);
-      const sinkTask: SparkTask = { task: 'plain-sink', file: this.fullFile, rows: n, topic: topic(step), bootstrap: this.bootstrap, conf: [...this.options.masterConf, ...eventLogConf(events)], producer: [`compression.type=${this.options.compression}`], master: this.options.master, headers };
+      const sinkTask: SparkTask = {
+        task: 'plain-sink', file: this.fullFile, rows: n, topic: topic(step), bootstrap: this.bootstrap, conf: [...this.options.masterConf, ...eventLogConf(events)],
+        producer: [`compression.type=${this.options.compression}`], master: this.options.master, headers: variant === 'headers', messageKey: variant === 'message-key' ? MESSAGE_KEY : undefined,
+      };
       const sinkRun = await this.measured(() => runMeasured(process.execPath, [SPARK_TASK, sinkTask.task, JSON.stringify(sinkTask)]));
       must(sinkRun, 'plain Spark sink');
       return { ...this.step(sinkRun, n), messages: await this.messages(topic(step)), ...profiled(events, sinkRun) };
     };
-    const runSync = async () => {
-      log('(c) spark-sync submit, default batch size');
-      const events = this.eventLogDir(`sync-${r}`);
-      const syncRun = await this.measured(() => this.submit(this.fullFile, topic('sync'), `cp-${r}-sync.db`, eventLogConf(events).flatMap((kv) => ['--conf', kv])));
-      must(syncRun, 'spark-sync submit');
+    const runSync = async (messageKeyed: boolean) => {
+      const step = messageKeyed ? 'sync-message-key' : 'sync';
+      log(messageKeyed ? `(c2) spark-sync submit --message-key ${MESSAGE_KEY.join(',')}` : '(c) spark-sync submit, default batch size');
+      const events = this.eventLogDir(`${step}-${r}`);
+      const extra = [...eventLogConf(events).flatMap((kv) => ['--conf', kv]), ...(messageKeyed ? ['--message-key', MESSAGE_KEY.join(',')] : [])];
+      const syncRun = await this.measured(() => this.submit(this.fullFile, topic(step), `cp-${r}-${step}.db`, extra));
+      must(syncRun, `spark-sync submit${messageKeyed ? ' --message-key' : ''}`);
       const auditStarted = Date.now();
-      const audit = await this.audit(this.fullFile, n, topic('sync'));
+      const audit = await this.audit(this.fullFile, n, topic(step), messageKeyed ? MESSAGE_KEY : undefined);
       const checkpointSeconds = logLines(syncRun.stderr, 'batch committed').reduce((t, l) => t + Number(l.checkpoint_seconds ?? 0), 0);
-      const sync = { ...this.step(syncRun, n), ...audit, auditSeconds: round((Date.now() - auditStarted) / 1000, 2), ...profiled(events, syncRun, checkpointSeconds) };
-      return sync;
+      return { ...this.step(syncRun, n), ...audit, auditSeconds: round((Date.now() - auditStarted) / 1000, 2), ...profiled(events, syncRun, checkpointSeconds) };
     };
-    const sinkFirst = r % 2 === 1;
-    const sink = sinkFirst ? await runSink(false) : undefined;
-    const sync = await runSync();
-    const sinkFigures = sink ?? (await runSink(false));
-    const sinkHeaders = await runSink(true);
+    // Each pair of sink and spark-sync steps swaps places every other run, so neither always
+    // meets a broker still busy with the step before.
+    const pair = async <A, B>(first: () => Promise<A>, second: () => Promise<B>): Promise<[A, B]> => {
+      if (r % 2 === 1) {
+        const a = await first();
+        return [a, await second()];
+      }
+      const b = await second();
+      return [await first(), b];
+    };
+    const [sinkFigures, sync] = await pair(() => runSink('plain'), () => runSync(false));
+    // (b2): between (b) and (b2) lies the cost of the lineage headers' bytes (--lineage-headers;
+    // spark-sync writes none by default).
+    const sinkHeaders = await runSink('headers');
+    // (b3)/(c2): the ordered path (a shuffle by Kafka partition, a sort by position) against the
+    // sink writing the same keys through Kafka's partitioner in whatever order its tasks meet them.
+    const [sinkMessageKey, syncMessageKey] = await pair(() => runSink('message-key'), () => runSync(true));
+    return { run: r, ceiling, sink: sinkFigures, sinkHeaders, sync, sinkMessageKey, syncMessageKey };
+  }
 
-    if (this.options.throughputOnly) {
-      log('(d)–(f) skipped: --throughput-only');
-      return { run: r, ceiling, sink: sinkFigures, sinkHeaders, sync };
-    }
-    if (!this.options.master.startsWith('local')) {
-      log('(d)–(f) skipped: their crash is an in-task SIGKILL of the driver, which on a cluster runs no tasks');
-      return { run: r, ceiling, sink: sinkFigures, sinkHeaders, sync };
-    }
-    const window = await this.crashAndRecover(r, 'window', topic('window'));
-    const full = await this.crashAndRecover(r, 'full', topic('full'));
-
+  /** (f): a new file of the last 30% of rows, same batch size. */
+  private async tailFresh(r: number, topic: string): Promise<StepFigures> {
+    const n = this.options.records;
     log('(f) tail fresh: a new file of the last 30% of rows, same batch size');
-    const tailRun = await this.submit(this.tailFile, topic('tail'), `cp-${r}-tail.db`, ['--batch-size', String(this.batchSize)]);
+    const tailRun = await this.submit(this.tailFile, topic, `cp-${r}-tail.db`, ['--batch-size', String(this.batchSize)]);
     must(tailRun, 'tail fresh submit');
-    const tail = { ...this.step(tailRun, n - this.tailFirstRow), ...(await this.audit(this.tailFile, n - this.tailFirstRow, topic('tail'))) };
-
-    return { run: r, ceiling, sink: sinkFigures, sinkHeaders, sync, window, full, tail };
+    return { ...this.step(tailRun, n - this.tailFirstRow), ...(await this.audit(this.tailFile, n - this.tailFirstRow, topic)) };
   }
 
   /** (d)/(e): SIGKILL inside batch 7 of 10, about halfway through its write; then the timed rerun. */
-  private async crashAndRecover(r: number, mode: 'window' | 'full', topic: string): Promise<RecoveryFigures> {
+  private async crashAndRecover(r: number, mode: 'window' | 'full', topic: string): Promise<RecoveryFigures & { crashed: StepFigures }> {
     log(`(${mode === 'window' ? 'd' : 'e'}) ${mode} recovery: SIGKILL at ~70%, then rerun${mode === 'full' ? ' with --recovery full' : ''}`);
     const checkpoint = `cp-${r}-${mode}.db`;
     const batch = ['--batch-size', String(this.batchSize)];
@@ -218,6 +250,8 @@ class BenchContext {
     return {
       ...this.step(rerun, n - this.tailFirstRow),
       ...(await this.audit(this.fullFile, n, topic)),
+      // The killed run: 7 batches committed, the 8th (index 7) about half written at the kill.
+      crashed: this.step(crashed, Math.round(7.5 * this.batchSize)),
       recoveryStepSeconds: Number(recovered.seconds),
       recoveryBytesRead: Number(recovered.source_bytes_read ?? 0),
       foundInKafka: Number(recovered.found_in_kafka),
@@ -260,9 +294,9 @@ class BenchContext {
   }
 
   /** Messages and distinct keys counted independently, then missing, duplicated and foreign by spark-sync's audit. */
-  private async audit(file: string, rows: number, topic: string): Promise<Pick<StepFigures, 'messages' | 'distinctKeys' | 'missing' | 'duplicated' | 'foreign' | 'exact'>> {
+  private async audit(file: string, rows: number, topic: string, messageKey?: string[]): Promise<Pick<StepFigures, 'messages' | 'distinctKeys' | 'missing' | 'duplicated' | 'foreign' | 'exact'>> {
     const endOffsets = await this.admin.endOffsets(topic);
-    const c = await sparkTask({ task: 'check-topic', file, rows, topic, bootstrap: this.bootstrap, endOffsets });
+    const c = await sparkTask({ task: 'check-topic', file, rows, topic, bootstrap: this.bootstrap, endOffsets, messageKey });
     const [messages, distinctKeys, missing, duplicated, foreign] = [c.messages, c.distinctKeys, c.missing, c.duplicated, c.foreign].map(Number);
     const exact = messages === rows && distinctKeys === rows && missing === 0 && duplicated === 0 && foreign === 0;
     return { messages, distinctKeys, missing, duplicated, foreign, exact };
@@ -288,14 +322,17 @@ function summarize(options: Options, ctx: BenchContext, runs: RunFigures[]): Ben
     record_bytes: ctx.recordBytes,
     compression: options.compression,
     master: options.master,
-    ceiling_rps: m((r) => r.ceiling.rps, 0),
-    ceiling_self_reported_rps: m((r) => r.ceiling.selfReportedRps ?? 0, 0),
-    spark_sink_rps: m((r) => r.sink.rps, 0),
-    spark_sync_rps: m((r) => r.sync.rps, 0),
-    ratio_vs_spark_sink: m((r) => r.sync.rps / r.sink.rps),
+    ceiling_rps: m((r) => r.ceiling?.rps ?? NaN, 0),
+    ceiling_self_reported_rps: m((r) => r.ceiling?.selfReportedRps ?? NaN, 0),
+    spark_sink_rps: m((r) => r.sink?.rps ?? NaN, 0),
+    spark_sync_rps: m((r) => r.sync?.rps ?? NaN, 0),
+    ratio_vs_spark_sink: m((r) => (r.sync?.rps ?? NaN) / (r.sink?.rps ?? NaN)),
     spark_sink_same_messages_rps: m((r) => r.sinkHeaders?.rps ?? NaN, 0),
-    ratio_vs_spark_sink_same_messages: m((r) => r.sync.rps / (r.sinkHeaders?.rps ?? NaN)),
-    ratio_vs_ceiling: m((r) => r.sync.rps / r.ceiling.rps),
+    ratio_vs_spark_sink_same_messages: m((r) => (r.sync?.rps ?? NaN) / (r.sinkHeaders?.rps ?? NaN)),
+    ratio_vs_ceiling: m((r) => (r.sync?.rps ?? NaN) / (r.ceiling?.rps ?? NaN)),
+    spark_sink_message_key_rps: m((r) => r.sinkMessageKey?.rps ?? NaN, 0),
+    spark_sync_message_key_rps: m((r) => r.syncMessageKey?.rps ?? NaN, 0),
+    ratio_message_key_vs_sink: m((r) => (r.syncMessageKey?.rps ?? NaN) / (r.sinkMessageKey?.rps ?? NaN)),
     // NaN (null in the JSON) where (d)–(f) did not run.
     recovery_seconds: m((r) => r.window?.seconds ?? NaN),
     tail_fresh_seconds: m((r) => r.tail?.seconds ?? NaN),
@@ -307,8 +344,10 @@ function summarize(options: Options, ctx: BenchContext, runs: RunFigures[]): Ben
     window_vs_full_rerun: m((r) => (r.full?.seconds ?? NaN) / (r.window?.seconds ?? NaN)),
     window_recovery_bytes_read: m((r) => r.window?.recoveryBytesRead ?? NaN, 0),
     full_recovery_bytes_read: m((r) => r.full?.recoveryBytesRead ?? NaN, 0),
-    driver_peak_rss_mb: m((r) => r.sync.peakRssMb, 0),
-    exact: runs.every((r) => r.sync.exact && (r.window?.exact ?? true) && (r.full?.exact ?? true) && (r.tail?.exact ?? true)),
+    driver_peak_rss_mb: m((r) => r.sync?.peakRssMb ?? NaN, 0),
+    recovery_peak_rss_mb: m((r) => r.window?.peakRssMb ?? NaN, 0),
+    crashed_run_peak_rss_mb: m((r) => r.windowCrash?.peakRssMb ?? NaN, 0),
+    exact: runs.every((r) => (r.sync?.exact ?? true) && (r.syncMessageKey?.exact ?? true) && (r.window?.exact ?? true) && (r.full?.exact ?? true) && (r.tail?.exact ?? true)),
     machine: `${os.cpus().length} cores (${os.cpus()[0]?.model.trim() ?? 'unknown'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.versions.node}, ${javaVersion()}`,
   };
 }

@@ -38,6 +38,21 @@ export interface Profile {
   shuffleBytes: number;
   jobs: number;
   stages: number;
+  /** Wall seconds of the jobs of each phase of a run, by the description the driver gives them ({@link phaseOf}). */
+  phases: Record<string, number>;
+}
+
+/**
+ * The phase a Spark job belongs to, from the description the driver sets before it
+ * (`describeJobs` in file-sync.ts, recovery.ts, identity-index.ts).
+ */
+export function phaseOf(description: string): string {
+  if (/\(counting its rows\)$/.test(description)) return 'count rows';
+  if (/\(checking its keys\)$/.test(description)) return 'check keys';
+  if (/\(indexing its identities\)$/.test(description)) return 'index identities';
+  if (/ batch \d+\/\d+ \(rows /.test(description)) return 'write batches';
+  if (/: recovery of /.test(description)) return 'recovery';
+  return description ? 'other' : 'undescribed';
 }
 
 type Json = Record<string, unknown>;
@@ -60,8 +75,9 @@ export function profileEventLog(dir: string, spawnedAtMs: number, wallSeconds: n
   const p: Profile = {
     startSeconds: 0, jobsSeconds: 0, driverSeconds: 0, shutdownSeconds: 0,
     tasks: { readAndKey: 0, shuffleWrite: 0, shuffleFetchWait: 0, sort: 0, produce: 0, otherResult: 0, gc: 0 },
-    inputBytes: 0, shuffleBytes: 0, jobs: 0, stages: 0,
+    inputBytes: 0, shuffleBytes: 0, jobs: 0, stages: 0, phases: {},
   };
+  const jobPhases = new Map<number, string>();
   let lastEvent = 0;
   for (const e of lines) {
     for (const t of [e.Timestamp, e['Completion Time'], e['Submission Time']]) if (typeof t === 'number') lastEvent = Math.max(lastEvent, t);
@@ -74,11 +90,17 @@ export function profileEventLog(dir: string, spawnedAtMs: number, wallSeconds: n
         break;
       case 'SparkListenerJobStart':
         jobStarts.set(Number(e['Job ID']), Number(e['Submission Time']));
+        jobPhases.set(Number(e['Job ID']), phaseOf(String((e.Properties as Json | undefined)?.['spark.job.description'] ?? '')));
         p.jobs++;
         break;
-      case 'SparkListenerJobEnd':
-        jobSpans.push([jobStarts.get(Number(e['Job ID'])) ?? 0, Number(e['Completion Time'])]);
+      case 'SparkListenerJobEnd': {
+        const id = Number(e['Job ID']);
+        const span: [number, number] = [jobStarts.get(id) ?? 0, Number(e['Completion Time'])];
+        jobSpans.push(span);
+        const phase = jobPhases.get(id) ?? 'undescribed';
+        p.phases[phase] = (p.phases[phase] ?? 0) + (span[1] - span[0]) / 1000;
         break;
+      }
       case 'SparkListenerStageCompleted': {
         const a = accumulables(e['Stage Info'] as Json);
         const run = (a.get('internal.metrics.executorRunTime') ?? 0) / 1000;

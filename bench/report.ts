@@ -25,13 +25,20 @@ export type RecoveryFigures = StepFigures & { recoveryStepSeconds: number; found
 
 export interface RunFigures {
   run: number;
-  ceiling: StepFigures & { selfReportedRps?: number };
-  sink: StepFigures & { profile?: StepProfile };
+  /** (a)–(c2) are left out with --recovery-only. */
+  ceiling?: StepFigures & { selfReportedRps?: number };
+  sink?: StepFigures & { profile?: StepProfile };
   /** The plain sink writing spark-sync's messages with the lineage headers (file, position). */
   sinkHeaders?: StepFigures & { profile?: StepProfile };
-  sync: StepFigures & { profile?: StepProfile; auditSeconds?: number };
+  sync?: StepFigures & { profile?: StepProfile; auditSeconds?: number };
+  /** The plain sink writing the message key's text as the Kafka key, in no order. */
+  sinkMessageKey?: StepFigures & { profile?: StepProfile };
+  /** spark-sync with --message-key: per-key order, a shuffle and a sort. */
+  syncMessageKey?: StepFigures & { profile?: StepProfile; auditSeconds?: number };
   /** (d)–(f) run in local mode only: their crash is an in-task SIGKILL of the driver's own JVM. */
   window?: RecoveryFigures;
+  /** The run SIGKILLed at ~70% that (d) recovers: its wall time and peak RSS up to the kill. */
+  windowCrash?: StepFigures;
   full?: RecoveryFigures;
   tail?: StepFigures;
 }
@@ -56,6 +63,10 @@ export interface BenchSummary {
   spark_sink_same_messages_rps: number;
   ratio_vs_spark_sink_same_messages: number;
   ratio_vs_ceiling: number;
+  /** Message-key mode: the plain sink keyed by the same column, spark-sync with --message-key, and their ratio. */
+  spark_sink_message_key_rps: number;
+  spark_sync_message_key_rps: number;
+  ratio_message_key_vs_sink: number;
   recovery_seconds: number;
   tail_fresh_seconds: number;
   recovery_overhead: number;
@@ -68,6 +79,9 @@ export interface BenchSummary {
   window_recovery_bytes_read: number;
   full_recovery_bytes_read: number;
   driver_peak_rss_mb: number;
+  /** Peak RSS of the window-recovery rerun and of the run it recovers, up to its SIGKILL. */
+  recovery_peak_rss_mb: number;
+  crashed_run_peak_rss_mb: number;
   exact: boolean;
   machine: string;
 }
@@ -83,46 +97,67 @@ const STEPS: Array<[keyof Omit<RunFigures, 'run'>, string]> = [
   ['sink', '(b) plain Spark Kafka sink'],
   ['sinkHeaders', '(b2) plain sink, with the lineage headers'],
   ['sync', '(c) spark-sync submit'],
+  ['sinkMessageKey', '(b3) plain sink, message key'],
+  ['syncMessageKey', '(c2) spark-sync --message-key'],
+  ['windowCrash', '(d) the run SIGKILLed at ~70%'],
   ['window', '(d) rerun after crash, window'],
   ['full', '(e) rerun after crash, full'],
   ['tail', '(f) fresh sync of the last 30%'],
 ];
 
-/** The human table: one row per step (medians over runs), then the ratios and the goals. */
-/** Per run, where the sink's and spark-sync's time went (with --profile). */
+/** Per run, where each Spark step's time went (with --profile), one column per step. */
 export function renderProfiles(runs: RunFigures[]): string {
-  const out: string[] = [];
-  for (const r of runs) {
-    const [a, b, c] = [r.sink.profile, r.sync.profile, r.sinkHeaders?.profile];
-    if (!a || !b) continue;
-    const rows: Array<[string, (p: StepProfile) => number | undefined]> = [
-      ['JVM and Spark start (wall)', (p) => p.startSeconds],
-      ['driver between jobs: planning, offsets, checkpoint (wall)', (p) => p.driverSeconds],
-      ['  of which checkpoint commits (wall)', (p) => p.checkpointSeconds],
-      ['Spark jobs running (wall)', (p) => p.jobsSeconds],
-      ['shutdown (wall)', (p) => p.shutdownSeconds],
-      ['task time: read and key (map stages)', (p) => p.tasks.readAndKey],
-      ['task time: shuffle write', (p) => p.tasks.shuffleWrite],
-      ['task time: shuffle fetch wait', (p) => p.tasks.shuffleFetchWait],
-      ['task time: sort', (p) => p.tasks.sort],
-      ['task time: produce', (p) => p.tasks.produce],
-      ['task time: read, key and produce in one stage, other', (p) => p.tasks.otherResult],
-      ['task time: JVM GC (within the above)', (p) => p.tasks.gc],
-      ['input read, MB', (p) => p.inputBytes / 1e6],
-      ['shuffle written, MB', (p) => p.shuffleBytes / 1e6],
-      ['Spark jobs / stages', (p) => p.jobs],
-    ];
-    out.push(`where the time goes, run ${r.run} (Spark event log; task times are summed over tasks)`, `${'measure'.padEnd(58)} ${'plain sink'.padStart(11)} ${'spark-sync'.padStart(11)}${c ? ' ' + 'sink, same messages'.padStart(20) : ''}`);
-    for (const [what, f] of rows) {
-      const cell = (p: StepProfile) => (f(p) === undefined ? '–' : f(p)!.toFixed(what.startsWith('Spark jobs /') ? 0 : 2));
-      out.push(`${what.padEnd(58)} ${cell(a).padStart(11)} ${cell(b).padStart(11)}${c ? ' ' + cell(c).padStart(20) : ''}`);
-    }
-    if (r.sync.auditSeconds !== undefined) out.push(`${'audit after the sync (separate process, wall)'.padEnd(58)} ${'–'.padStart(11)} ${r.sync.auditSeconds.toFixed(2).padStart(11)}`);
-    out.push('');
-  }
-  return out.join('\n');
+  const columns: Array<[string, (r: RunFigures) => StepProfile | undefined]> = [
+    ['plain sink', (r) => r.sink?.profile],
+    ['spark-sync', (r) => r.sync?.profile],
+    ['sink, headers', (r) => r.sinkHeaders?.profile],
+    ['sink, msg key', (r) => r.sinkMessageKey?.profile],
+    ['sync, msg key', (r) => r.syncMessageKey?.profile],
+  ];
+  return runs.map((r) => {
+    const profiles = columns.map(([label, f]) => [label, f(r)] as const).filter((c): c is readonly [string, StepProfile] => c[1] !== undefined);
+    if (profiles.length === 0) return '';
+    const audits = profiles.map(([label]) => (label === 'spark-sync' ? r.sync?.auditSeconds : label === 'sync, msg key' ? r.syncMessageKey?.auditSeconds : undefined));
+    return renderProfileTable(`where the time goes, run ${r.run} (Spark event log; task times are summed over tasks)`, profiles) +
+      `${'audit after the sync (separate process, wall)'.padEnd(58)}${audits.map((a) => ' ' + (a === undefined ? '–' : a.toFixed(2)).padStart(14)).join('')}\n\n`;
+  }).join('');
 }
 
+/** One table of profiles side by side: a row per measure, a column per step. */
+export function renderProfileTable(title: string, profiles: ReadonlyArray<readonly [string, StepProfile]>): string {
+  const rows: Array<[string, (p: StepProfile) => number | undefined]> = [
+    ['JVM and Spark start (wall)', (p) => p.startSeconds],
+    ['driver between jobs: planning, offsets, checkpoint (wall)', (p) => p.driverSeconds],
+    ['  of which checkpoint commits (wall)', (p) => p.checkpointSeconds],
+    ['Spark jobs running (wall)', (p) => p.jobsSeconds],
+    ...phaseRows(profiles.map(([, p]) => p)),
+    ['shutdown (wall)', (p) => p.shutdownSeconds],
+    ['task time: read and key (map stages)', (p) => p.tasks.readAndKey],
+    ['task time: shuffle write', (p) => p.tasks.shuffleWrite],
+    ['task time: shuffle fetch wait', (p) => p.tasks.shuffleFetchWait],
+    ['task time: sort', (p) => p.tasks.sort],
+    ['task time: produce', (p) => p.tasks.produce],
+    ['task time: read, key and produce in one stage, other', (p) => p.tasks.otherResult],
+    ['task time: JVM GC (within the above)', (p) => p.tasks.gc],
+    ['input read, MB', (p) => p.inputBytes / 1e6],
+    ['shuffle written, MB', (p) => p.shuffleBytes / 1e6],
+    ['Spark jobs / stages', (p) => p.jobs],
+  ];
+  const out = [title, `${'measure'.padEnd(58)}${profiles.map(([label]) => ' ' + label.padStart(14)).join('')}`];
+  for (const [what, f] of rows) {
+    const cell = (p: StepProfile) => (f(p) === undefined ? '–' : f(p)!.toFixed(what.startsWith('Spark jobs /') ? 0 : 2));
+    out.push(`${what.padEnd(58)}${profiles.map(([, p]) => ' ' + cell(p).padStart(14)).join('')}`);
+  }
+  return out.join('\n') + '\n';
+}
+
+/** One row per phase any of the profiles has (jobs' wall seconds by the driver's job descriptions). */
+export function phaseRows(profiles: StepProfile[]): Array<[string, (p: StepProfile) => number | undefined]> {
+  const phases = [...new Set(profiles.flatMap((p) => Object.keys(p.phases)))].sort();
+  return phases.map((phase) => [`  of which jobs: ${phase} (wall, summed)`, (p: StepProfile) => p.phases[phase]]);
+}
+
+/** The human table: one row per step (medians over runs), then the ratios and the goals. */
 export function renderTable(s: BenchSummary, runs: RunFigures[]): string {
   const header = ['step', 'records', 'records/s', 'MB/s', 'wall s', 'CPU s', 'broker CPU s', 'peak RSS MB', 'exact'];
   const rows = STEPS.filter(([key]) => runs[0][key] !== undefined).map(([key, label]) => {
@@ -138,6 +173,7 @@ export function renderTable(s: BenchSummary, runs: RunFigures[]): string {
     ['spark-sync / plain Spark sink', `${s.ratio_vs_spark_sink.toFixed(2)}`, s.ratio_vs_spark_sink >= 0.9],
     ['spark-sync / plain sink with lineage headers (b2)', `${s.ratio_vs_spark_sink_same_messages.toFixed(2)}`, s.ratio_vs_spark_sink_same_messages >= 0.9],
     ['spark-sync / producer ceiling', `${s.ratio_vs_ceiling.toFixed(2)}`, s.ratio_vs_ceiling >= 0.35],
+    ['message keys: spark-sync (c2) / plain sink (b3)', `${s.ratio_message_key_vs_sink.toFixed(2)}`, s.ratio_message_key_vs_sink >= 0.75],
     ['window rerun / fresh 30% (recovery overhead)', `${s.recovery_overhead.toFixed(2)}`, s.recovery_overhead <= 1.15],
     ['full / window recovery step', `${s.window_vs_full_step.toFixed(1)}× (${s.full_recovery_step_seconds} s vs ${s.window_recovery_step_seconds} s)`, s.window_vs_full_step >= 5],
     ['full / window rerun', `${s.window_vs_full_rerun.toFixed(1)}×`, undefined],
@@ -168,6 +204,8 @@ export function renderChart(s: BenchSummary): string {
         ['plain Spark Kafka sink', s.spark_sink_rps, '#4e79a7'],
         ['plain sink, lineage headers', s.spark_sink_same_messages_rps, '#76b7b2'],
         ['spark-sync submit', s.spark_sync_rps, '#f28e2b'],
+        ['plain sink, message key', s.spark_sink_message_key_rps, '#59a14f'],
+        ['spark-sync --message-key', s.spark_sync_message_key_rps, '#edc948'],
       ] as Array<[string, number, string]>).filter(([, v]) => Number.isFinite(v)),
     },
     {

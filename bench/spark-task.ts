@@ -19,8 +19,8 @@ import { DEV_JOBS_JAR, benchJobs } from './bench-jobs';
 export type SparkTask =
   | { task: 'write-samples'; fullFile: string; rows: number; tailFile: string; tailFirstRow: number }
   | { task: 'write-sample'; file: string; firstRow: number; rows: number }
-  | { task: 'plain-sink'; file: string; rows: number; topic: string; bootstrap: string; conf?: string[]; producer?: string[]; master?: string; headers?: boolean }
-  | { task: 'check-topic'; file: string; rows: number; topic: string; bootstrap: string; endOffsets: number[] }
+  | { task: 'plain-sink'; file: string; rows: number; topic: string; bootstrap: string; conf?: string[]; producer?: string[]; master?: string; headers?: boolean; messageKey?: string[] }
+  | { task: 'check-topic'; file: string; rows: number; topic: string; bootstrap: string; endOffsets: number[]; messageKey?: string[] }
   /** Writes `files` files' checkpoints (start, one batch, completion each) through the checkpoint topic, as a run would. */
   | { task: 'seed-checkpoints'; checkpoint: string; topic: string; bootstrap: string; files: number }
   /** Takes the topic's lease with a fresh local checkpoint: the restore of its state from the checkpoint topic, timed. */
@@ -38,13 +38,13 @@ async function run(jobs: SparkJobs, t: SparkTask): Promise<Record<string, unknow
       await jobs.writeSample(t.file, { rows: t.rows, firstRow: t.firstRow });
       return {};
     case 'plain-sink':
-      await bench.plainSparkSink(t.file, 'parquet', path.basename(t.file), t.rows, t.topic, [...sparkKafkaConf([t.bootstrap]), ...(t.producer ?? [])], !!t.headers);
+      await bench.plainSparkSink(t.file, 'parquet', path.basename(t.file), t.rows, t.topic, [...sparkKafkaConf([t.bootstrap]), ...(t.producer ?? [])], !!t.headers, t.messageKey ?? []);
       return {};
     case 'check-topic': {
       // Counted independently (all messages, distinct keys), then by spark-sync's audit.
       const conf = sparkKafkaConf([t.bootstrap]);
       const [messages, distinctKeys] = (await bench.topicTally(t.topic, conf)).map(Number);
-      const a = await jobs.auditFile({ path: t.file, format: 'parquet', fileIdentity: path.basename(t.file), rows: t.rows, topic: t.topic, kafkaConf: conf, scope: { ranges: [{ from: t.endOffsets.map(() => 0), to: t.endOffsets }], topicStart: null, topicEnd: t.endOffsets }, messageKey: null, deadLetters: null });
+      const a = await jobs.auditFile({ path: t.file, format: 'parquet', fileIdentity: path.basename(t.file), rows: t.rows, topic: t.topic, kafkaConf: conf, scope: { ranges: [{ from: t.endOffsets.map(() => 0), to: t.endOffsets }], topicStart: null, topicEnd: t.endOffsets }, messageKey: t.messageKey ?? null, deadLetters: null });
       return { messages, distinctKeys, missing: a.missing, duplicated: a.duplicated, foreign: a.foreign };
     }
     case 'seed-checkpoints': {

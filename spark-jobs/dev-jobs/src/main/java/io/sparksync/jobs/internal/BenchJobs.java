@@ -35,15 +35,20 @@ public final class BenchJobs {
    * and JSON values as spark-sync and the same producer settings, but no ordering, no checkpoint
    * and no retry check, so it is at-least-once. Returns the rows written.
    *
-   * @param withHeaders also the headers spark-sync's records carry (file identity and position),
-   *     so that the topic holds byte for byte the messages spark-sync would write: what is left
-   *     between the two is the cost of exactly-once, not of the bytes
+   * @param withHeaders also the lineage headers spark-sync writes with {@code --lineage-headers}
+   *     (file identity and position): between the sink with and without them lies their cost
+   * @param messageKey empty, or the columns of spark-sync's {@code --message-key}: the sink then
+   *     writes their text as the Kafka key, partitioned by Kafka's own partitioner and in no
+   *     particular order, which is what spark-sync's message-key mode is compared with
    */
   public static long plainSparkSink(String path, String format, String fileIdentity, long rows,
-      String topic, String[] kafkaConf, boolean withHeaders) {
+      String topic, String[] kafkaConf, boolean withHeaders, String[] messageKey) {
     SparkSession spark = SparkSession.active();
-    Dataset<Row> keyed = KeyColumns.keyed(spark, path, format, fileIdentity, 0, rows);
-    Column[] columns = {col(KeyColumns.KEY).as("key"), col(KeyColumns.VALUE).as("value")};
+    KeyMode mode = KeyMode.of(null, messageKey, null);
+    Dataset<Row> keyed = KeyColumns.keyed(spark, path, format, fileIdentity, 0, rows, mode);
+    Column[] columns = {
+        col(mode.messageKeyed() ? KeyColumns.MESSAGE_KEY : KeyColumns.KEY).as("key"),
+        col(KeyColumns.VALUE).as("value")};
     if (withHeaders) {
       Column headers = array(
           struct(lit(TaskProducer.HEADER_FILE).as("key"),
