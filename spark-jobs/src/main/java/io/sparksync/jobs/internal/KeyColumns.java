@@ -89,9 +89,10 @@ public final class KeyColumns {
       throw new IllegalArgumentException("natural-key rows are read by keyed(path, …, to, mode)");
     }
     StructType dataSchema = dataSchema(positioned.schema());
+    Column position = col(SourceReader.POSITION);
     return positioned
-        .select(key(Arrays.asList(dataSchema.fields()), fileIdentity, col(SourceReader.POSITION)).as(KEY),
-            value(dataSchema).as(VALUE), col(SourceReader.POSITION),
+        .select(key(Arrays.asList(dataSchema.fields()), fileIdentity, position).as(KEY),
+            value(dataSchema).as(VALUE), position,
             messageKeyOf(dataSchema, mode, path).as(MESSAGE_KEY), lit(false).as(REPLAY));
   }
 
@@ -102,11 +103,21 @@ public final class KeyColumns {
   private static Dataset<Row> natural(SparkSession spark, Dataset<Row> upTo,
       Dataset<Row> inRange, String path, String fileIdentity, long from, long to, KeyMode mode) {
     StructType dataSchema = dataSchema(upTo.schema());
-    Column identity = key(fields(dataSchema, mode.keyFields, "--key-fields", path), null, null);
-    NaturalRows.Marks marks = NaturalRows.mark(spark, upTo, identity, from, to,
-        mode.identityIndex, fileIdentity);
-    return NaturalRows.select(spark, inRange, marks, from, identity, value(dataSchema),
-        messageKeyOf(dataSchema, mode, path));
+    NaturalRows.Marks marks = marks(spark, upTo, path, fileIdentity, from, to, mode);
+    return NaturalRows.select(spark, inRange, marks, from, naturalIdentity(dataSchema, mode.keyFields, path),
+        value(dataSchema), messageKeyOf(dataSchema, mode, path));
+  }
+
+  /** The natural-key records among rows {@code [from, to)}; {@code upTo} holds {@code [0, to)}. */
+  private static NaturalRows.Marks marks(SparkSession spark, Dataset<Row> upTo, String path,
+      String fileIdentity, long from, long to, KeyMode mode) {
+    return NaturalRows.mark(spark, upTo, naturalIdentity(dataSchema(upTo.schema()), mode.keyFields, path),
+        from, to, mode.identityIndex, fileIdentity);
+  }
+
+  /** The natural-key identity: the hash of the {@code --key-fields} alone. */
+  private static Column naturalIdentity(StructType dataSchema, String[] keyFields, String path) {
+    return key(fields(dataSchema, keyFields, "--key-fields", path), null, null);
   }
 
   /** The message key's text in message-key mode, else a NULL string. */
@@ -125,11 +136,8 @@ public final class KeyColumns {
     if (!mode.natural()) {
       return to - from;
     }
-    Dataset<Row> upTo = SourceReader.readRange(spark, path, format, 0, to);
-    Column identity =
-        key(fields(dataSchema(upTo.schema()), mode.keyFields, "--key-fields", path), null, null);
-    NaturalRows.Marks marks =
-        NaturalRows.mark(spark, upTo, identity, from, to, mode.identityIndex, fileIdentity);
+    NaturalRows.Marks marks = marks(spark, SourceReader.readRange(spark, path, format, 0, to),
+        path, fileIdentity, from, to, mode);
     return marks.firsts().cardinality() - marks.replays().cardinality();
   }
 
@@ -137,9 +145,8 @@ public final class KeyColumns {
   static Dataset<Row> identities(SparkSession spark, String path, String format,
       String[] keyFields) {
     Dataset<Row> positioned = SourceReader.readWithPositions(spark, path, format);
-    return positioned.select(
-        key(fields(dataSchema(positioned.schema()), keyFields, "--key-fields", path), null, null)
-            .as(KEY));
+    return positioned.select(naturalIdentity(dataSchema(positioned.schema()), keyFields, path)
+        .as(KEY));
   }
 
   /** The named fields of a schema, in the order given; an unknown name is a usage error. */

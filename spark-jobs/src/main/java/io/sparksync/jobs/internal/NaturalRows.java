@@ -25,10 +25,11 @@ import org.apache.spark.util.sketch.BloomFilter;
  *
  * <p>Two reads of the file. The first reads only the key columns and the positions: each
  * identity's first position (a hash aggregate over 32-byte digests), joined with the index's
- * digests that a Bloom filter of the file's digests lets through, then folded into two bitmaps over the range's positions (the first row of its identity;
- * a replay). The driver broadcasts them: one bit a row, 1 MB for a 4M-row plan, and no identity
- * reaches the driver. The second read keeps the range's rows whose bit is set. So a row's value
- * crosses no shuffle before its batch is placed, and the index's digests meet only digests.
+ * digests that a Bloom filter of the file's digests lets through, then folded into two bitmaps
+ * over the range's positions (the first row of its identity; a replay). The driver broadcasts
+ * them: one bit a row, 1 MB for a 4M-row plan, and no identity reaches the driver. The second
+ * read keeps the range's rows whose bit is set. So a row's value crosses no shuffle before its
+ * batch is placed, and the index's digests meet only digests.
  */
 final class NaturalRows {
   private static final String DIGEST = "__spark_sync_digest";
