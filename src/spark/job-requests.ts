@@ -30,6 +30,7 @@ export interface JobRequest {
   topicTo?: number[];
   files?: JobRequest[];
   segment?: string;
+  identities?: number;
   limit?: number;
 }
 

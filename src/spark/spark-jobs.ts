@@ -4,7 +4,7 @@ import { Logger } from '../log/logger';
 import { JvmOptions, ensureJvm, scratchDir } from './jvm';
 import { clusterConf, isLocalMaster } from './spark-runtime';
 import type { OffsetRange } from '../kafka/offset-range';
-import { encode, requestKeys, requestSource } from './job-requests';
+import { JobRequest, encode, requestKeys, requestSource } from './job-requests';
 
 /** How long a stop (or a resume falling back to the anti-join) waits for cancelled Spark tasks to stop writing. */
 export const CANCEL_WAIT_MS = 20_000;
@@ -111,6 +111,15 @@ export interface BatchArgs extends FileRange {
   startOffsets: number[];
 }
 
+/** The request for the batch `args` names, which must be the `batchSize` rows at its `from`. */
+function batchRequest(args: BatchArgs): JobRequest {
+  if (args.to !== Math.min(args.from + args.batchSize, args.fileRows)) throw new Error(`batch [${args.from}, ${args.to}) is not the ${args.batchSize}-row batch at ${args.from}`);
+  return {
+    source: requestSource(args.path, args.format, args.fileIdentity, args.fileRows), keys: requestKeys(args.keys), topic: args.topic,
+    kafkaConf: args.kafkaConf, from: args.from, to: args.to, batchSize: args.batchSize, startOffsets: args.startOffsets,
+  };
+}
+
 /** What one batch did in one Kafka partition. */
 export interface PartitionWrite {
   partition: number;
@@ -154,6 +163,7 @@ interface JavaJobs {
   countRecords(request: string): Promise<bigint>;
   reconcileIdentityIndex(index: string, expected: string[]): Promise<string[]>;
   writeIdentitySegment(request: string): Promise<void>;
+  indexBatchFromPlan(request: string): Promise<boolean>;
   armTestFault(fault: string, afterRecords: number): Promise<void>;
   previewFile(request: string): Promise<Buffer | Int8Array>;
   listFiles(root: string): Promise<string[]>;
@@ -285,11 +295,7 @@ export class SparkJobs {
   }
 
   private async batch(resume: boolean, args: BatchArgs): Promise<PartitionWrite[]> {
-    if (args.to !== Math.min(args.from + args.batchSize, args.fileRows)) throw new Error(`batch [${args.from}, ${args.to}) is not the ${args.batchSize}-row batch at ${args.from}`);
-    const request = encode({
-      source: requestSource(args.path, args.format, args.fileIdentity, args.fileRows), keys: requestKeys(args.keys), topic: args.topic,
-      kafkaConf: args.kafkaConf, from: args.from, to: args.to, batchSize: args.batchSize, startOffsets: args.startOffsets,
-    });
+    const request = encode(batchRequest(args));
     const rows = await this.call(
       () => (resume ? this.jobs.resumeBatch(request) : this.jobs.writeBatch(request)),
       `${resume ? 'resuming' : 'writing'} rows ${args.from}–${args.to} of ${args.path}`,
@@ -336,8 +342,16 @@ export class SparkJobs {
   }
 
   /** What a file's key mode finds before anything of it is sent (NULL message keys; distinct and already-sent identities). */
-  async checkKeys(path: string, format: string, keys: JobKeys): Promise<KeyCheck> {
-    const request = encode({ source: requestSource(path, format, ''), keys: requestKeys(keys) });
+  /**
+   * What a file's key mode finds before it is sent. Natural-key mode with `firstBatch` (the file's
+   * identity and rows, the batch size, the offsets before its first batch) plans the file's first
+   * batches now, and its first write uses that plan: the key columns are read and hashed once.
+   */
+  async checkKeys(path: string, format: string, keys: JobKeys, firstBatch?: { fileIdentity: string; fileRows: number; batchSize: number; startOffsets: number[] }): Promise<KeyCheck> {
+    const request = encode({
+      source: requestSource(path, format, firstBatch?.fileIdentity ?? '', firstBatch?.fileRows ?? 0), keys: requestKeys(keys),
+      ...(firstBatch ? { batchSize: firstBatch.batchSize, startOffsets: firstBatch.startOffsets } : {}),
+    });
     const [firstNull, distinct, sent] = (await this.call(() => this.jobs.checkKeys(request), `checking the keys of ${path}`)).map(Number);
     return { firstNullMessageKey: firstNull < 0 ? null : firstNull, distinctIdentities: distinct < 0 ? null : distinct, alreadySent: sent < 0 ? null : sent };
   }
@@ -357,6 +371,17 @@ export class SparkJobs {
   async writeIdentitySegment(args: { index: string; segment: string; topic: string; kafkaConf: string[]; ranges: OffsetRange[]; messageKey: string[] | null }): Promise<void> {
     const request = encode({ keys: requestKeys({ keyFields: null, messageKey: args.messageKey, identityIndex: args.index }), segment: args.segment, topic: args.topic, kafkaConf: args.kafkaConf, ranges: args.ranges });
     await this.call(() => this.jobs.writeIdentitySegment(request), `writing segment ${args.segment} of the identity index`);
+  }
+
+  /**
+   * Natural-key mode, after a batch committed: writes its identity-index segment from the batch
+   * plan that wrote it (the identities its tasks sent), if the plan still holds the batch and
+   * exactly `identities` of its records. False, with nothing written, otherwise: then
+   * {@link writeIdentitySegment} reads them back from Kafka.
+   */
+  async indexBatchFromPlan(args: BatchArgs & { segment: string; identities: number }): Promise<boolean> {
+    const request = encode({ ...batchRequest(args), segment: args.segment, identities: args.identities });
+    return this.call(() => this.jobs.indexBatchFromPlan(request), `writing segment ${args.segment} of the identity index from the batch plan`);
   }
 
   /** Bytes of files Spark's tasks have read since the session started (task input metrics). */

@@ -1,7 +1,7 @@
 import { BatchCheckpoint, FileCheckpoint, SourceFingerprint } from '../checkpoint/checkpoint-store';
 import type { FileStatus } from '../checkpoint/file-state';
 import { SparkSyncError } from '../errors/spark-sync-error';
-import { JobKeys } from '../spark/spark-jobs';
+import { BatchArgs, JobKeys, SparkJobs } from '../spark/spark-jobs';
 import { SourceFile } from './source';
 import type { FileSyncContext } from './file-sync-context';
 import { assertOffsetsAdvancedBy, assertResumableOffsets, assertRowsAccounted, countsByPartition } from './offsets';
@@ -103,7 +103,7 @@ async function startOrResume(ctx: FileSyncContext, file: SourceFile, cp: FileChe
     const recovered = await recoverCutBatch(fileCtx, file, resumed);
     return { cp: recovered.cp, rows: fingerprint.rows, fileCtx, writeFrom: recovered.after, recoveredSent: recovered.sent };
   }
-  const found = await checkKeys(ctx, file);
+  const found = await checkKeys(ctx, file, { fileIdentity: file.identity, fileRows: fingerprint.rows, batchSize: ctx.batchSize, startOffsets: endOffsets });
   const fresh = await store.startFile(topic, file.identity, {
     sourcePath: file.uri,
     sourceFormat: file.format,
@@ -160,10 +160,11 @@ async function syncBatch(ctx: FileSyncContext, file: SourceFile, batch: BatchCur
   await beforeBatchWrite(index, jobs);
   const batches = index + Math.ceil((rows - position) / ctx.batchSize);
   await jobs.describeJobs(`spark-sync: ${file.identity} batch ${index + 1}/${batches} (rows ${rowNumber(position)}–${rowNumber(to)})`);
-  const writes = await jobs.writeBatch({
+  const args: BatchArgs = {
     path: file.uri, format: file.format, fileIdentity: file.identity, from: position, to, topic,
     batchSize: ctx.batchSize, fileRows: rows, kafkaConf: ctx.kafkaConf, startOffsets: offsets, keys: ctx.keys,
-  });
+  };
+  const writes = await jobs.writeBatch(args);
   // Natural-key mode drops duplicates and replays: the file's total is checked at its end instead.
   if (!ctx.keys.keyFields) assertRowsAccounted(topic, file.identity, position, to, writes);
   const counts = countsByPartition(writes, offsets.length);
@@ -175,7 +176,7 @@ async function syncBatch(ctx: FileSyncContext, file: SourceFile, batch: BatchCur
   const commitStarted = Date.now();
   await store.commitBatch(topic, file.identity, { batchIndex: index, firstPosition: position, endPosition: to, partitionCounts: counts, endOffsets: after, deadLettered, replayed });
   const checkpointSeconds = (Date.now() - commitStarted) / 1000;
-  await indexCommitted(ctx, file, index, [{ from: offsets, to: after }]);
+  await indexCommitted(ctx, file, index, [{ from: offsets, to: after }], { batch: args, records: counts.reduce((n, c) => n + c, 0), deadLettered });
   ctx.emit({
     type: 'batch-committed', topic, file: file.identity, batchIndex: index, firstPosition: position, endPosition: to,
     records: ctx.keys.keyFields ? counts.reduce((n, c) => n + c, 0) : to - position, skipped: writes.reduce((n, w) => n + w.skipped, 0), deadLettered, recordsProcessed: to, totalRecords: rows, endOffsets: after,
@@ -223,10 +224,10 @@ function assertSameKeyMode(cp: FileCheckpoint, keys: JobKeys): void {
 }
 
 /** Before a file starts: a NULL business key is refused (nothing sent); natural-key mode counts duplicates and replays. */
-async function checkKeys(ctx: FileSyncContext, file: SourceFile): Promise<{ distinctIdentities: number | null; alreadySent: number | null }> {
+async function checkKeys(ctx: FileSyncContext, file: SourceFile, firstBatch: Parameters<SparkJobs['checkKeys']>[3]): Promise<{ distinctIdentities: number | null; alreadySent: number | null }> {
   if (!ctx.keys.keyFields && !ctx.keys.messageKey) return { distinctIdentities: null, alreadySent: null };
   await ctx.jobs.describeJobs(`spark-sync: ${file.identity} (checking its keys)`);
-  const found = await ctx.jobs.checkKeys(file.uri, file.format, ctx.keys);
+  const found = await ctx.jobs.checkKeys(file.uri, file.format, ctx.keys, firstBatch);
   if (found.firstNullMessageKey !== null) {
     throw new SparkSyncError('NULL_MESSAGE_KEY', `the row at position ${found.firstNullMessageKey} of ${file.identity} has NULL in its --message-key column(s) ${ctx.keys.messageKey!.join(',')}; nothing of the file was sent`, {
       hint: 'fill or filter those rows at the source, or choose --message-key columns that are never NULL',

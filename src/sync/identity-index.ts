@@ -6,7 +6,7 @@ import { SparkSyncError } from '../errors/spark-sync-error';
 import type { KafkaAdmin } from '../kafka/kafka-admin';
 import { OffsetRange, isEmptyRange, recordsIn } from '../kafka/offset-range';
 import type { Logger } from '../log/logger';
-import type { SparkJobs } from '../spark/spark-jobs';
+import type { BatchArgs, SparkJobs } from '../spark/spark-jobs';
 import type { FileSyncContext } from './file-sync-context';
 import type { SourceFile } from './source';
 import { crashPoint } from './test-faults';
@@ -22,7 +22,8 @@ import { crashPoint } from './test-faults';
  * broker's schedule, not ours.
  *
  * Order, for crash safety: Kafka acknowledges the batch, the checkpoint commits it, then its
- * segment is written (whole, by rename). A crash in between leaves a committed batch without a
+ * segment is written (whole, by rename): from the batch plan that wrote it when it holds exactly
+ * the records the batch's offsets confirmed, else read back from the batch's offset range. A crash in between leaves a committed batch without a
  * segment; every natural-key run first reconciles the index with the checkpoint, rebuilding such
  * segments from the batch's own offset range in Kafka and deleting those of reset files.
  */
@@ -104,11 +105,21 @@ export async function indexBatch(jobs: SparkJobs, args: { index: string; topic: 
   await jobs.writeIdentitySegment({ index: args.index, segment: segmentName(args.file, args.batchIndex), topic: args.topic, kafkaConf: args.kafkaConf, ranges, messageKey: args.messageKey });
 }
 
-/** After a batch's checkpoint commit, in natural-key mode: its identities join the topic's index. */
-export async function indexCommitted(ctx: FileSyncContext, file: SourceFile, batchIndex: number, ranges: OffsetRange[]): Promise<void> {
+/**
+ * After a batch's checkpoint commit, in natural-key mode: its identities join the topic's index.
+ * A batch just written by this run (`written`: its request, the records it put into Kafka and the
+ * rows it sent to the dead-letter topic) is indexed from the batch plan that wrote it, which still
+ * holds its records; a recovered batch, or one the plan cannot account for exactly, is read back
+ * from its offset ranges in Kafka.
+ */
+export async function indexCommitted(ctx: FileSyncContext, file: SourceFile, batchIndex: number, ranges: OffsetRange[], written?: { batch: BatchArgs; records: number; deadLettered: number }): Promise<void> {
   if (!ctx.keys.identityIndex) return;
   await crashPoint('before-index', batchIndex, ctx.jobs);
   await ctx.jobs.describeJobs(`spark-sync: ${file.identity} batch ${batchIndex + 1} (indexing its identities)`);
+  const segment = segmentName(file.identity, batchIndex);
+  // A dead-lettered row is placed in the plan but is not in Kafka, so the index must not hold it.
+  if (written && written.records > 0 && written.deadLettered === 0
+    && await ctx.jobs.indexBatchFromPlan({ ...written.batch, segment, identities: written.records })) return;
   await indexBatch(ctx.jobs, {
     index: ctx.keys.identityIndex, topic: ctx.topic, kafkaConf: ctx.kafkaConf, file: file.identity, batchIndex, messageKey: ctx.keys.messageKey, ranges,
   });

@@ -64,6 +64,8 @@ public final class JobRequest {
   public List<JobRequest> files = new ArrayList<>();
   /** An identity-index segment's name. */
   public String segment;
+  /** A segment written from the batch plan: how many identities the batch put into Kafka. */
+  public long identities = -1;
   /** A preview: how many rows. */
   public long limit;
 

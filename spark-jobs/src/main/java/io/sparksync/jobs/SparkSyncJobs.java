@@ -274,7 +274,10 @@ public final class SparkSyncJobs {
   }
 
   /**
-   * What a file's key mode finds before it is sent (see {@code internal.KeyChecks}).
+   * What a file's key mode finds before it is sent (see {@code internal.KeyChecks}). In
+   * natural-key mode, a request naming the file's rows, its batch size and the offsets before its
+   * first batch plans those batches here ({@code internal.Batches#identitiesInFile}), and the
+   * file's first write uses that plan.
    *
    * @return {position of the first row with a NULL message key or -1, distinct natural-key
    *     identities or -1, -1}
@@ -282,7 +285,8 @@ public final class SparkSyncJobs {
   public long[] checkKeys(String request) {
     described();
     JobRequest r = JobRequest.parse(request);
-    return KeyChecks.check(spark, r.source.path, r.source.format, r.keyMode());
+    return KeyChecks.check(spark, r.source.path, r.source.format, r.keyMode(),
+        () -> batches.identitiesInFile(r));
   }
 
   /**
@@ -319,6 +323,19 @@ public final class SparkSyncJobs {
     IdentityIndex.writeFromKafka(spark, r.keys.identityIndex, r.segment, r.topic, r.kafkaConf,
         r.ranges.isEmpty() ? 0 : r.ranges.get(0).from.length, r.rangeFrom(), r.rangeTo(),
         r.keys.messageKey.length > 0);
+  }
+
+  /**
+   * Natural-key mode, after a batch's checkpoint commit: writes its identity-index segment from
+   * the batch plan that wrote it (the identities its tasks sent; see
+   * {@code internal.Batches#indexFromPlan}), without reading Kafka.
+   *
+   * @return false, with nothing written, when the plan no longer holds the batch or holds other
+   *     than {@code identities} records of it: then {@link #writeIdentitySegment}
+   */
+  public boolean indexBatchFromPlan(String request) {
+    described();
+    return batches.indexFromPlan(JobRequest.parse(request));
   }
 
   /**

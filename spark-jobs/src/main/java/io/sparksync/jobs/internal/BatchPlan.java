@@ -1,9 +1,18 @@
 package io.sparksync.jobs.internal;
 
+import java.util.Collections;
 import java.util.Map;
 import org.apache.spark.api.java.JavaPairRDD;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.rdd.PartitionPruningRDD;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
 import scala.Tuple2;
+import scala.runtime.AbstractFunction1;
 
 /**
  * The batches of one file from a starting position on, read, keyed and placed by one shuffle
@@ -16,6 +25,7 @@ final class BatchPlan {
   static final long MAX_ROWS = 4_000_000L;
   static final int MAX_SPARK_PARTITIONS = 2048;
 
+  private final SparkSession spark;
   private final String path;
   private final String format;
   private final String fileIdentity;
@@ -28,9 +38,12 @@ final class BatchPlan {
   private final long from;
   private final long to;
   private final JavaPairRDD<Slot, Tuple2<byte[], byte[]>> placed;
+  /** See {@link #identitiesInFile}. */
+  private final long identitiesInFile;
 
   private BatchPlan(SparkSession spark, String path, String format, String fileIdentity,
       long fileRows, long batchSize, int kafkaPartitions, KeyMode mode, long[] stamp, long from) {
+    this.spark = spark;
     this.path = path;
     this.mode = mode;
     this.format = format;
@@ -44,9 +57,27 @@ final class BatchPlan {
         MAX_SPARK_PARTITIONS / kafkaPartitions));
     long batches = Math.min(maxBatches, (fileRows - from + batchSize - 1) / batchSize);
     this.to = Math.min(fileRows, from + batches * batchSize);
-    this.placed = BatchWriter.place(
-        KeyColumns.keyed(spark, path, format, fileIdentity, from, to, mode),
-        kafkaPartitions, from, batchSize, (int) batches, mode, fileIdentity);
+    Dataset<Row> keyed;
+    if (mode.natural()) {
+      KeyColumns.Natural natural =
+          KeyColumns.natural(spark, path, format, fileIdentity, from, to, mode);
+      keyed = natural.rows();
+      // Each identity's first row is marked once: over the whole file, that counts them.
+      this.identitiesInFile = from == 0 && to == fileRows ? natural.marks().firsts().cardinality() : -1;
+    } else {
+      keyed = KeyColumns.keyed(spark, path, format, fileIdentity, from, to, mode);
+      this.identitiesInFile = -1;
+    }
+    this.placed = BatchWriter.place(keyed, kafkaPartitions, from, batchSize, (int) batches, mode,
+        fileIdentity);
+  }
+
+  /**
+   * Natural-key mode, a plan of the whole file: its distinct identities (each first row is marked
+   * once). -1 for any other plan.
+   */
+  long identitiesInFile() {
+    return identitiesInFile;
   }
 
   /** A plan starting at {@code from}, unless {@code current} already holds that batch. */
@@ -61,13 +92,55 @@ final class BatchPlan {
         mode, stamp, from);
   }
 
-  private boolean holds(String path, String format, String fileIdentity, long fileRows,
+  boolean holds(String path, String format, String fileIdentity, long fileRows,
       long batchSize, int kafkaPartitions, KeyMode mode, long[] stamp, long position) {
     return this.path.equals(path) && this.format.equals(format) && this.mode.equals(mode)
         && this.fileIdentity.equals(fileIdentity) && this.fileRows == fileRows
         && this.batchSize == batchSize && this.kafkaPartitions == kafkaPartitions
         && this.stamp[0] == stamp[0] && this.stamp[1] == stamp[1]
         && position >= from && position < to && (position - from) % batchSize == 0;
+  }
+
+  /**
+   * Writes the identity-index segment of the batch starting at {@code position} (natural-key
+   * mode) from its placed records: the identities its tasks sent, replays left out. The shuffle
+   * output is still on local disk, so the file is not read again, nor Kafka. False when the
+   * records' count is not {@code expected} (a row sent to the dead-letter topic is placed but not
+   * in Kafka): the driver then reads the identities back from Kafka.
+   */
+  boolean writeIdentities(long position, String index, String segment, long expected) {
+    int batch = (int) ((position - from) / batchSize);
+    KeyMode m = mode;
+    JavaRDD<Row> digests = PartitionPruningRDD.create(placed.rdd(),
+            new Partitions(batch * kafkaPartitions, (batch + 1) * kafkaPartitions))
+        .toJavaRDD()
+        .flatMap(record -> record._2()._2().length == 0
+            ? Collections.emptyIterator()
+            : Collections.singletonList(
+                RowFactory.create((Object) KeyMode.idHeader(m.identity(record._2()._1()))))
+                .iterator());
+    StructType schema = new StructType().add(IdentityIndex.ID, DataTypes.BinaryType, false);
+    return IdentityIndex.writeDigests(spark, index, segment,
+        spark.createDataFrame(digests, schema), expected);
+  }
+
+  /** Which Spark partitions of the placed records a pruned read keeps: {@code [first, end)}. */
+  private static final class Partitions extends AbstractFunction1<Object, Object>
+      implements java.io.Serializable {
+    private static final long serialVersionUID = 1L;
+    private final int first;
+    private final int end;
+
+    Partitions(int first, int end) {
+      this.first = first;
+      this.end = end;
+    }
+
+    @Override
+    public Object apply(Object index) {
+      int i = (Integer) index;
+      return i >= first && i < end;
+    }
   }
 
   /** Writes the batch starting at {@code position}; see {@link BatchWriter#writeBatch}. */

@@ -17,16 +17,20 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
 
 /**
  * The natural-key identities a topic already holds, so that a replay (the same rows under another
  * file name, an overlapping extract) is not sent again without reading the topic's history.
  *
  * <p>One Parquet folder (a segment) per committed batch, holding the 32 digest bytes of the
- * identities that batch put into Kafka, read back from the batch's own offset range: the index
- * holds only what Kafka acknowledged. A segment is written under a temporary name and renamed, so
- * it exists whole or not at all. The driver writes it after the batch's checkpoint commit and, at
- * the start of every natural-key run, reconciles the folder with the checkpoint
+ * identities that batch put into Kafka: the index holds only what Kafka acknowledged. A batch this
+ * run just wrote is indexed from its batch plan's records ({@link BatchPlan#writeIdentities}),
+ * checked against the count the batch's offsets confirmed; any other (a recovery, a rebuild) is
+ * read back from the batch's own offset range. A segment is written under a temporary name and
+ * renamed, so it exists whole or not at all. The driver writes it after the batch's checkpoint
+ * commit and, at the start of every natural-key run, reconciles the folder with the checkpoint
  * ({@link #reconcile}): a segment lost to a crash is rebuilt from Kafka, one of a reset file is
  * deleted. The index is derived state: the topic and the checkpoint are the truth.
  */
@@ -63,7 +67,9 @@ public final class IdentityIndex {
       return null;
     }
     String[] paths = segments.stream().map(s -> new Path(index, s).toString()).toArray(String[]::new);
-    return spark.read().parquet(paths).select(col(ID));
+    // The schema is known: no job infers it from the segments' footers.
+    return spark.read().schema(new StructType().add(ID, DataTypes.BinaryType)).parquet(paths)
+        .select(col(ID));
   }
 
   /**
@@ -114,18 +120,33 @@ public final class IdentityIndex {
    * batch put into Kafka; nothing if it exists already.
    */
   static void write(SparkSession spark, String index, String segment, Dataset<Row> identities) {
+    writeDigests(spark, index, segment, identities.select(unhex(col(KeyColumns.KEY)).as(ID)), -1);
+  }
+
+  /**
+   * Writes segment {@code segment} from digests (column {@link #ID}), under a temporary name
+   * renamed once whole. With {@code expected} of 0 or more, a segment of any other size is
+   * deleted unrenamed and false returned; true once the segment exists (it may already have).
+   */
+  static boolean writeDigests(SparkSession spark, String index, String segment,
+      Dataset<Row> digests, long expected) {
     try {
       FileSystem fs = fileSystem(spark, index);
       Path target = new Path(index, segment);
       if (fs.exists(target)) {
-        return;
+        return true;
       }
       Path temp = new Path(index, TEMP_PREFIX + segment);
-      identities.select(unhex(col(KeyColumns.KEY)).as(ID))
-          .write().mode(SaveMode.Overwrite).parquet(temp.toString());
+      digests.write().mode(SaveMode.Overwrite).parquet(temp.toString());
+      // The count comes from the footers just written: a small job, no data read.
+      if (expected >= 0 && spark.read().parquet(temp.toString()).count() != expected) {
+        fs.delete(temp, true);
+        return false;
+      }
       if (!fs.rename(temp, target)) {
         throw new IOException("could not rename " + temp + " to " + target);
       }
+      return true;
     } catch (IOException e) {
       throw JobException.ofSourceIo("writing segment " + segment + " of the identity index " + index, e);
     }

@@ -76,6 +76,17 @@ public final class KeyColumns {
       return keyed(spark, SourceReader.readRange(spark, path, format, from, to), path,
           fileIdentity, from, mode);
     }
+    return natural(spark, path, format, fileIdentity, from, to, mode).rows();
+  }
+
+  /**
+   * Natural-key records of rows {@code [from, to)} ({@link #keyed}), with the marks they were
+   * picked by: {@code marks.firsts()} has one bit for each identity first met in the range.
+   */
+  record Natural(Dataset<Row> rows, NaturalRows.Marks marks) {}
+
+  static Natural natural(SparkSession spark, String path, String format, String fileIdentity,
+      long from, long to, KeyMode mode) {
     // Natural-key mode needs every row before the range too (an earlier duplicate drops a row),
     // but only its key columns; the range itself is read whole once its records are known.
     return natural(spark, SourceReader.readRange(spark, path, format, 0, to),
@@ -100,12 +111,13 @@ public final class KeyColumns {
    * Natural-key mode: {@code upTo} holds rows {@code [0, to)}, {@code inRange} at least
    * {@code [from, to)}; see {@link NaturalRows}.
    */
-  private static Dataset<Row> natural(SparkSession spark, Dataset<Row> upTo,
+  private static Natural natural(SparkSession spark, Dataset<Row> upTo,
       Dataset<Row> inRange, String path, String fileIdentity, long from, long to, KeyMode mode) {
     StructType dataSchema = dataSchema(upTo.schema());
     NaturalRows.Marks marks = marks(spark, upTo, path, fileIdentity, from, to, mode);
-    return NaturalRows.select(spark, inRange, marks, from, naturalIdentity(dataSchema, mode.keyFields, path),
-        value(dataSchema), messageKeyOf(dataSchema, mode, path));
+    return new Natural(NaturalRows.select(spark, inRange, marks, from,
+        naturalIdentity(dataSchema, mode.keyFields, path), value(dataSchema),
+        messageKeyOf(dataSchema, mode, path)), marks);
   }
 
   /** The natural-key records among rows {@code [from, to)}; {@code upTo} holds {@code [0, to)}. */

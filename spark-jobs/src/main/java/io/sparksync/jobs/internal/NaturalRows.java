@@ -17,6 +17,7 @@ import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.api.java.UDF1;
 import org.apache.spark.sql.expressions.UserDefinedFunction;
 import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.storage.StorageLevel;
 import org.apache.spark.util.sketch.BloomFilter;
 
 /**
@@ -24,12 +25,12 @@ import org.apache.spark.util.sketch.BloomFilter;
  * replay where the topic's identity index holds the identity from another file.
  *
  * <p>Two reads of the file. The first reads only the key columns and the positions: each
- * identity's first position (a hash aggregate over 32-byte digests), joined with the index's
- * digests that a Bloom filter of the file's digests lets through, then folded into two bitmaps
- * over the range's positions (the first row of its identity; a replay). The driver broadcasts
- * them: one bit a row, 1 MB for a 4M-row plan, and no identity reaches the driver. The second
- * read keeps the range's rows whose bit is set. So a row's value crosses no shuffle before its
- * batch is placed, and the index's digests meet only digests.
+ * identity's first position (a hash aggregate over 32-byte digests, kept while it is used twice),
+ * joined with the index's digests that a Bloom filter of those first rows lets through, then
+ * folded into two bitmaps over the range's positions (the first row of its identity; a replay).
+ * The driver broadcasts them: one bit a row, 1 MB for a 4M-row plan, and no identity reaches the
+ * driver. The second read keeps the range's rows whose bit is set. So a row's value crosses no
+ * shuffle before its batch is placed, and the index's digests meet only digests.
  */
 final class NaturalRows {
   private static final String DIGEST = "__spark_sync_digest";
@@ -73,9 +74,24 @@ final class NaturalRows {
     // its own records are never its replays.
     Dataset<Row> held = index == null ? null
         : IdentityIndex.read(spark, index, IdentityIndex.ownPrefix(fileIdentity));
-    if (held != null && to <= BLOOM_MAX_ROWS) {
-      held = held.filter(mightHold(spark, digests, to).apply(col(IdentityIndex.ID)));
+    boolean filtered = held != null && to - from <= BLOOM_MAX_ROWS;
+    if (filtered) {
+      // The filter and the join both take the range's first rows: kept (memory, else local disk)
+      // so the key columns are read, hashed and aggregated once for both.
+      firsts = firsts.persist(StorageLevel.MEMORY_AND_DISK());
+      held = held.filter(mightHold(spark, firsts, to - from).apply(col(IdentityIndex.ID)));
     }
+    try {
+      return Marks.of(words(firsts, held, from));
+    } finally {
+      if (filtered) {
+        firsts.unpersist();
+      }
+    }
+  }
+
+  /** The marks of {@code firsts} (digest, position) against {@code held} (or none), as words. */
+  private static long[][] words(Dataset<Row> firsts, Dataset<Row> held, long from) {
     Dataset<Row> marked = held == null
         ? firsts.select(col(SourceReader.POSITION), lit(false))
         : firsts.join(held, firsts.col(DIGEST).equalTo(held.col(IdentityIndex.ID)), "left")
@@ -99,26 +115,28 @@ final class NaturalRows {
       m.replays().or(other.replays());
       return m.words();
     });
-    return Marks.of(words);
+    return words;
   }
 
   /**
-   * A filter on digests that passes every digest of the file's first {@code rows} rows and about
-   * {@link #BLOOM_FPP} of the others: a Bloom filter, built where the rows lie and broadcast
-   * (about 1.2 MB a million rows). The index's digests that cannot be the file's are dropped as
-   * the index is read, so the join shuffles the index's matches and a few false positives
-   * instead of the whole index (10M digests, 320 MB, for a 1M-row file against a 10M index).
+   * A filter on digests that passes every digest of {@code digests} (at most {@code rows}: the
+   * range's first rows of their identity) and about {@link #BLOOM_FPP} of the others: a Bloom
+   * filter, built where the rows lie and broadcast (about 1.2 MB a million rows). The index's
+   * digests that cannot be the file's are dropped as the index is read, so the join shuffles the
+   * index's matches and a few false positives instead of the whole index (10M digests, 320 MB,
+   * for a 1M-row file against a 10M index).
    */
   private static UserDefinedFunction mightHold(SparkSession spark, Dataset<Row> digests,
       long rows) {
     long expected = Math.max(1, rows);
+    // An empty filter is the fold's zero: a range with no first rows may have no partition.
     byte[] filter = digests.select(col(DIGEST)).javaRDD().mapPartitions(it -> {
       BloomFilter f = BloomFilter.create(expected, BLOOM_FPP);
       while (it.hasNext()) {
         f.putBinary((byte[]) it.next().get(0));
       }
       return Collections.singletonList(bytes(f)).iterator();
-    }).reduce((a, b) -> {
+    }).fold(bytes(BloomFilter.create(expected, BLOOM_FPP)), (a, b) -> {
       BloomFilter merged = filter(a);
       merged.mergeInPlace(filter(b));
       return bytes(merged);

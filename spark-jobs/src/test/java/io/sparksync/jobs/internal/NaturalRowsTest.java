@@ -1,6 +1,8 @@
 package io.sparksync.jobs.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.File;
 import java.nio.file.Files;
@@ -96,5 +98,36 @@ class NaturalRowsTest {
         .collectAsList();
     assertEquals(600, rows.size());
     assertEquals(0, rows.stream().filter(r -> r.getBoolean(4)).count());
+  }
+
+  @Test
+  void aBatchSegmentFromThePlanHoldsTheIdentitiesItsTasksSend() throws Exception {
+    KeyMode mode = KeyMode.of(new String[] {"k"}, null, index);
+    BatchPlan plan = BatchPlan.forBatch(null, spark, file, "parquet", FILE_IDENTITY, 1000, 500, 3,
+        mode, SourceFiles.stat(spark, file), 0);
+    // A plan of the whole file counts its identities (k takes 600 values) for the key check.
+    assertEquals(600, plan.identitiesInFile());
+    assertEquals(-1, BatchPlan.forBatch(null, spark, file, "parquet", FILE_IDENTITY, 1000, 500, 3,
+        mode, SourceFiles.stat(spark, file), 500).identitiesInFile(), "a plan of part of it");
+    String written = Files.createTempDirectory("plan-segments").toUri().toString();
+    // Batch [0, 500): every row is the first of its k; k 100–169 are replays, not sent.
+    assertTrue(plan.writeIdentities(0, written, "own-0", 430));
+    TreeSet<String> held = new TreeSet<>();
+    for (Row r : spark.read().parquet(written + "/own-0").collectAsList()) {
+      held.add(java.util.HexFormat.of().formatHex((byte[]) r.get(0)));
+    }
+    Dataset<Row> ks = spark.range(0, 500).filter("id < 100 OR id >= 170").selectExpr("id AS k");
+    TreeSet<String> expected = new TreeSet<>();
+    for (Row r : ks.select(KeyColumns.key(KeyColumns.fields(ks.schema(), new String[] {"k"},
+        "--key-fields", "test"), null, null)).collectAsList()) {
+      expected.add(r.getString(0));
+    }
+    assertEquals(430, expected.size());
+    assertEquals(expected, held, "the segment holds exactly the batch's sent identities");
+    // Batch [500, 1000) sends k 500–599: a count the plan does not hold writes nothing.
+    assertFalse(plan.writeIdentities(500, written, "own-1", 99));
+    assertFalse(new File(new java.net.URI(written + "/own-1")).exists());
+    assertFalse(new File(new java.net.URI(written + "/_tmp-own-1")).exists());
+    assertTrue(plan.writeIdentities(500, written, "own-1", 100));
   }
 }
