@@ -63,7 +63,8 @@ final class BatchPlan {
           KeyColumns.natural(spark, path, format, fileIdentity, from, to, mode);
       keyed = natural.rows();
       // Each identity's first row is marked once: over the whole file, that counts them.
-      this.identitiesInFile = from == 0 && to == fileRows ? natural.marks().firsts().cardinality() : -1;
+      this.identitiesInFile =
+          from == 0 && to == fileRows ? natural.marks().firsts().cardinality() : -1;
     } else {
       keyed = KeyColumns.keyed(spark, path, format, fileIdentity, from, to, mode);
       this.identitiesInFile = -1;
