@@ -81,12 +81,9 @@ async function main(): Promise<number> {
   const driverOptions = process.env.SPARK_SYNC_DRIVER_JAVA_OPTIONS ?? archiveInBackground().then((archive) => [C1_ONLY, ...archive].join(' '));
   const { lanes, options, files } = parseArgs(process.argv.slice(2));
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'spark-sync-shared-broker-'));
-  const started = Date.now();
-  const broker = await startDevBroker({ dataDir });
-  process.stderr.write(`# shared broker ${broker.bootstrap} (pid ${broker.pid}) up in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
-  const env = { ...process.env, SPARK_SYNC_TEST_BROKER: broker.bootstrap, SPARK_SYNC_TEST_BROKER_PID: String(broker.pid) };
   const running = new Set<ReturnType<typeof spawn>>();
-  // Ctrl-C or a kill stops the files running and starts no other.
+  // Ctrl-C or a kill stops the files running and starts no other. Caught from before the broker
+  // starts: a kill during its start would otherwise end this process and leave the broker behind.
   let interrupted: NodeJS.Signals | undefined;
   const forward = (signal: NodeJS.Signals) => {
     interrupted = signal;
@@ -94,6 +91,10 @@ async function main(): Promise<number> {
   };
   process.on('SIGINT', forward);
   process.on('SIGTERM', forward);
+  const started = Date.now();
+  const broker = await startDevBroker({ dataDir });
+  process.stderr.write(`# shared broker ${broker.bootstrap} (pid ${broker.pid}) up in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+  const env = { ...process.env, SPARK_SYNC_TEST_BROKER: broker.bootstrap, SPARK_SYNC_TEST_BROKER_PID: String(broker.pid) };
   const results: JobResult[] = [];
   const runJob = async (job: Job, index: number) => {
     const jobEnv: NodeJS.ProcessEnv = { ...env, SPARK_SYNC_SLOWEST_TESTS_OUT: path.join(dataDir, `tests-${index}.json`) };
