@@ -78,7 +78,8 @@ async function main(): Promise<number> {
   process.env.JDK_JAVA_OPTIONS ??= C1_ONLY;
   // The archive takes about a minute to build on a fresh machine; the unit tests, which start no
   // driver that needs it, run meanwhile, and every other file starts once it is there.
-  const driverOptions = process.env.SPARK_SYNC_DRIVER_JAVA_OPTIONS ?? archiveInBackground().then((archive) => [C1_ONLY, ...archive].join(' '));
+  const archive = process.env.SPARK_SYNC_DRIVER_JAVA_OPTIONS === undefined ? archiveInBackground() : undefined;
+  const driverOptions = process.env.SPARK_SYNC_DRIVER_JAVA_OPTIONS ?? archive!.options.then((opts) => [C1_ONLY, ...opts].join(' '));
   const { lanes, options, files } = parseArgs(process.argv.slice(2));
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'spark-sync-shared-broker-'));
   const running = new Set<ReturnType<typeof spawn>>();
@@ -88,6 +89,7 @@ async function main(): Promise<number> {
   const forward = (signal: NodeJS.Signals) => {
     interrupted = signal;
     running.forEach((child) => child.kill(signal));
+    archive?.stop(signal);
   };
   process.on('SIGINT', forward);
   process.on('SIGTERM', forward);
@@ -109,6 +111,8 @@ async function main(): Promise<number> {
     if (interrupted) process.stderr.write(`# ${interrupted}: stopped; ${jobs.length - results.filter((r) => r.ms > 0).length} of ${jobs.length} jobs did not start\n`);
     return interrupted || results.some((r) => r.code !== 0) ? 1 : 0;
   } finally {
+    // A run of the unit tests alone never waits for the archive: its build stops with the run.
+    archive?.stop('SIGTERM');
     await broker.stop();
     if (isAlive(broker.pid)) {
       process.stderr.write(`# the shared broker (pid ${broker.pid}) outlived its stop\n`);
@@ -144,11 +148,13 @@ function plan(files: string[]): Job[] {
 }
 
 /** driverClassArchiveOptions (which blocks while it builds) in a child process, so tests can run meanwhile. */
-function archiveInBackground(): Promise<string[]> {
+function archiveInBackground(): { options: Promise<string[]>; stop: (signal: NodeJS.Signals) => void } {
   const script = `const a = require(${JSON.stringify(path.join(__dirname, 'driver-class-archive'))});
 process.stdout.write(JSON.stringify(a.driverClassArchiveOptions(${JSON.stringify(C1_ONLY)}, (l) => process.stderr.write(l + '\\n'))));`;
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // A process group of its own (the builder runs a demo sync and a JVM dump), so that a stop
+  // reaches all of it: killed with the runner, it would otherwise build on, orphaned.
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
+  const options = new Promise<string[]>((resolve) => {
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.on('close', () => {
@@ -160,6 +166,15 @@ process.stdout.write(JSON.stringify(a.driverClassArchiveOptions(${JSON.stringify
       }
     });
   });
+  const stop = (signal: NodeJS.Signals) => {
+    if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+    try {
+      process.kill(-child.pid, signal);
+    } catch {
+      // already gone
+    }
+  };
+  return { options, stop };
 }
 
 /** Runs the jobs in order, `lanes` at a time, until all ran or `stopped()`. */

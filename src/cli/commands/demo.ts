@@ -3,9 +3,10 @@ import path from 'node:path';
 import { Command, Option } from 'commander';
 import { checkpointRecord } from '../../checkpoint/checkpoint-report';
 import { sparkSyncHome } from '../../config/paths';
-import { SparkSyncError } from '../../errors/spark-sync-error';
-import { startDevBroker } from '../../dev/dev-broker';
+import { ExitCode, SparkSyncError } from '../../errors/spark-sync-error';
+import { DevBroker, startDevBroker } from '../../dev/dev-broker';
 import { KafkaAdmin } from '../../kafka/kafka-admin';
+import type { Logger } from '../../log/logger';
 import { SparkSync } from '../../spark-sync';
 import { globalOptions } from '../global-options';
 import { exitCodesHelp, printSummary, statusTable } from '../output';
@@ -32,7 +33,11 @@ ${exitCodesHelp([0, 1, 2, 3, 5, 6], { 5: 'the topic does not hold exactly one me
       const topic = 'spark-sync-demo';
 
       log.info({ data_dir: path.join(home, 'broker') }, '1/6 starting a local Apache Kafka broker (KRaft)');
-      const broker = await startDevBroker({ dataDir: path.join(home, 'broker'), log });
+      const starting = startDevBroker({ dataDir: path.join(home, 'broker'), log });
+      const stopOnSignal = brokerStopsWithSignals(starting, log);
+      const broker = await starting;
+      // Stopped while the broker started: the signal's handler stops it and exits; go no further.
+      if (stopOnSignal.stopping()) await new Promise(() => undefined);
       const sync = await SparkSync.open({ logger: log });
       sync.on('batch-committed', (e) => log.info({ batch: e.batchIndex, records_processed: e.recordsProcessed, total_records: e.totalRecords }, 'batch committed'));
       try {
@@ -55,10 +60,35 @@ ${exitCodesHelp([0, 1, 2, 3, 5, 6], { 5: 'the topic does not hold exactly one me
         printSummary({ command: 'demo', ok: messages === rows && audit.ok, rows, messages, missing: file.missing, duplicated: file.duplicated, first_run_sent: first.recordsSent, rerun_sent: rerun.recordsSent, seconds: first.seconds, records_per_second: first.recordsPerSecond, checkpoint });
         if (messages !== rows || !audit.ok) process.exitCode = 5;
       } finally {
+        stopOnSignal.dispose();
         await sync.close();
         await broker.stop();
       }
     });
+}
+
+/**
+ * Ctrl-C or SIGTERM during the demo stops its broker (once started) and exits 3, interrupted.
+ * The broker runs in a process group of its own, so a terminal's Ctrl-C never reaches it: without
+ * this, it would outlive the demo.
+ */
+function brokerStopsWithSignals(starting: Promise<DevBroker>, log: Logger): { stopping(): boolean; dispose(): void } {
+  let stopping = false;
+  const onSignal = (name: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    log.warn({ signal: name }, 'demo stopped on request: stopping its broker');
+    void starting.then((b) => b.stop(), () => undefined).finally(() => process.exit(ExitCode.UNAVAILABLE));
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  return {
+    stopping: () => stopping,
+    dispose: () => {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+    },
+  };
 }
 
 /** `--rows`, or the deprecated `--records` in its place; checked before anything is started or removed. */
