@@ -172,14 +172,15 @@ async function syncBatch(ctx: FileSyncContext, file: SourceFile, batch: BatchCur
   assertOffsetsAdvancedBy(topic, offsets, counts, after);
   await crashPoint('after-ack', index, jobs);
   const deadLettered = writes.reduce((n, w) => n + w.deadLettered, 0);
+  const records = counts.reduce((n, c) => n + c, 0);
   const replayed = writes.reduce((n, w) => n + w.replayed, 0);
   const commitStarted = Date.now();
   await store.commitBatch(topic, file.identity, { batchIndex: index, firstPosition: position, endPosition: to, partitionCounts: counts, endOffsets: after, deadLettered, replayed });
   const checkpointSeconds = (Date.now() - commitStarted) / 1000;
-  await indexCommitted(ctx, file, index, [{ from: offsets, to: after }], { batch: args, records: counts.reduce((n, c) => n + c, 0), deadLettered });
+  await indexCommitted(ctx, file, index, [{ from: offsets, to: after }], { batch: args, records, deadLettered });
   ctx.emit({
     type: 'batch-committed', topic, file: file.identity, batchIndex: index, firstPosition: position, endPosition: to,
-    records: ctx.keys.keyFields ? counts.reduce((n, c) => n + c, 0) : to - position, skipped: writes.reduce((n, w) => n + w.skipped, 0), deadLettered, recordsProcessed: to, totalRecords: rows, endOffsets: after,
+    records: ctx.keys.keyFields ? records : to - position, skipped: writes.reduce((n, w) => n + w.skipped, 0), deadLettered, recordsProcessed: to, totalRecords: rows, endOffsets: after,
     seconds: (Date.now() - batchStarted) / 1000, checkpointSeconds: checkpointSeconds + pendingSeconds,
   });
   return { index: index + 1, position: to, offsets: after };

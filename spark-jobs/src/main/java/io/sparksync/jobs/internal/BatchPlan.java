@@ -12,7 +12,6 @@ import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import scala.Tuple2;
-import scala.runtime.AbstractFunction1;
 
 /**
  * The batches of one file from a starting position on, read, keyed and placed by one shuffle
@@ -112,8 +111,11 @@ final class BatchPlan {
   boolean writeIdentities(long position, String index, String segment, long expected) {
     int batch = (int) ((position - from) / batchSize);
     KeyMode m = mode;
+    boolean[] batchPartitions = new boolean[placed.getNumPartitions()];
+    java.util.Arrays.fill(batchPartitions, batch * kafkaPartitions,
+        (batch + 1) * kafkaPartitions, true);
     JavaRDD<Row> digests = PartitionPruningRDD.create(placed.rdd(),
-            new Partitions(batch * kafkaPartitions, (batch + 1) * kafkaPartitions))
+            new ParquetSplits.Needed(batchPartitions))
         .toJavaRDD()
         .flatMap(record -> record._2()._2().length == 0
             ? Collections.emptyIterator()
@@ -123,25 +125,6 @@ final class BatchPlan {
     StructType schema = new StructType().add(IdentityIndex.ID, DataTypes.BinaryType, false);
     return IdentityIndex.writeDigests(spark, index, segment,
         spark.createDataFrame(digests, schema), expected);
-  }
-
-  /** Which Spark partitions of the placed records a pruned read keeps: {@code [first, end)}. */
-  private static final class Partitions extends AbstractFunction1<Object, Object>
-      implements java.io.Serializable {
-    private static final long serialVersionUID = 1L;
-    private final int first;
-    private final int end;
-
-    Partitions(int first, int end) {
-      this.first = first;
-      this.end = end;
-    }
-
-    @Override
-    public Object apply(Object index) {
-      int i = (Integer) index;
-      return i >= first && i < end;
-    }
   }
 
   /** Writes the batch starting at {@code position}; see {@link BatchWriter#writeBatch}. */

@@ -174,8 +174,11 @@ final class ParquetSplits {
     return out;
   }
 
-  /** Which partitions a pruned scan keeps (serializable: it travels with the RDD). */
-  private static final class Needed extends AbstractFunction1<Object, Object>
+  /**
+   * Which partitions a pruned RDD keeps (serializable: it travels with the RDD): a scan's splits
+   * here, a batch's placed partitions in {@link BatchPlan#writeIdentities}.
+   */
+  static final class Needed extends AbstractFunction1<Object, Object>
       implements java.io.Serializable {
     private static final long serialVersionUID = 1L;
     private final boolean[] needed;
