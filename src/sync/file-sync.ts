@@ -177,11 +177,11 @@ async function syncBatch(ctx: FileSyncContext, file: SourceFile, batch: BatchCur
   const commitStarted = Date.now();
   await store.commitBatch(topic, file.identity, { batchIndex: index, firstPosition: position, endPosition: to, partitionCounts: counts, endOffsets: after, deadLettered, replayed });
   const checkpointSeconds = (Date.now() - commitStarted) / 1000;
-  await indexCommitted(ctx, file, index, [{ from: offsets, to: after }], { batch: args, records, deadLettered });
+  const indexedFrom = await indexCommitted(ctx, file, index, [{ from: offsets, to: after }], { batch: args, records, deadLettered });
   ctx.emit({
     type: 'batch-committed', topic, file: file.identity, batchIndex: index, firstPosition: position, endPosition: to,
     records: ctx.keys.keyFields ? records : to - position, skipped: writes.reduce((n, w) => n + w.skipped, 0), deadLettered, recordsProcessed: to, totalRecords: rows, endOffsets: after,
-    seconds: (Date.now() - batchStarted) / 1000, checkpointSeconds: checkpointSeconds + pendingSeconds,
+    seconds: (Date.now() - batchStarted) / 1000, checkpointSeconds: checkpointSeconds + pendingSeconds, indexedFrom,
   });
   return { index: index + 1, position: to, offsets: after };
 }

@@ -112,15 +112,16 @@ export async function indexBatch(jobs: SparkJobs, args: { index: string; topic: 
  * holds its records; a recovered batch, or one the plan cannot account for exactly, is read back
  * from its offset ranges in Kafka.
  */
-export async function indexCommitted(ctx: FileSyncContext, file: SourceFile, batchIndex: number, ranges: OffsetRange[], written?: { batch: BatchArgs; records: number; deadLettered: number }): Promise<void> {
-  if (!ctx.keys.identityIndex) return;
+export async function indexCommitted(ctx: FileSyncContext, file: SourceFile, batchIndex: number, ranges: OffsetRange[], written?: { batch: BatchArgs; records: number; deadLettered: number }): Promise<'plan' | 'kafka' | undefined> {
+  if (!ctx.keys.identityIndex) return undefined;
   await crashPoint('before-index', batchIndex, ctx.jobs);
   await ctx.jobs.describeJobs(`spark-sync: ${file.identity} batch ${batchIndex + 1} (indexing its identities)`);
   const segment = segmentName(file.identity, batchIndex);
   // A dead-lettered row is placed in the plan but is not in Kafka, so the index must not hold it.
   if (written && written.records > 0 && written.deadLettered === 0
-    && await ctx.jobs.indexBatchFromPlan({ ...written.batch, segment, identities: written.records })) return;
+    && await ctx.jobs.indexBatchFromPlan({ ...written.batch, segment, identities: written.records })) return 'plan';
   await indexBatch(ctx.jobs, {
     index: ctx.keys.identityIndex, topic: ctx.topic, kafkaConf: ctx.kafkaConf, file: file.identity, batchIndex, messageKey: ctx.keys.messageKey, ranges,
   });
+  return 'kafka';
 }

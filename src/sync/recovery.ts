@@ -83,11 +83,12 @@ export async function recoverCutBatch(ctx: FileSyncContext, file: SourceFile, cp
 
 /**
  * Whether the Spark job writes a file's batches directly, each reading task to every partition
- * (io.sparksync.jobs.internal.DirectWriter#applies makes the same choice): positional identities
- * as Kafka keys, from Parquet. Otherwise one task writes each partition in position order.
+ * (io.sparksync.jobs.internal.DirectWriter#applies makes the same choice): identities (positional
+ * or natural) as Kafka keys, from Parquet. Otherwise one task writes each partition in position
+ * order.
  */
 export function writesDirect(format: string, keys: JobKeys): boolean {
-  return format === 'parquet' && !keys.keyFields && !keys.messageKey;
+  return format === 'parquet' && !keys.messageKey;
 }
 
 /**

@@ -39,6 +39,11 @@ export type SyncEvent =
        * transaction acknowledged before it.
        */
       checkpointSeconds: number;
+      /**
+       * Natural-key mode: where the batch's identity-index segment came from, the plan that
+       * wrote the batch (its records' identities, still at hand) or Kafka (read back).
+       */
+      indexedFrom?: 'plan' | 'kafka';
     }
   | {
       type: 'file-recovered';

@@ -5,7 +5,8 @@ import { before, test } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
 import { uniqueTopic } from '../helpers/broker-fixture';
 import { CliResult, assertKilledOnPurpose } from '../helpers/cli';
-import { expectedSampleKeys } from '../helpers/sample-rows';
+import { naturalKey } from '../../src/index';
+import { expectedSampleKeys, sampleFields } from '../helpers/sample-rows';
 import { useSyncFixture } from '../helpers/sync-fixture';
 import { messagesIn, readTopic, tally } from '../helpers/topic-reader';
 
@@ -99,6 +100,54 @@ test('a task that fails after writing part of its partition is retried: with no 
   const messages = await readTopic(t.broker.bootstrap, topic);
   assert.deepEqual(messages.filter((m) => Object.keys(m.headers).length > 0), [], 'no record carries a header');
   await t.assertExact(topic, small.keys);
+});
+
+/** The natural identities (--key-fields customer,quantity) of sample rows [0, rows), in first-row order. */
+function sampleIdentities(rows: number): string[] {
+  const ids = new Set<string>();
+  for (let i = 0; i < rows; i++) {
+    const f = sampleFields(i);
+    ids.add(naturalKey([f[1], f[3]]));
+  }
+  return [...ids];
+}
+
+test('natural keys from Parquet, written straight from the reading tasks: replays send nothing, a SIGKILL mid-batch resumes by keys, a retried task skips what its first attempt wrote, and the index built from the plans stops a copy', async () => {
+  const topic = uniqueTopic('natural-direct');
+  const natural = ['--key-fields', 'customer,quantity', '--master', 'local[2,4]'];
+  const summary = (run: CliResult) => {
+    assert.equal(run.code, 0, run.stderr.slice(-2000));
+    return JSON.parse(run.stdout.trim().split('\n').at(-1)!) as { recordsSent: number; duplicates: number; replayed: number };
+  };
+  // Rows 0–4,999 first, under another name: their identities are replays when small.parquet comes.
+  const early = sampleIdentities(5_000);
+  const all = sampleIdentities(SMALL_ROWS);
+  const seen = await t.sample('seen.parquet', 5_000, 262144);
+  assert.equal(summary(await t.submit(seen, topic, natural)).recordsSent, early.length);
+  const killed = await t.submit(small.path, topic, natural, { env: { SPARK_SYNC_TEST_CRASH_AT: 'mid-batch@1' } });
+  assertKilledOnPurpose(killed, 'small.parquet killed mid-batch 1');
+  const rerun = await t.submit(small.path, topic, natural, { env: { SPARK_SYNC_TEST_TASK_FAILURE_AT: '2' } });
+  const resumed = summary(rerun);
+  const rec = recovered(rerun);
+  assert.ok(rec && Number(rec.found_in_kafka) >= 300, `the killed run had written part of batch 1: ${JSON.stringify(rec)}`);
+  assert.equal(rec!.method, 'merge', 'each resumed task found its own records by their keys');
+  const batch2 = rerun.logs.find((l) => l.msg === 'batch committed' && l.batch === 2)!;
+  assert.ok(Number(batch2.skipped) >= 300, `the retried task skipped what its first attempt wrote: ${JSON.stringify(batch2)}`);
+  const planned = rerun.logs.filter((l) => l.msg === 'batch committed' && l.index_from === 'plan');
+  assert.deepEqual(planned.map((l) => l.batch), [2, 3], 'batches written by this run were indexed from their plan, not read back from Kafka');
+  assert.ok(resumed.recordsSent > 0, 'the rerun sent the rest of the file');
+  const status = JSON.parse((await t.cli(['status', '--checkpoint', t.checkpoint(topic), '--json'])).stdout.trim().split('\n').at(-1)!) as { files: Array<{ file_name: string; status: string; duplicate_records: number; replayed_records: number }> };
+  assert.deepEqual(status.files.map((f) => [f.file_name, f.status, f.duplicate_records, f.replayed_records]),
+    [['seen.parquet', 'COMPLETED', 5_000 - early.length, 0], ['small.parquet', 'COMPLETED', SMALL_ROWS - all.length, early.length]]);
+  await t.assertExact(topic, new Set(all));
+  // The index now holds every identity (batch 1's read back from Kafka, the others from the plans):
+  // a copy under a third name sends nothing.
+  const copy = path.join(path.dirname(small.path), 'copy', 'small-copy.parquet');
+  fs.mkdirSync(path.dirname(copy), { recursive: true });
+  fs.copyFileSync(small.path, copy);
+  const replay = summary(await t.submit(copy, topic, natural));
+  assert.deepEqual({ sent: replay.recordsSent, replayed: replay.replayed }, { sent: 0, replayed: all.length });
+  await t.assertExact(topic, new Set(all));
 });
 
 test('review 25.5/25.6: a resumed direct-write batch whose task meets a copy of one of its records fails with RESUME_MISMATCH on every attempt, so the rerun stops the job, falls back to the anti-join and keeps the anomaly (not exit 4 OFFSET_MISMATCH)', async () => {

@@ -100,7 +100,7 @@ function logEvent(log: Logger, e: SyncEvent): void {
       log.info({ file: e.file, topic: e.topic, total_records: e.totalRecords, records_processed: e.recordsProcessed, resumed: e.resumed, input_splits: e.inputSplits }, 'starting file');
       break;
     case 'batch-committed':
-      log.info({ file: e.file, batch: e.batchIndex, records: e.records, skipped: e.skipped, dead_lettered: e.deadLettered, records_processed: e.recordsProcessed, total_records: e.totalRecords, seconds: e.seconds, checkpoint_seconds: e.checkpointSeconds }, 'batch committed');
+      log.info({ file: e.file, batch: e.batchIndex, records: e.records, skipped: e.skipped, dead_lettered: e.deadLettered, records_processed: e.recordsProcessed, total_records: e.totalRecords, seconds: e.seconds, checkpoint_seconds: e.checkpointSeconds, ...(e.indexedFrom ? { index_from: e.indexedFrom } : {}) }, 'batch committed');
       break;
     case 'file-recovered':
       log.info({ file: e.file, mode: e.mode, method: e.method, found_in_kafka: e.foundInKafka, delta_written: e.deltaWritten, unexpected_records: e.unexpectedRecords, records_processed: e.recordsProcessed, seconds: e.seconds, source_bytes_read: e.sourceBytesRead }, 'recovered a batch cut off by a crash');

@@ -5,13 +5,16 @@ import org.apache.spark.sql.SparkSession;
 
 /**
  * The batch plan of the file being synced, the JVM half of the driver's batch loop: the driver
- * syncs one file at a time, batch after batch, so one {@link BatchPlan} is kept, and consecutive
- * batches of the same file reuse its read, keys and shuffle. A batch the plan does not hold
- * (another file or format, another position, a changed size or modification time) gets a new one.
+ * syncs one file at a time, batch after batch, so one plan is kept, and consecutive batches of
+ * the same file reuse it: a {@link BatchPlan} (its read, keys and shuffle) for the ordered write,
+ * a {@link NaturalPlan} (which rows are records) for natural keys written directly. A batch the
+ * plan does not hold (another file or format, another position, a changed size or modification
+ * time) gets a new one.
  */
 public final class Batches {
   private final SparkSession spark;
   private BatchPlan plan;
+  private NaturalPlan natural;
 
   public Batches(SparkSession spark) {
     this.spark = spark;
@@ -29,10 +32,16 @@ public final class Batches {
     JobRequest.Source source = r.source;
     if (DirectWriter.applies(source.format, mode)) {
       plan = null;
-      return DirectWriter.writeBatch(spark, source.path, source.format, source.identity, r.from,
+      if (mode.natural()) {
+        natural = NaturalPlan.forBatch(natural, spark, r, r.from);
+      } else {
+        releaseNatural();
+      }
+      return DirectWriter.writeBatch(spark, source.path, source.identity, r.from,
           Math.min(source.rows, r.from + r.batchSize), r.topic, KeyValues.parse(r.kafkaConf),
-          r.startOffsets, resume, RecordLimits.from(r.kafkaConf));
+          r.startOffsets, resume, RecordLimits.from(r.kafkaConf), natural);
     }
+    releaseNatural();
     plan = BatchPlan.forBatch(plan, spark, source.path, source.format, source.identity,
         source.rows, r.batchSize, r.startOffsets.length, mode, SourceFiles.stat(spark, source.path),
         r.from);
@@ -49,6 +58,9 @@ public final class Batches {
   public boolean indexFromPlan(JobRequest r) {
     KeyMode mode = r.keyMode();
     JobRequest.Source s = r.source;
+    if (natural != null && natural.holds(r, SourceFiles.stat(spark, s.path), r.from)) {
+      return natural.writeIdentities(r.from, mode.identityIndex, r.segment, r.identities);
+    }
     if (plan == null || !mode.natural() || !plan.holds(s.path, s.format, s.identity, s.rows,
         r.batchSize, r.startOffsets.length, mode, SourceFiles.stat(spark, s.path), r.from)) {
       return false;
@@ -58,9 +70,10 @@ public final class Batches {
 
   /**
    * Natural-key mode, before a file starts: its distinct identities, from the plan of its first
-   * batches when that plan covers the whole file ({@code MAX_ROWS} rows at most). The plan is kept
-   * for the file's first write, so the file's key columns are read and hashed once for both.
-   * -1 when the request names no batch size or the plan does not cover the file.
+   * batches when that plan covers the whole file ({@link NaturalPlan#MAX_ROWS} rows at most when
+   * written directly, else {@link BatchPlan#MAX_ROWS}). The plan is kept for the file's first
+   * write, so the file's key columns are read and hashed once for both. -1 when the request names
+   * no batch size or the plan does not cover the file.
    */
   public long identitiesInFile(JobRequest r) {
     KeyMode mode = r.keyMode();
@@ -68,8 +81,20 @@ public final class Batches {
     if (!mode.natural() || r.batchSize <= 0 || r.startOffsets == null || s.rows <= 0) {
       return -1;
     }
+    if (DirectWriter.applies(s.format, mode)) {
+      natural = NaturalPlan.forBatch(natural, spark, r, 0);
+      return natural.identitiesInFile();
+    }
     plan = BatchPlan.forBatch(plan, spark, s.path, s.format, s.identity, s.rows, r.batchSize,
         r.startOffsets.length, mode, SourceFiles.stat(spark, s.path), 0);
     return plan.identitiesInFile();
+  }
+
+  /** Frees the first rows a natural plan kept, once its file's batches are written otherwise. */
+  private void releaseNatural() {
+    if (natural != null) {
+      natural.release();
+      natural = null;
+    }
   }
 }

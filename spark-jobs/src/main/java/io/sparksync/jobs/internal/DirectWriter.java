@@ -13,14 +13,15 @@ import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.util.LongAccumulator;
 
 /**
- * The write with no ordering shuffle, for positional identities: each task reads its split of
- * the batch and sends every row straight to its partition (the key's digest mod P), as Spark's
- * own Kafka sink does. Positional keys are unique, so no consumer can rely on an order inside a
- * partition, and none is kept: several tasks write a partition at once.
+ * The write with no ordering shuffle, wherever the Kafka key is the identity: each task reads its
+ * split of the batch and sends every record straight to its partition (the key's digest mod P),
+ * as Spark's own Kafka sink does. Positional identities, and natural ones ({@link NaturalPlan}
+ * picks the records and flags the replays), are unique in the topic, so no consumer can rely on
+ * an order inside a partition, and none is kept: several tasks write a partition at once.
  *
  * <p>What the ordered path gets from offsets, this one gets from keys. A first attempt sends
  * everything. A retried attempt, and a first attempt resuming a batch a crash cut off, first
- * spools its rows to local disk to learn their keys ({@link RowSpool}), reads back from the
+ * spools its records to local disk to learn their keys ({@link RowSpool}), reads back from the
  * batch's start offsets which of them Kafka holds ({@link WrittenPositions}), then sends the
  * others. The driver's check after the batch (end offsets = start + the batch's count per
  * partition) catches anything else; resuming, records that are not the batch's own send the
@@ -35,26 +36,28 @@ final class DirectWriter {
   private DirectWriter() {}
 
   /**
-   * Whether a batch is written this way: positional identity with the identity as Kafka key, from
-   * a Parquet file (whose splits can be read alone). The driver makes the same choice
+   * Whether a batch is written this way: the identity as Kafka key (no {@code --message-key}),
+   * from a Parquet file (whose splits can be read alone). The driver makes the same choice
    * ({@code writesDirect} in src/sync/recovery.ts) to recover a cut-off batch by the anti-join.
    */
   static boolean applies(String format, KeyMode mode) {
-    return !mode.natural() && !mode.messageKeyed()
-        && SourceFormat.parse(format).name.equals("parquet");
+    return !mode.messageKeyed() && SourceFormat.parse(format).name.equals("parquet");
   }
 
   /**
    * Writes rows {@code [from, to)} of a file, one task per split that holds them; returns per
-   * Kafka partition {partition, records, sent, skipped, dead-lettered}, summed over the tasks.
+   * Kafka partition {partition, records, sent, skipped, dead-lettered, replayed}, summed over the
+   * tasks.
+   *
+   * @param natural natural keys: the plan that marked these rows; null for positional keys
    */
-  static long[][] writeBatch(SparkSession spark, String path, String format, String fileIdentity,
-      long from, long to, String topic, Map<String, String> kafkaProps, long[] batchStartOffsets,
-      boolean resume, RecordLimits limits) {
+  static long[][] writeBatch(SparkSession spark, String path, String fileIdentity, long from,
+      long to, String topic, Map<String, String> kafkaProps, long[] batchStartOffsets,
+      boolean resume, RecordLimits limits, NaturalPlan natural) {
     ParquetSplits.Pruned read = SourceReader.readParquetSplits(spark, path, from, to);
     long[][][] ranges = read.ranges;
-    Dataset<Row> keyed = KeyColumns.keyed(spark, read.rows, path, fileIdentity, from,
-        KeyMode.POSITIONAL);
+    Dataset<Row> keyed = natural != null ? natural.records(read.rows)
+        : KeyColumns.keyed(spark, read.rows, path, fileIdentity, from, KeyMode.POSITIONAL);
     LongAccumulator produceMs = spark.sparkContext().longAccumulator(BatchWriter.PRODUCE_MS);
     LongAccumulator readBackMs = spark.sparkContext().longAccumulator(READ_BACK_MS);
     LongAccumulator readBackRecords = spark.sparkContext().longAccumulator(READ_BACK_RECORDS);
@@ -70,7 +73,7 @@ final class DirectWriter {
     int partitions = batchStartOffsets.length;
     long[][] total = new long[partitions][];
     for (int p = 0; p < partitions; p++) {
-      total[p] = PartitionWriter.result(p, 0, 0, 0, 0);
+      total[p] = PartitionWriter.result(p, 0, 0, 0, 0, 0);
       for (long[][] task : perTask) {
         for (int f = 1; f < total[p].length; f++) {
           total[p][f] += task[p][f];
@@ -78,6 +81,41 @@ final class DirectWriter {
       }
     }
     return total;
+  }
+
+  /**
+   * A task's keyed rows without the replays (natural keys: another file sent the identity), which
+   * are counted per partition in {@code replayed} and never sent, spooled or skipped, on every
+   * attempt alike.
+   */
+  private static Iterator<InternalRow> withoutReplays(Iterator<InternalRow> rows,
+      long[] replayed) {
+    return new Iterator<InternalRow>() {
+      private InternalRow next;
+
+      @Override
+      public boolean hasNext() {
+        while (next == null && rows.hasNext()) {
+          InternalRow r = rows.next();
+          if (r.getBoolean(4)) {
+            replayed[HashKeys.partitionOf(r.getUTF8String(0).getBytes(), replayed.length)]++;
+          } else {
+            next = r;
+          }
+        }
+        return next != null;
+      }
+
+      @Override
+      public InternalRow next() {
+        if (!hasNext()) {
+          throw new java.util.NoSuchElementException();
+        }
+        InternalRow r = next;
+        next = null;
+        return r;
+      }
+    };
   }
 
   /** A task's rows as keyed rows, straight from Spark's iterator (one holder, refilled). */
@@ -114,8 +152,8 @@ final class DirectWriter {
   }
 
   /**
-   * Writes one task's rows (keyed: identity, value, position) and returns, per Kafka partition,
-   * {partition, records, sent, skipped, dead-lettered}.
+   * Writes one task's rows (keyed: identity, value, position, message key, replay) and returns,
+   * per Kafka partition, {partition, records, sent, skipped, dead-lettered, replayed}.
    *
    * @param ranges the task's position ranges, from its split's row groups
    * @param resume whether this batch was cut off by a crash: a first attempt then also reads back
@@ -129,6 +167,8 @@ final class DirectWriter {
     long[] sent = new long[partitions];
     long[] skipped = new long[partitions];
     long[] deadLettered = new long[partitions];
+    long[] replayed = new long[partitions];
+    rows = withoutReplays(rows, replayed);
     boolean firstAttempt = TaskProducer.firstAttempt();
     // A retry may race the attempt it replaces; a resumed batch, on a cluster, the executors of
     // the crashed driver (in local mode they died with the driver's JVM).
@@ -187,7 +227,8 @@ final class DirectWriter {
     }
     long[][] out = new long[partitions][];
     for (int p = 0; p < partitions; p++) {
-      out[p] = PartitionWriter.result(p, records[p], sent[p], skipped[p], deadLettered[p]);
+      out[p] = PartitionWriter.result(p, records[p], sent[p], skipped[p], deadLettered[p],
+          replayed[p]);
     }
     return out;
   }

@@ -137,7 +137,9 @@ public final class IdentityIndex {
         return true;
       }
       Path temp = new Path(index, TEMP_PREFIX + segment);
-      digests.write().mode(SaveMode.Overwrite).parquet(temp.toString());
+      // Digests are all distinct: a dictionary would only cost time.
+      digests.write().mode(SaveMode.Overwrite).option("parquet.enable.dictionary", "false")
+          .parquet(temp.toString());
       // The count comes from the footers just written: a small job, no data read.
       if (expected >= 0 && spark.read().parquet(temp.toString()).count() != expected) {
         fs.delete(temp, true);

@@ -127,6 +127,30 @@ public final class KeyColumns {
         from, to, mode.identityIndex, fileIdentity);
   }
 
+  /**
+   * Natural-key mode, the direct write ({@link NaturalPlan}): the marks of rows
+   * {@code [from, to)}, with the range's first rows kept for its batches' index segments.
+   */
+  static NaturalRows.MarkedRows naturalMarks(SparkSession spark, String path, String format,
+      String fileIdentity, long from, long to, KeyMode mode) {
+    Dataset<Row> upTo = SourceReader.readRange(spark, path, format, 0, to);
+    return NaturalRows.mark(spark, upTo,
+        naturalIdentity(dataSchema(upTo.schema()), mode.keyFields, path), from, to,
+        mode.identityIndex, fileIdentity, true);
+  }
+
+  /**
+   * {@link #keyed} in natural-key mode of rows already read ({@code inRange}: data columns and
+   * {@link SourceReader#POSITION}), picked by {@code marks} of a range starting at {@code from}.
+   */
+  static Dataset<Row> naturalRecords(SparkSession spark, Dataset<Row> inRange, String path,
+      NaturalRows.Marks marks, long from, KeyMode mode) {
+    StructType dataSchema = dataSchema(inRange.schema());
+    return NaturalRows.select(spark, inRange, marks, from,
+        naturalIdentity(dataSchema, mode.keyFields, path), value(dataSchema),
+        messageKeyOf(dataSchema, mode, path));
+  }
+
   /** The natural-key identity: the hash of the {@code --key-fields} alone. */
   private static Column naturalIdentity(StructType dataSchema, String[] keyFields, String path) {
     return key(fields(dataSchema, keyFields, "--key-fields", path), null, null);

@@ -3,21 +3,27 @@ package io.sparksync.jobs.internal;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.min;
+import static org.apache.spark.sql.functions.not;
 import static org.apache.spark.sql.functions.udf;
 import static org.apache.spark.sql.functions.unhex;
 
 import java.util.BitSet;
 import java.util.Collections;
+import java.util.Iterator;
+import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.sql.api.java.UDF1;
 import org.apache.spark.sql.expressions.UserDefinedFunction;
 import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
 import org.apache.spark.storage.StorageLevel;
+import org.apache.spark.util.AccumulatorV2;
 import org.apache.spark.util.sketch.BloomFilter;
 
 /**
@@ -25,12 +31,13 @@ import org.apache.spark.util.sketch.BloomFilter;
  * replay where the topic's identity index holds the identity from another file.
  *
  * <p>Two reads of the file. The first reads only the key columns and the positions: each
- * identity's first position (a hash aggregate over 32-byte digests, kept while it is used twice),
- * joined with the index's digests that a Bloom filter of those first rows lets through, then
- * folded into two bitmaps over the range's positions (the first row of its identity; a replay).
- * The driver broadcasts them: one bit a row, 1 MB for a 4M-row plan, and no identity reaches the
- * driver. The second read keeps the range's rows whose bit is set. So a row's value crosses no
- * shuffle before its batch is placed, and the index's digests meet only digests.
+ * identity's first position (a hash aggregate over 32-byte digests, kept while it is used), joined
+ * with the index's digests that a Bloom filter of the range's digests (gathered by the same read)
+ * lets through, then folded into two bitmaps over the range's positions (the first row of its
+ * identity; a replay). The driver broadcasts them: one bit a row, 1 MB for a 4M-row plan, and no
+ * identity reaches the driver. The second read keeps the range's rows whose bit is set. So a
+ * row's value crosses no shuffle before its batch is placed or sent, and the index's digests meet
+ * only digests.
  */
 final class NaturalRows {
   private static final String DIGEST = "__spark_sync_digest";
@@ -60,44 +67,190 @@ final class NaturalRows {
   }
 
   /**
+   * Marks, and the range's first rows of their identity as (digest, position), kept (memory, else
+   * local disk) for the identity-index segments of its batches ({@link #sent}): the direct
+   * write's plan ({@link NaturalPlan}) has no placed records to take them from.
+   */
+  record MarkedRows(Marks marks, long from, Dataset<Row> firsts) {
+    /** The digests ({@link IdentityIndex#ID}) of the records sent at positions {@code [from, to)}. */
+    Dataset<Row> sent(SparkSession spark, long from, long to) {
+      Column position = col(SourceReader.POSITION);
+      Dataset<Row> inRange = firsts.filter(position.geq(from).and(position.lt(to)));
+      int replay = marks.replays().nextSetBit(bit(from, this.from));
+      if (replay >= 0 && replay < bit(to, this.from)) {
+        Broadcast<long[][]> b =
+            JavaSparkContext.fromSparkContext(spark.sparkContext()).broadcast(marks.words());
+        UserDefinedFunction isReplay = udf(new Marked(b, this.from, 1), DataTypes.BooleanType);
+        inRange = inRange.filter(not(isReplay.apply(position)));
+      }
+      return inRange.select(col(DIGEST).as(IdentityIndex.ID));
+    }
+
+    void release() {
+      firsts.unpersist(false);
+    }
+  }
+
+  /**
    * Marks the records among rows {@code [from, …)} of {@code upTo} (which holds every row before
    * {@code from} too, since an earlier duplicate drops a row).
    */
   static Marks mark(SparkSession spark, Dataset<Row> upTo, Column identity, long from, long to,
       String index, String fileIdentity) {
+    return mark(spark, upTo, identity, from, to, index, fileIdentity, false).marks();
+  }
+
+  /** As {@link #mark}; with {@code keep}, the first rows are kept too ({@link MarkedRows}). */
+  static MarkedRows mark(SparkSession spark, Dataset<Row> upTo, Column identity, long from, long to,
+      String index, String fileIdentity, boolean keep) {
     Column position = col(SourceReader.POSITION);
     Dataset<Row> digests = upTo.select(unhex(identity).as(DIGEST), position);
-    Dataset<Row> firsts = digests
-        .groupBy(DIGEST).agg(min(position).as(SourceReader.POSITION))
-        .filter(col(SourceReader.POSITION).geq(from));
     // The file's own segments (its committed batches, a cut-off batch's tail) are left out, so
     // its own records are never its replays.
     Dataset<Row> held = index == null ? null
         : IdentityIndex.read(spark, index, IdentityIndex.ownPrefix(fileIdentity));
     boolean filtered = held != null && to - from <= BLOOM_MAX_ROWS;
+    BloomOfDigests bloom = null;
     if (filtered) {
-      // The filter and the join both take the range's first rows: kept (memory, else local disk)
-      // so the key columns are read, hashed and aggregated once for both.
-      firsts = firsts.persist(StorageLevel.MEMORY_AND_DISK());
-      held = held.filter(mightHold(spark, firsts, to - from).apply(col(IdentityIndex.ID)));
+      // Gathered as the key columns are read for the aggregate below: no job of its own.
+      bloom = new BloomOfDigests(Math.max(1, to - from), BLOOM_FPP);
+      spark.sparkContext().register(bloom, "spark-sync.natural.bloom");
+      digests = gathering(spark, digests, bloom, from);
     }
+    Dataset<Row> firsts = digests
+        .groupBy(DIGEST).agg(min(position).as(SourceReader.POSITION))
+        .filter(col(SourceReader.POSITION).geq(from));
+    boolean kept = filtered || keep;
+    if (kept) {
+      // The join and the segments take the range's first rows: kept (memory, else local disk) so
+      // the key columns are read, hashed and aggregated once.
+      firsts = firsts.persist(StorageLevel.MEMORY_AND_DISK());
+    }
+    boolean done = false;
     try {
-      return Marks.of(words(firsts, held, from));
-    } finally {
       if (filtered) {
-        firsts.unpersist();
+        firsts.count();
+        held = held.filter(mightHold(spark, bloom.value()).apply(col(IdentityIndex.ID)));
+      }
+      Dataset<Row> marked = held == null
+          ? firsts.select(col(SourceReader.POSITION), lit(false))
+          : firsts.join(held, firsts.col(DIGEST).equalTo(held.col(IdentityIndex.ID)), "left")
+              .select(firsts.col(SourceReader.POSITION), held.col(IdentityIndex.ID).isNotNull());
+      MarkedRows m = new MarkedRows(Marks.of(words(marked, from)), from, keep ? firsts : null);
+      done = true;
+      return m;
+    } finally {
+      if (kept && !(keep && done)) {
+        firsts.unpersist(false);
       }
     }
   }
 
-  /** The marks of {@code firsts} (digest, position) against {@code held} (or none), as words. */
-  private static long[][] words(Dataset<Row> firsts, Dataset<Row> held, long from) {
-    Dataset<Row> marked = held == null
-        ? firsts.select(col(SourceReader.POSITION), lit(false))
-        : firsts.join(held, firsts.col(DIGEST).equalTo(held.col(IdentityIndex.ID)), "left")
-            .select(firsts.col(SourceReader.POSITION), held.col(IdentityIndex.ID).isNotNull());
+  /**
+   * {@code digests} (digest, position), each task putting the digests of its rows at positions
+   * from {@code from} into {@code bloom} as they pass.
+   */
+  private static Dataset<Row> gathering(SparkSession spark, Dataset<Row> digests,
+      BloomOfDigests bloom, long from) {
+    StructType schema = digests.schema();
+    long expected = bloom.expected;
+    double fpp = bloom.fpp;
+    JavaRDD<InternalRow> rows = digests.queryExecution().toRdd().toJavaRDD()
+        .mapPartitions(it -> new Iterator<InternalRow>() {
+          /** Made on the task's first digest of the range: a task before it sends no filter. */
+          private BloomFilter filter;
+
+          @Override
+          public boolean hasNext() {
+            boolean more = it.hasNext();
+            if (!more && filter != null) {
+              bloom.add(filter);
+              filter = null;
+            }
+            return more;
+          }
+
+          @Override
+          public InternalRow next() {
+            InternalRow r = it.next();
+            if (r.getLong(1) >= from) {
+              if (filter == null) {
+                filter = BloomFilter.create(expected, fpp);
+              }
+              filter.putBinary(r.getBinary(0));
+            }
+            return r;
+          }
+        });
+    return spark.internalCreateDataFrame(rows.rdd(), schema, false);
+  }
+
+  /**
+   * A Bloom filter over digests, merged from the tasks that put them (an accumulator: a task's
+   * filter reaches the driver with its result, a retried task's again, which changes nothing).
+   * Each is sized for the whole range (1.2 MB a million rows), so a plan's range is bounded
+   * ({@link NaturalPlan#MAX_ROWS}): the tasks' filters all pass through the driver.
+   */
+  static final class BloomOfDigests extends AccumulatorV2<BloomFilter, BloomFilter> {
+    private static final long serialVersionUID = 1L;
+    final long expected;
+    final double fpp;
+    private BloomFilter filter;
+
+    BloomOfDigests(long expected, double fpp) {
+      this.expected = expected;
+      this.fpp = fpp;
+    }
+
+    @Override
+    public boolean isZero() {
+      return filter == null;
+    }
+
+    @Override
+    public AccumulatorV2<BloomFilter, BloomFilter> copy() {
+      BloomOfDigests c = new BloomOfDigests(expected, fpp);
+      if (filter != null) {
+        c.add(filter);
+      }
+      return c;
+    }
+
+    @Override
+    public void reset() {
+      filter = null;
+    }
+
+    @Override
+    public void add(BloomFilter f) {
+      if (filter == null) {
+        filter = BloomFilter.create(expected, fpp);
+      }
+      try {
+        filter.mergeInPlace(f);
+      } catch (org.apache.spark.util.sketch.IncompatibleMergeException e) {
+        throw new IllegalStateException("Bloom filters of one range differ in size", e);
+      }
+    }
+
+    @Override
+    public void merge(AccumulatorV2<BloomFilter, BloomFilter> other) {
+      if (!other.isZero()) {
+        add(other.value());
+      }
+    }
+
+    /** The merged filter; an empty one if no task put a digest. */
+    @Override
+    public BloomFilter value() {
+      return filter != null ? filter : BloomFilter.create(expected, fpp);
+    }
+  }
+
+  /** The marks of {@code marked} (position, replay) rows, as words. */
+  private static long[][] words(Dataset<Row> marked, long from) {
     // Segments may overlap, so a row can come twice: its bit is set once.
-    long[][] words = marked.javaRDD().mapPartitions(rows -> {
+    return marked.javaRDD().mapPartitions(rows -> {
       Marks m = new Marks(new BitSet(), new BitSet());
       while (rows.hasNext()) {
         Row r = rows.next();
@@ -115,33 +268,18 @@ final class NaturalRows {
       m.replays().or(other.replays());
       return m.words();
     });
-    return words;
   }
 
   /**
-   * A filter on digests that passes every digest of {@code digests} (at most {@code rows}: the
-   * range's first rows of their identity) and about {@link #BLOOM_FPP} of the others: a Bloom
-   * filter, built where the rows lie and broadcast (about 1.2 MB a million rows). The index's
-   * digests that cannot be the file's are dropped as the index is read, so the join shuffles the
-   * index's matches and a few false positives instead of the whole index (10M digests, 320 MB,
-   * for a 1M-row file against a 10M index).
+   * A test on digests that passes every digest put into {@code filter} (the range's first rows
+   * of their identity) and about {@link #BLOOM_FPP} of the others, broadcast (about 1.2 MB a
+   * million rows). The index's digests that cannot be the file's are dropped as the index is
+   * read, so the join shuffles the index's matches and a few false positives instead of the whole
+   * index (10M digests, 320 MB, for a 1M-row file against a 10M index).
    */
-  private static UserDefinedFunction mightHold(SparkSession spark, Dataset<Row> digests,
-      long rows) {
-    long expected = Math.max(1, rows);
-    // An empty filter is the fold's zero: a range with no first rows may have no partition.
-    byte[] filter = digests.select(col(DIGEST)).javaRDD().mapPartitions(it -> {
-      BloomFilter f = BloomFilter.create(expected, BLOOM_FPP);
-      while (it.hasNext()) {
-        f.putBinary((byte[]) it.next().get(0));
-      }
-      return Collections.singletonList(bytes(f)).iterator();
-    }).fold(bytes(BloomFilter.create(expected, BLOOM_FPP)), (a, b) -> {
-      BloomFilter merged = filter(a);
-      merged.mergeInPlace(filter(b));
-      return bytes(merged);
-    });
-    Broadcast<byte[]> b = JavaSparkContext.fromSparkContext(spark.sparkContext()).broadcast(filter);
+  private static UserDefinedFunction mightHold(SparkSession spark, BloomFilter filter) {
+    Broadcast<byte[]> b =
+        JavaSparkContext.fromSparkContext(spark.sparkContext()).broadcast(bytes(filter));
     return udf(new MightContain(b), DataTypes.BooleanType);
   }
 

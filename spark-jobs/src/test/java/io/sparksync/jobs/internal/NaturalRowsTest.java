@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.sparksync.jobs.JobRequest;
 import java.io.File;
 import java.nio.file.Files;
 import java.util.List;
@@ -112,10 +113,44 @@ class NaturalRowsTest {
     String written = Files.createTempDirectory("plan-segments").toUri().toString();
     // Batch [0, 500): every row is the first of its k; k 100–169 are replays, not sent.
     assertTrue(plan.writeIdentities(0, written, "own-0", 430));
-    TreeSet<String> held = new TreeSet<>();
-    for (Row r : spark.read().parquet(written + "/own-0").collectAsList()) {
-      held.add(java.util.HexFormat.of().formatHex((byte[]) r.get(0)));
+    assertEquals(sentIdentities(), segmentHolds(written, "own-0"),
+        "the segment holds exactly the batch's sent identities");
+    // Batch [500, 1000) sends k 500–599: a count the plan does not hold writes nothing.
+    assertFalse(plan.writeIdentities(500, written, "own-1", 99));
+    assertFalse(new File(new java.net.URI(written + "/own-1")).exists());
+    assertFalse(new File(new java.net.URI(written + "/_tmp-own-1")).exists());
+    assertTrue(plan.writeIdentities(500, written, "own-1", 100));
+  }
+
+  @Test
+  void aDirectWritePlanMarksTheFileOnceAndIndexesEachBatchFromItsFirstRows() throws Exception {
+    JobRequest r = JobRequest.parse(String.format("{\"source\": {\"path\": \"%s\", "
+        + "\"format\": \"parquet\", \"identity\": \"%s\", \"rows\": 1000}, "
+        + "\"keys\": {\"keyFields\": [\"k\"], \"identityIndex\": \"%s\"}, "
+        + "\"batchSize\": 500, \"startOffsets\": [0, 0, 0]}", file, FILE_IDENTITY, index));
+    NaturalPlan plan = NaturalPlan.forBatch(null, spark, r, 0);
+    try {
+      assertEquals(600, plan.identitiesInFile(), "k takes 600 values");
+      assertTrue(plan == NaturalPlan.forBatch(plan, spark, r, 500), "both batches, one plan");
+      // The batch's own read, picked by the marks: 500 first rows, 70 of them replays.
+      List<Row> batch = plan.records(SourceReader.readParquetSplits(spark, file, 0, 500).rows)
+          .collectAsList();
+      assertEquals(500, batch.size());
+      assertEquals(70, batch.stream().filter(row -> row.getBoolean(4)).count());
+      String written = Files.createTempDirectory("direct-segments").toUri().toString();
+      assertTrue(plan.writeIdentities(0, written, "own-0", 430));
+      assertEquals(sentIdentities(), segmentHolds(written, "own-0"));
+      assertFalse(plan.writeIdentities(500, written, "own-1", 99));
+      assertFalse(new File(new java.net.URI(written + "/_tmp-own-1")).exists());
+      assertTrue(plan.writeIdentities(500, written, "own-1", 100));
+      assertEquals(100, segmentHolds(written, "own-1").size(), "k 500–599, each once");
+    } finally {
+      plan.release();
     }
+  }
+
+  /** Batch [0, 500)'s sent identities: k 0–499 but the replays 100–169. */
+  private static TreeSet<String> sentIdentities() {
     Dataset<Row> ks = spark.range(0, 500).filter("id < 100 OR id >= 170").selectExpr("id AS k");
     TreeSet<String> expected = new TreeSet<>();
     for (Row r : ks.select(KeyColumns.key(KeyColumns.fields(ks.schema(), new String[] {"k"},
@@ -123,11 +158,14 @@ class NaturalRowsTest {
       expected.add(r.getString(0));
     }
     assertEquals(430, expected.size());
-    assertEquals(expected, held, "the segment holds exactly the batch's sent identities");
-    // Batch [500, 1000) sends k 500–599: a count the plan does not hold writes nothing.
-    assertFalse(plan.writeIdentities(500, written, "own-1", 99));
-    assertFalse(new File(new java.net.URI(written + "/own-1")).exists());
-    assertFalse(new File(new java.net.URI(written + "/_tmp-own-1")).exists());
-    assertTrue(plan.writeIdentities(500, written, "own-1", 100));
+    return expected;
+  }
+
+  private static TreeSet<String> segmentHolds(String index, String segment) {
+    TreeSet<String> held = new TreeSet<>();
+    for (Row r : spark.read().parquet(index + "/" + segment).collectAsList()) {
+      held.add(java.util.HexFormat.of().formatHex((byte[]) r.get(0)));
+    }
+    return held;
   }
 }

@@ -1,0 +1,106 @@
+package io.sparksync.jobs.internal;
+
+import io.sparksync.jobs.JobRequest;
+import java.util.Arrays;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+
+/**
+ * Natural keys written directly ({@link DirectWriter}): which rows of a file, from a starting
+ * position on, are records ({@link NaturalRows.Marks}), found once for up to {@link #MAX_ROWS}
+ * rows and used by each of their batches. Each batch then reads its own rows and sends its
+ * records straight from the reading tasks, with no placement shuffle and no sort: without
+ * {@code --message-key} every record's key is its identity, unique in the topic, so no consumer
+ * can rely on an order inside a partition.
+ *
+ * <p>The range's first rows stay kept as (digest, position), so a committed batch's
+ * identity-index segment is written from them ({@link #writeIdentities}) and not read back from
+ * Kafka. {@link #release} frees them.
+ */
+final class NaturalPlan {
+  /**
+   * Rows one plan marks: a file of up to this many rows reads its key columns and the index once.
+   * Bounded by what passes through the driver: each reading task that holds rows of the range
+   * sends it a Bloom filter sized for the whole range (about 10 MB here; 13 tasks of 128 MB splits
+   * for a range of 200-byte rows), and every batch's tasks get the range's bitmaps (2 MB). Its
+   * first rows stay cached at about 50 bytes each (memory, else the executors' local disks).
+   */
+  static final long MAX_ROWS = 8_000_000L;
+
+  private final SparkSession spark;
+  private final JobRequest.Source source;
+  private final KeyMode mode;
+  private final long batchSize;
+  /** Size and modification time when planned: a changed file is never served from the plan. */
+  private final long[] stamp;
+  private final long from;
+  private final long to;
+  private final NaturalRows.MarkedRows marked;
+
+  private NaturalPlan(SparkSession spark, JobRequest r, long[] stamp, long from) {
+    this.spark = spark;
+    this.source = r.source;
+    this.mode = r.keyMode();
+    this.batchSize = r.batchSize;
+    this.stamp = stamp;
+    this.from = from;
+    long batches = Math.max(1, MAX_ROWS / batchSize);
+    this.to = Math.min(source.rows, from + batches * batchSize);
+    this.marked = KeyColumns.naturalMarks(spark, source.path, source.format, source.identity,
+        from, to, mode);
+  }
+
+  /** A plan starting at {@code from}, unless {@code current} holds that batch; see {@link #holds}. */
+  static NaturalPlan forBatch(NaturalPlan current, SparkSession spark, JobRequest r,
+      long from) {
+    long[] stamp = SourceFiles.stat(spark, r.source.path);
+    if (current != null && current.holds(r, stamp, from)) {
+      return current;
+    }
+    if (current != null) {
+      current.release();
+    }
+    return new NaturalPlan(spark, r, stamp, from);
+  }
+
+  /** Whether this plan marked the batch of {@code r} at {@code position}, of the same file. */
+  boolean holds(JobRequest r, long[] stamp, long position) {
+    JobRequest.Source s = r.source;
+    return source.path.equals(s.path) && source.format.equals(s.format)
+        && source.identity.equals(s.identity) && source.rows == s.rows
+        && mode.equals(r.keyMode()) && batchSize == r.batchSize
+        && Arrays.equals(this.stamp, stamp)
+        && position >= from && position < to && (position - from) % batchSize == 0;
+  }
+
+  /**
+   * Natural-key mode, a plan of the whole file: its distinct identities (each first row is marked
+   * once). -1 for any other plan.
+   */
+  long identitiesInFile() {
+    return from == 0 && to == source.rows ? marked.marks().firsts().cardinality() : -1;
+  }
+
+  /** The records among rows already read ({@code inRange}, within the plan), as keyed rows. */
+  Dataset<Row> records(Dataset<Row> inRange) {
+    return KeyColumns.naturalRecords(spark, inRange, source.path, marked.marks(), from, mode);
+  }
+
+  /**
+   * Writes the identity-index segment of the batch at {@code position}: its records' digests,
+   * replays left out, renamed into the index only if they are exactly {@code expected} (a
+   * dead-lettered row is a record but not in Kafka); false with nothing written otherwise.
+   */
+  boolean writeIdentities(long position, String index, String segment, long expected) {
+    long end = Math.min(source.rows, position + batchSize);
+    // About 32 MB of digests a file per million records: a batch's segment is a few files.
+    int files = (int) Math.max(1, Math.min(16, expected / 1_000_000 + 1));
+    return IdentityIndex.writeDigests(spark, index, segment,
+        marked.sent(spark, position, end).coalesce(files), expected);
+  }
+
+  void release() {
+    marked.release();
+  }
+}
