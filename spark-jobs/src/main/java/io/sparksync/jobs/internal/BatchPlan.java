@@ -1,5 +1,6 @@
 package io.sparksync.jobs.internal;
 
+import io.sparksync.jobs.JobRequest;
 import java.util.Collections;
 import java.util.Map;
 import org.apache.spark.api.java.JavaPairRDD;
@@ -25,51 +26,31 @@ final class BatchPlan {
   static final int MAX_SPARK_PARTITIONS = 2048;
 
   private final SparkSession spark;
-  private final String path;
-  private final String format;
-  private final String fileIdentity;
-  private final long fileRows;
-  private final long batchSize;
-  private final int kafkaPartitions;
-  private final KeyMode mode;
-  /** Size and modification time when planned: a changed file is never served from the plan. */
-  private final long[] stamp;
-  private final long from;
-  private final long to;
+  private final PlanScope scope;
   private final JavaPairRDD<Slot, Tuple2<byte[], byte[]>> placed;
   /** See {@link #identitiesInFile}. */
   private final long identitiesInFile;
 
-  private BatchPlan(SparkSession spark, String path, String format, String fileIdentity,
-      long fileRows, long batchSize, int kafkaPartitions, KeyMode mode, long[] stamp, long from) {
+  private BatchPlan(SparkSession spark, JobRequest r, long[] stamp, long from) {
     this.spark = spark;
-    this.path = path;
-    this.mode = mode;
-    this.format = format;
-    this.fileIdentity = fileIdentity;
-    this.fileRows = fileRows;
-    this.batchSize = batchSize;
-    this.kafkaPartitions = kafkaPartitions;
-    this.stamp = stamp;
-    this.from = from;
-    long maxBatches = Math.max(1, Math.min(MAX_ROWS / batchSize,
-        MAX_SPARK_PARTITIONS / kafkaPartitions));
-    long batches = Math.min(maxBatches, (fileRows - from + batchSize - 1) / batchSize);
-    this.to = Math.min(fileRows, from + batches * batchSize);
+    this.scope = PlanScope.of(r, stamp, from, Math.min(MAX_ROWS / r.batchSize,
+        MAX_SPARK_PARTITIONS / r.startOffsets.length));
+    JobRequest.Source s = r.source;
+    KeyMode mode = scope.mode();
+    long to = scope.to();
     Dataset<Row> keyed;
     if (mode.natural()) {
       KeyColumns.Natural natural =
-          KeyColumns.natural(spark, path, format, fileIdentity, from, to, mode);
+          KeyColumns.natural(spark, s.path, s.format, s.identity, from, to, mode);
       keyed = natural.rows();
       // Each identity's first row is marked once: over the whole file, that counts them.
-      this.identitiesInFile =
-          from == 0 && to == fileRows ? natural.marks().firsts().cardinality() : -1;
+      this.identitiesInFile = scope.wholeFile() ? natural.marks().firsts().cardinality() : -1;
     } else {
-      keyed = KeyColumns.keyed(spark, path, format, fileIdentity, from, to, mode);
+      keyed = KeyColumns.keyed(spark, s.path, s.format, s.identity, from, to, mode);
       this.identitiesInFile = -1;
     }
-    this.placed = BatchWriter.place(keyed, kafkaPartitions, from, batchSize, (int) batches, mode,
-        fileIdentity);
+    this.placed = BatchWriter.place(keyed, scope.kafkaPartitions(), from, r.batchSize,
+        scope.batches(), mode, s.identity);
   }
 
   /**
@@ -80,25 +61,18 @@ final class BatchPlan {
     return identitiesInFile;
   }
 
-  /** A plan starting at {@code from}, unless {@code current} already holds that batch. */
-  static BatchPlan forBatch(BatchPlan current, SparkSession spark, String path,
-      String format, String fileIdentity, long fileRows, long batchSize, int kafkaPartitions,
-      KeyMode mode, long[] stamp, long from) {
-    if (current != null && current.holds(path, format, fileIdentity, fileRows, batchSize,
-        kafkaPartitions, mode, stamp, from)) {
+  /** A plan of {@code r}'s file starting at {@code from}, unless {@code current} holds that batch. */
+  static BatchPlan forBatch(BatchPlan current, SparkSession spark, JobRequest r, long from) {
+    long[] stamp = SourceFiles.stat(spark, r.source.path);
+    if (current != null && current.scope.holds(r, stamp, from)) {
       return current;
     }
-    return new BatchPlan(spark, path, format, fileIdentity, fileRows, batchSize, kafkaPartitions,
-        mode, stamp, from);
+    return new BatchPlan(spark, r, stamp, from);
   }
 
-  boolean holds(String path, String format, String fileIdentity, long fileRows,
-      long batchSize, int kafkaPartitions, KeyMode mode, long[] stamp, long position) {
-    return this.path.equals(path) && this.format.equals(format) && this.mode.equals(mode)
-        && this.fileIdentity.equals(fileIdentity) && this.fileRows == fileRows
-        && this.batchSize == batchSize && this.kafkaPartitions == kafkaPartitions
-        && this.stamp[0] == stamp[0] && this.stamp[1] == stamp[1]
-        && position >= from && position < to && (position - from) % batchSize == 0;
+  /** Whether this plan holds the batch of {@code r} at {@code position}, of the same file. */
+  boolean holds(JobRequest r, long position) {
+    return scope.holds(r, SourceFiles.stat(spark, r.source.path), position);
   }
 
   /**
@@ -109,8 +83,9 @@ final class BatchPlan {
    * in Kafka): the driver then reads the identities back from Kafka.
    */
   boolean writeIdentities(long position, String index, String segment, long expected) {
-    int batch = (int) ((position - from) / batchSize);
-    KeyMode m = mode;
+    int batch = scope.batch(position);
+    int kafkaPartitions = scope.kafkaPartitions();
+    KeyMode m = scope.mode();
     boolean[] batchPartitions = new boolean[placed.getNumPartitions()];
     java.util.Arrays.fill(batchPartitions, batch * kafkaPartitions,
         (batch + 1) * kafkaPartitions, true);
@@ -130,8 +105,7 @@ final class BatchPlan {
   /** Writes the batch starting at {@code position}; see {@link BatchWriter#writeBatch}. */
   long[][] write(long position, String topic, Map<String, String> kafkaProps,
       long[] batchStartOffsets, boolean resume, RecordLimits limits) {
-    int batch = (int) ((position - from) / batchSize);
-    return BatchWriter.writeBatch(placed, batch, fileIdentity, topic, kafkaProps,
-        batchStartOffsets, resume, resume, limits, mode);
+    return BatchWriter.writeBatch(placed, scope.batch(position), scope.source().identity, topic,
+        kafkaProps, batchStartOffsets, resume, resume, limits, scope.mode());
   }
 }

@@ -42,27 +42,27 @@ public final class Batches {
           r.startOffsets, resume, RecordLimits.from(r.kafkaConf), natural);
     }
     releaseNatural();
-    plan = BatchPlan.forBatch(plan, spark, source.path, source.format, source.identity,
-        source.rows, r.batchSize, r.startOffsets.length, mode, SourceFiles.stat(spark, source.path),
-        r.from);
+    plan = BatchPlan.forBatch(plan, spark, r, r.from);
     return plan.write(r.from, r.topic, KeyValues.parse(r.kafkaConf), r.startOffsets, resume,
         RecordLimits.from(r.kafkaConf));
   }
 
   /**
    * Natural-key mode, after the batch at {@code r.from} committed: writes its identity-index
-   * segment {@code r.segment} from the current plan ({@link BatchPlan#writeIdentities}), if the
-   * plan holds that batch and exactly {@code r.identities} of its records. False otherwise, with
-   * nothing written: the driver reads the identities back from Kafka instead.
+   * segment {@code r.segment} from the current plan ({@link NaturalPlan#writeIdentities},
+   * {@link BatchPlan#writeIdentities}), if the plan holds that batch and exactly
+   * {@code r.identities} of its records. False otherwise, with nothing written: the driver reads
+   * the identities back from Kafka instead.
    */
   public boolean indexFromPlan(JobRequest r) {
     KeyMode mode = r.keyMode();
-    JobRequest.Source s = r.source;
-    if (natural != null && natural.holds(r, SourceFiles.stat(spark, s.path), r.from)) {
+    if (!mode.natural()) {
+      return false;
+    }
+    if (natural != null && natural.holds(r, r.from)) {
       return natural.writeIdentities(r.from, mode.identityIndex, r.segment, r.identities);
     }
-    if (plan == null || !mode.natural() || !plan.holds(s.path, s.format, s.identity, s.rows,
-        r.batchSize, r.startOffsets.length, mode, SourceFiles.stat(spark, s.path), r.from)) {
+    if (plan == null || !plan.holds(r, r.from)) {
       return false;
     }
     return plan.writeIdentities(r.from, mode.identityIndex, r.segment, r.identities);
@@ -85,8 +85,7 @@ public final class Batches {
       natural = NaturalPlan.forBatch(natural, spark, r, 0);
       return natural.identitiesInFile();
     }
-    plan = BatchPlan.forBatch(plan, spark, s.path, s.format, s.identity, s.rows, r.batchSize,
-        r.startOffsets.length, mode, SourceFiles.stat(spark, s.path), 0);
+    plan = BatchPlan.forBatch(plan, spark, r, 0);
     return plan.identitiesInFile();
   }
 

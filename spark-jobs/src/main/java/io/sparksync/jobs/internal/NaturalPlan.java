@@ -1,7 +1,6 @@
 package io.sparksync.jobs.internal;
 
 import io.sparksync.jobs.JobRequest;
-import java.util.Arrays;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -29,33 +28,22 @@ final class NaturalPlan {
   static final long MAX_ROWS = 8_000_000L;
 
   private final SparkSession spark;
-  private final JobRequest.Source source;
-  private final KeyMode mode;
-  private final long batchSize;
-  /** Size and modification time when planned: a changed file is never served from the plan. */
-  private final long[] stamp;
-  private final long from;
-  private final long to;
+  private final PlanScope scope;
   private final NaturalRows.MarkedRows marked;
 
   private NaturalPlan(SparkSession spark, JobRequest r, long[] stamp, long from) {
     this.spark = spark;
-    this.source = r.source;
-    this.mode = r.keyMode();
-    this.batchSize = r.batchSize;
-    this.stamp = stamp;
-    this.from = from;
-    long batches = Math.max(1, MAX_ROWS / batchSize);
-    this.to = Math.min(source.rows, from + batches * batchSize);
-    this.marked = KeyColumns.naturalMarks(spark, source.path, source.format, source.identity,
-        from, to, mode);
+    this.scope = PlanScope.of(r, stamp, from, MAX_ROWS / r.batchSize);
+    JobRequest.Source s = r.source;
+    this.marked = KeyColumns.naturalMarks(spark, s.path, s.format, s.identity, from, scope.to(),
+        scope.mode());
   }
 
   /** A plan starting at {@code from}, unless {@code current} holds that batch; see {@link #holds}. */
   static NaturalPlan forBatch(NaturalPlan current, SparkSession spark, JobRequest r,
       long from) {
     long[] stamp = SourceFiles.stat(spark, r.source.path);
-    if (current != null && current.holds(r, stamp, from)) {
+    if (current != null && current.scope.holds(r, stamp, from)) {
       return current;
     }
     if (current != null) {
@@ -65,13 +53,8 @@ final class NaturalPlan {
   }
 
   /** Whether this plan marked the batch of {@code r} at {@code position}, of the same file. */
-  boolean holds(JobRequest r, long[] stamp, long position) {
-    JobRequest.Source s = r.source;
-    return source.path.equals(s.path) && source.format.equals(s.format)
-        && source.identity.equals(s.identity) && source.rows == s.rows
-        && mode.equals(r.keyMode()) && batchSize == r.batchSize
-        && Arrays.equals(this.stamp, stamp)
-        && position >= from && position < to && (position - from) % batchSize == 0;
+  boolean holds(JobRequest r, long position) {
+    return scope.holds(r, SourceFiles.stat(spark, r.source.path), position);
   }
 
   /**
@@ -79,12 +62,13 @@ final class NaturalPlan {
    * once). -1 for any other plan.
    */
   long identitiesInFile() {
-    return from == 0 && to == source.rows ? marked.marks().firsts().cardinality() : -1;
+    return scope.wholeFile() ? marked.marks().firsts().cardinality() : -1;
   }
 
   /** The records among rows already read ({@code inRange}, within the plan), as keyed rows. */
   Dataset<Row> records(Dataset<Row> inRange) {
-    return KeyColumns.naturalRecords(spark, inRange, source.path, marked.marks(), from, mode);
+    return KeyColumns.naturalRecords(spark, inRange, scope.source().path, marked.marks(),
+        scope.from(), scope.mode());
   }
 
   /**
@@ -93,7 +77,7 @@ final class NaturalPlan {
    * dead-lettered row is a record but not in Kafka); false with nothing written otherwise.
    */
   boolean writeIdentities(long position, String index, String segment, long expected) {
-    long end = Math.min(source.rows, position + batchSize);
+    long end = Math.min(scope.to(), position + scope.batchSize());
     // About 32 MB of digests a file per million records: a batch's segment is a few files.
     int files = (int) Math.max(1, Math.min(16, expected / 1_000_000 + 1));
     return IdentityIndex.writeDigests(spark, index, segment,

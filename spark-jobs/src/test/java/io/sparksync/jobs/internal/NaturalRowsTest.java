@@ -103,13 +103,12 @@ class NaturalRowsTest {
 
   @Test
   void aBatchSegmentFromThePlanHoldsTheIdentitiesItsTasksSend() throws Exception {
-    KeyMode mode = KeyMode.of(new String[] {"k"}, null, index);
-    BatchPlan plan = BatchPlan.forBatch(null, spark, file, "parquet", FILE_IDENTITY, 1000, 500, 3,
-        mode, SourceFiles.stat(spark, file), 0);
+    // The ordered write's plan, made directly (Batches would write this Parquet file directly).
+    BatchPlan plan = BatchPlan.forBatch(null, spark, request(), 0);
     // A plan of the whole file counts its identities (k takes 600 values) for the key check.
     assertEquals(600, plan.identitiesInFile());
-    assertEquals(-1, BatchPlan.forBatch(null, spark, file, "parquet", FILE_IDENTITY, 1000, 500, 3,
-        mode, SourceFiles.stat(spark, file), 500).identitiesInFile(), "a plan of part of it");
+    assertEquals(-1, BatchPlan.forBatch(null, spark, request(), 500).identitiesInFile(),
+        "a plan of part of it");
     String written = Files.createTempDirectory("plan-segments").toUri().toString();
     // Batch [0, 500): every row is the first of its k; k 100–169 are replays, not sent.
     assertTrue(plan.writeIdentities(0, written, "own-0", 430));
@@ -124,10 +123,7 @@ class NaturalRowsTest {
 
   @Test
   void aDirectWritePlanMarksTheFileOnceAndIndexesEachBatchFromItsFirstRows() throws Exception {
-    JobRequest r = JobRequest.parse(String.format("{\"source\": {\"path\": \"%s\", "
-        + "\"format\": \"parquet\", \"identity\": \"%s\", \"rows\": 1000}, "
-        + "\"keys\": {\"keyFields\": [\"k\"], \"identityIndex\": \"%s\"}, "
-        + "\"batchSize\": 500, \"startOffsets\": [0, 0, 0]}", file, FILE_IDENTITY, index));
+    JobRequest r = request();
     NaturalPlan plan = NaturalPlan.forBatch(null, spark, r, 0);
     try {
       assertEquals(600, plan.identitiesInFile(), "k takes 600 values");
@@ -147,6 +143,14 @@ class NaturalRowsTest {
     } finally {
       plan.release();
     }
+  }
+
+  /** A request for the test file's batches of 500 rows, keyed by k, into 3 partitions. */
+  private static JobRequest request() {
+    return JobRequest.parse(String.format("{\"source\": {\"path\": \"%s\", "
+        + "\"format\": \"parquet\", \"identity\": \"%s\", \"rows\": 1000}, "
+        + "\"keys\": {\"keyFields\": [\"k\"], \"identityIndex\": \"%s\"}, "
+        + "\"batchSize\": 500, \"startOffsets\": [0, 0, 0]}", file, FILE_IDENTITY, index));
   }
 
   /** Batch [0, 500)'s sent identities: k 0–499 but the replays 100–169. */
