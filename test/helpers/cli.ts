@@ -26,6 +26,12 @@ export function assertKilledOnPurpose(run: CliResult, what: string): void {
   if (run.signal !== 'SIGKILL') throw new Error(`${what}: expected a SIGKILL, the run ended with ${run.signal ?? `exit ${run.code}`}; stderr: ${run.stderr.slice(-800)}`);
 }
 
+/** A `submit` that must have succeeded: its summary (stdout's last line), with the counts natural keys report. */
+export function submitSummary(run: CliResult): { recordsSent: number; duplicates: number; replayed: number } {
+  if (run.code !== 0) throw new Error(`the submit exited ${run.signal ?? run.code}; stderr: ${run.stderr.slice(-2000)}`);
+  return JSON.parse(run.stdout.trim().split('\n').at(-1)!) as { recordsSent: number; duplicates: number; replayed: number };
+}
+
 /**
  * Runs the real CLI in a child process, as a scheduler would (stdout and stderr not a TTY), in a
  * process group of its own. `killAfterMs` SIGKILLs the whole group at that moment, JVM included.

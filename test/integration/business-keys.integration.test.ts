@@ -5,7 +5,7 @@ import { before, test } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
 import { hashKey, naturalKey, partitionOfMessageKey } from '../../src/index';
 import { uniqueTopic } from '../helpers/broker-fixture';
-import { CliResult, assertKilledOnPurpose } from '../helpers/cli';
+import { assertKilledOnPurpose, submitSummary } from '../helpers/cli';
 import { useSyncFixture } from '../helpers/sync-fixture';
 import { TopicMessage, readTopic } from '../helpers/topic-reader';
 
@@ -51,10 +51,6 @@ before(() => {
   seed.csv = writeCsv(path.join(t.dir, 'landing', 'events.csv'), seedRows);
 });
 
-function summaryOf(run: CliResult): { recordsSent: number; duplicates: number; replayed: number } {
-  assert.equal(run.code, 0, run.stderr);
-  return JSON.parse(run.stdout.trim().split('\n').at(-1)!) as { recordsSent: number; duplicates: number; replayed: number };
-}
 
 function tallyByKey(messages: TopicMessage[], keyOf: (m: TopicMessage) => string) {
   const seen = new Map<string, number>();
@@ -89,7 +85,7 @@ test('the seed: duplicates in a file are dropped, 10 replays under other names s
   const killedBeforeIndex = await t.submit(seed.csv, topic, natural, { env: { SPARK_SYNC_TEST_CRASH_AT: 'before-index@2' } });
   assertKilledOnPurpose(killedBeforeIndex, 'the rerun killed before batch 2\'s index segment');
   const first = await t.submit(seed.csv, topic, natural);
-  summaryOf(first);
+  submitSummary(first);
   assert.ok(first.logs.some((l) => String(l.msg).startsWith('the identity index lacked a committed batch')), 'the lost segment was rebuilt');
   await assertIdentities(topic, expected, (m) => m.key);
   const status = JSON.parse((await t.cli(['status', '--checkpoint', checkpoint, '--json'])).stdout.trim().split('\n').at(-1)!) as { files: Array<{ duplicate_records: number; replayed_records: number; key_fields: string[] }> };
@@ -99,7 +95,7 @@ test('the seed: duplicates in a file are dropped, 10 replays under other names s
   // The same rows 10 more times, as 10 files under other names in another directory.
   const copies = path.join(t.dir, 'replays');
   for (let c = 0; c < COPIES; c++) writeCsv(path.join(copies, `extract-${c}.csv`), seedRows);
-  const replays = summaryOf(await t.submit(copies, topic, natural, { partitions: null }));
+  const replays = submitSummary(await t.submit(copies, topic, natural, { partitions: null }));
   assert.deepEqual({ sent: replays.recordsSent, duplicates: replays.duplicates, replayed: replays.replayed }, { sent: 0, duplicates: COPIES * DUPLICATES, replayed: COPIES * DISTINCT });
   await assertIdentities(topic, expected, (m) => m.key);
 
@@ -110,7 +106,7 @@ test('the seed: duplicates in a file are dropped, 10 replays under other names s
   const lastBatch = Math.floor((seedRows.length + NEW_ROWS - 1) / BATCH);
   const killedAfterAck = await t.submit(overlap, topic, natural, { partitions: null, env: { SPARK_SYNC_TEST_CRASH_AT: `after-ack@${lastBatch}` } });
   assertKilledOnPurpose(killedAfterAck, 'the overlapping extract killed after its last batch was acknowledged');
-  const overlapRun = summaryOf(await t.submit(overlap, topic, natural, { partitions: null }));
+  const overlapRun = submitSummary(await t.submit(overlap, topic, natural, { partitions: null }));
   assert.equal(overlapRun.recordsSent, 0, 'the killed run had sent the 15; the rerun recovered them, sending nothing more');
   for (const r of newRows) expected.add(identity(r));
   await assertIdentities(topic, expected, (m) => m.key);
@@ -208,7 +204,7 @@ test('--message-key through the anti-join recovery (--recovery full): identities
 test('--key-fields with --message-key: duplicates dropped, the natural identity in spark-sync.id, partitioned by user', async () => {
   const topic = uniqueTopic('natural-message-key');
   const csv = writeCsv(path.join(t.dir, 'natural-message-key', 'events.csv'), seedRows.slice(0, 5_000));
-  const run = summaryOf(await t.submit(csv, topic, [...natural, '--message-key', 'user']));
+  const run = submitSummary(await t.submit(csv, topic, [...natural, '--message-key', 'user']));
   const expected = new Set(seedRows.slice(0, 5_000).map(identity));
   assert.equal(run.recordsSent, expected.size);
   assert.equal(run.duplicates, 5_000 - expected.size);
@@ -239,7 +235,7 @@ test('review 25.8: an identity-index segment whose records Kafka no longer holds
   const topic = uniqueTopic('index-retention');
   const rows = distinctRows.slice(0, 4_000);
   const first = writeCsv(path.join(t.dir, 'retention', 'day-1.csv'), rows);
-  summaryOf(await t.submit(first, topic, natural));
+  submitSummary(await t.submit(first, topic, natural));
   // Retention removes the records (here: Kafka's DeleteRecords, which moves each partition's log
   // start as retention does), and the index folder is lost (a new machine, a wiped disk).
   const kafka = new Kafka({ brokers: [t.broker.bootstrap], logLevel: logLevel.NOTHING });
@@ -280,14 +276,14 @@ test('review 25.3: natural keys, another source synced into the topic while a fi
   const fresh = Array.from({ length: 100 }, (_, i) => event(DISTINCT + 100 + i));
   const g = writeCsv(path.join(t.dir, 'interleave-2', 'g.csv'), [...cutOffRows, ...later, ...fresh]);
   const other = await t.submit(g, topic, natural, { partitions: null });
-  const gSummary = summaryOf(other);
+  const gSummary = submitSummary(other);
   process.stderr.write(`# 25.3: S2 sent ${gSummary.recordsSent} and counted ${gSummary.replayed} replays\n`);
   assert.deepEqual({ sent: gSummary.recordsSent, replayed: gSummary.replayed }, { sent: later.length + fresh.length, replayed: cutOffRows.length }, 'S2 sent none of F\'s cut-off identities');
   // F again: it recovers its cut-off batch and completes, counting S2's 100 as replayed.
   const rerun = await t.submit(f, topic, natural, { partitions: null });
   const errors = rerun.stderr.split('\n').filter((l) => l.startsWith('spark-sync: error'));
   process.stderr.write(`# 25.3: F's rerun exit ${rerun.code}: ${errors[0] ?? 'ok'}\n`);
-  const fSummary = summaryOf(rerun);
+  const fSummary = submitSummary(rerun);
   assert.equal(fSummary.replayed, later.length, 'F counted the rows S2 sent first as replayed');
   const expected = new Set([...rows, ...fresh].map(identity));
   await assertIdentities(topic, expected, (m) => m.key);

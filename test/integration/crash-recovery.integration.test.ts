@@ -4,7 +4,7 @@ import path from 'node:path';
 import { before, test } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
 import { uniqueTopic } from '../helpers/broker-fixture';
-import { CliResult, assertKilledOnPurpose } from '../helpers/cli';
+import { CliResult, assertKilledOnPurpose, submitSummary } from '../helpers/cli';
 import { naturalKey } from '../../src/index';
 import { expectedSampleKeys, sampleFields } from '../helpers/sample-rows';
 import { useSyncFixture } from '../helpers/sync-fixture';
@@ -115,19 +115,15 @@ function sampleIdentities(rows: number): string[] {
 test('natural keys from Parquet, written straight from the reading tasks: replays send nothing, a SIGKILL mid-batch resumes by keys, a retried task skips what its first attempt wrote, and the index built from the plans stops a copy', async () => {
   const topic = uniqueTopic('natural-direct');
   const natural = ['--key-fields', 'customer,quantity', '--master', 'local[2,4]'];
-  const summary = (run: CliResult) => {
-    assert.equal(run.code, 0, run.stderr.slice(-2000));
-    return JSON.parse(run.stdout.trim().split('\n').at(-1)!) as { recordsSent: number; duplicates: number; replayed: number };
-  };
   // Rows 0–4,999 first, under another name: their identities are replays when small.parquet comes.
   const early = sampleIdentities(5_000);
   const all = sampleIdentities(SMALL_ROWS);
   const seen = await t.sample('seen.parquet', 5_000, 262144);
-  assert.equal(summary(await t.submit(seen, topic, natural)).recordsSent, early.length);
+  assert.equal(submitSummary(await t.submit(seen, topic, natural)).recordsSent, early.length);
   const killed = await t.submit(small.path, topic, natural, { env: { SPARK_SYNC_TEST_CRASH_AT: 'mid-batch@1' } });
   assertKilledOnPurpose(killed, 'small.parquet killed mid-batch 1');
   const rerun = await t.submit(small.path, topic, natural, { env: { SPARK_SYNC_TEST_TASK_FAILURE_AT: '2' } });
-  const resumed = summary(rerun);
+  const resumed = submitSummary(rerun);
   const rec = recovered(rerun);
   assert.ok(rec && Number(rec.found_in_kafka) >= 300, `the killed run had written part of batch 1: ${JSON.stringify(rec)}`);
   assert.equal(rec!.method, 'merge', 'each resumed task found its own records by their keys');
@@ -145,7 +141,7 @@ test('natural keys from Parquet, written straight from the reading tasks: replay
   const copy = path.join(path.dirname(small.path), 'copy', 'small-copy.parquet');
   fs.mkdirSync(path.dirname(copy), { recursive: true });
   fs.copyFileSync(small.path, copy);
-  const replay = summary(await t.submit(copy, topic, natural));
+  const replay = submitSummary(await t.submit(copy, topic, natural));
   assert.deepEqual({ sent: replay.recordsSent, replayed: replay.replayed }, { sent: 0, replayed: all.length });
   await t.assertExact(topic, new Set(all));
 });

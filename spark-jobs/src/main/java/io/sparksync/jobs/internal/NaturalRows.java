@@ -78,10 +78,7 @@ final class NaturalRows {
       Dataset<Row> inRange = firsts.filter(position.geq(from).and(position.lt(to)));
       int replay = marks.replays().nextSetBit(bit(from, this.from));
       if (replay >= 0 && replay < bit(to, this.from)) {
-        Broadcast<long[][]> b =
-            JavaSparkContext.fromSparkContext(spark.sparkContext()).broadcast(marks.words());
-        UserDefinedFunction isReplay = udf(new Marked(b, this.from, 1), DataTypes.BooleanType);
-        inRange = inRange.filter(not(isReplay.apply(position)));
+        inRange = inRange.filter(not(marked(spark, marks, this.from)[1].apply(position)));
       }
       return inRange.select(col(DIGEST).as(IdentityIndex.ID));
     }
@@ -326,14 +323,26 @@ final class NaturalRows {
    */
   static Dataset<Row> select(SparkSession spark, Dataset<Row> inRange, Marks marks, long from,
       Column identity, Column value, Column messageKey) {
-    Broadcast<long[][]> b =
-        JavaSparkContext.fromSparkContext(spark.sparkContext()).broadcast(marks.words());
-    UserDefinedFunction isFirst = udf(new Marked(b, from, 0), DataTypes.BooleanType);
-    UserDefinedFunction isReplay = udf(new Marked(b, from, 1), DataTypes.BooleanType);
+    UserDefinedFunction[] bits = marked(spark, marks, from);
+    UserDefinedFunction isFirst = bits[0];
+    UserDefinedFunction isReplay = bits[1];
     Column position = col(SourceReader.POSITION);
     return inRange.filter(position.geq(from).and(isFirst.apply(position)))
         .select(identity.as(KeyColumns.KEY), value.as(KeyColumns.VALUE), position,
             messageKey.as(KeyColumns.MESSAGE_KEY), isReplay.apply(position).as(KeyColumns.REPLAY));
+  }
+
+  /**
+   * Tests of a position against {@code marks} of a range starting at {@code from}, broadcast
+   * once: {whether it is the first row of its identity, whether it is a replay}.
+   */
+  private static UserDefinedFunction[] marked(SparkSession spark, Marks marks, long from) {
+    Broadcast<long[][]> b =
+        JavaSparkContext.fromSparkContext(spark.sparkContext()).broadcast(marks.words());
+    return new UserDefinedFunction[] {
+      udf(new Marked(b, from, 0), DataTypes.BooleanType),
+      udf(new Marked(b, from, 1), DataTypes.BooleanType)
+    };
   }
 
   /** Whether a position's bit is set in one of the broadcast marks, read once per task. */
